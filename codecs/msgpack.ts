@@ -1,0 +1,40 @@
+/**
+ * MessagePack as mpacklog writes and reads it: str for strings, bin for bytes,
+ * floats always float64, the smallest header for every integer and map, no
+ * msgpackr "records" extension. Integers beyond 2^53 decode as bigint.
+ *
+ * @module
+ */
+import { Packr, Unpackr } from "msgpackr";
+import type { Dict, Value } from "../core/record.ts";
+
+/** Options shared by the encoder and decoder: plain MessagePack, nothing msgpackr-specific. */
+const OPTIONS = {
+  useRecords: false,
+  moreTypes: false,
+  // mpacklog (Python msgpack) writes the smallest map header; msgpackr's default is map16.
+  variableMapSize: true,
+  int64AsType: "auto",
+  mapsAsObjects: true,
+} as const;
+
+// msgpackr's type declarations lag behind its options ("auto" is supported since 1.10).
+type PackrOptions = ConstructorParameters<typeof Packr>[0];
+const packr = new Packr(OPTIONS as unknown as PackrOptions);
+const unpackr = new Unpackr(OPTIONS as unknown as PackrOptions);
+
+/** Encodes one value as MessagePack bytes, mpacklog-compatible. */
+export function encodeMsgpack(value: Value | Dict): Uint8Array {
+  // msgpackr returns a view on its own reusable buffer only with `useBuffer`; plain `pack` copies.
+  return packr.pack(value);
+}
+
+/** Decodes the one MessagePack object in `bytes[start, end)`. */
+export function decodeMsgpack(bytes: Uint8Array, start = 0, end = bytes.length): Value {
+  return unpackr.unpack(bytes, { start, end } as never) as Value;
+}
+
+/** Decodes every object of a buffer that holds whole objects back to back. Throws on a torn one. */
+export function decodeMsgpackMultiple(bytes: Uint8Array): Value[] {
+  return unpackr.unpackMultiple(bytes) as Value[];
+}

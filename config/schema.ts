@@ -1,0 +1,109 @@
+/**
+ * Building blocks of the configuration schema: the keys every input and every
+ * output has, durations and sizes, and the daemon's own table. Each transport
+ * declares its own schema beside its code by extending these.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { parseDuration, parseSize } from "./units.ts";
+
+/** A duration (`"250ms"`, or a number of seconds) parsed to milliseconds. */
+export function duration(): z.ZodType<number, string | number> {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseDuration(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A size (`"64MiB"`, or a number of bytes) parsed to bytes. */
+export function byteSize(): z.ZodType<number, string | number> {
+  return z.union([z.string(), z.number()]).transform((v, ctx) => {
+    try {
+      return parseSize(v);
+    } catch (e) {
+      ctx.addIssue({ code: "custom", message: (e as Error).message });
+      return z.NEVER;
+    }
+  });
+}
+
+/** A number that may also be given as a numeric string (e.g. from `${VAR}` substitution). */
+export function numeric(): z.ZodType<number, string | number> {
+  return z.union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a number")])
+    .transform((v) => Number(v));
+}
+
+/** A boolean that may also be given as `"true"`/`"false"` (e.g. from `${VAR}` substitution). */
+export function flag(): z.ZodType<boolean, string | boolean> {
+  return z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true");
+}
+
+/** What an output does when its queue is full. */
+export const WHEN_FULL = ["block", "drop_oldest", "drop_newest", "latest"] as const;
+/** One of {@linkcode WHEN_FULL}. */
+export type WhenFull = typeof WHEN_FULL[number];
+
+/** A name: letters, digits, `_`, `-`, `.`. */
+const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "names use letters, digits, _ - . only");
+
+/** Keys every input table has. */
+export const inputCommon = {
+  /** Unique among inputs; also the records' `source`. Defaults to `<type><index>`. */
+  name: name.optional(),
+};
+
+/** Keys every output table has. */
+export const outputCommon = {
+  /** Unique among outputs. Defaults to `<type><index>`. */
+  name: name.optional(),
+  /** Which inputs feed this output, by name (default: all). */
+  inputs: z.array(z.string()).optional(),
+  /** Which streams feed this output, as globs (`robot/*`; default: all). */
+  streams: z.array(z.string()).optional(),
+  /** What happens when the queue is full (default `block`). */
+  when_full: z.enum(WHEN_FULL).default("block"),
+  /** Queue bound in records (default 10000). */
+  queue_records: numeric().pipe(z.number().int().min(1)).default(10000),
+  /** Queue bound in bytes (default 64 MiB). */
+  queue_bytes: byteSize().pipe(z.number().int().min(1024)).default(64 * 1024 * 1024),
+  /** Most records handed to the output in one write (default 1000). */
+  batch_records: numeric().pipe(z.number().int().min(1)).default(1000),
+};
+
+/** The parsed common output keys. */
+export interface OutputCommon {
+  /** See {@linkcode outputCommon}. */
+  name?: string;
+  /** See {@linkcode outputCommon}. */
+  inputs?: string[];
+  /** See {@linkcode outputCommon}. */
+  streams?: string[];
+  /** See {@linkcode outputCommon}. */
+  when_full: WhenFull;
+  /** See {@linkcode outputCommon}. */
+  queue_records: number;
+  /** See {@linkcode outputCommon}. */
+  queue_bytes: number;
+  /** See {@linkcode outputCommon}. */
+  batch_records: number;
+}
+
+/** The `[daemon]` table. */
+export const daemonSchema = z.strictObject({
+  /** The one HTTP server (`host:port`); `""` or `"off"` disables it. */
+  http: z.string().default("127.0.0.1:8080"),
+  /** Checkpoints and spools live here. */
+  data_dir: z.string().default("./data"),
+  /** How long a graceful stop may take before the rest is abandoned. */
+  stop_timeout: duration().default(10_000),
+  /** Log level. */
+  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+});
+
+/** The parsed `[daemon]` table. */
+export type DaemonConfig = z.output<typeof daemonSchema>;

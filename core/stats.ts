@@ -1,0 +1,123 @@
+/**
+ * Counters and gauges of every input and output, rendered as Prometheus text.
+ *
+ * @module
+ */
+
+/** Counters of one part (an input or an output). Plain fields: they are bumped on the hot path. */
+export class PartStats {
+  /** Records received (inputs) or written (outputs). */
+  records = 0;
+  /** Bytes received (inputs) or written (outputs). */
+  bytes = 0;
+  /** Bad messages, decode failures and write failures. */
+  errors = 0;
+  /** Records dropped, by reason (e.g. `drop_oldest`, `latest`). */
+  readonly dropped = new Map<string, number>();
+  /** Extra named counters a transport wants visible (e.g. `garbage_bytes`). */
+  readonly counters = new Map<string, number>();
+  /** Gauges read when metrics are rendered (e.g. queue depth). */
+  readonly gauges = new Map<string, () => number>();
+
+  /**
+   * @param kind `input` or `output`
+   * @param name the configured name
+   * @param type the transport type
+   */
+  constructor(
+    readonly kind: "input" | "output",
+    readonly name: string,
+    readonly type: string,
+  ) {}
+
+  /** Adds `n` drops for `reason`. */
+  drop(reason: string, n = 1): void {
+    this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
+  }
+
+  /** Adds `n` to the named extra counter. */
+  count(name: string, n = 1): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + n);
+  }
+
+  /** Total drops over all reasons. */
+  get droppedTotal(): number {
+    let n = 0;
+    for (const v of this.dropped.values()) n += v;
+    return n;
+  }
+
+  /** A plain object for JSON APIs and tests. */
+  toJSON(): Record<string, unknown> {
+    const gauges: Record<string, number> = {};
+    for (const [k, f] of this.gauges) gauges[k] = f();
+    return {
+      kind: this.kind,
+      name: this.name,
+      type: this.type,
+      records: this.records,
+      bytes: this.bytes,
+      errors: this.errors,
+      dropped: Object.fromEntries(this.dropped),
+      counters: Object.fromEntries(this.counters),
+      gauges,
+    };
+  }
+}
+
+function esc(v: string): string {
+  return v.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n");
+}
+
+function metricName(s: string): string {
+  return s.replace(/[^a-zA-Z0-9_]/g, "_");
+}
+
+/** Renders the stats of all parts in the Prometheus text exposition format (0.0.4). */
+export function renderPrometheus(parts: Iterable<PartStats>, extra: Record<string, number> = {}): string {
+  const lines: string[] = [];
+  const families = new Map<string, { help: string; type: string; samples: string[] }>();
+  function add(name: string, help: string, type: string, labels: string, value: number) {
+    let f = families.get(name);
+    if (!f) families.set(name, f = { help, type, samples: [] });
+    f.samples.push(`${name}{${labels}} ${value}`);
+  }
+  for (const p of parts) {
+    const k = p.kind;
+    const labels = `${k}="${esc(p.name)}",type="${esc(p.type)}"`;
+    add(
+      `telebus_${k}_records_total`,
+      `Records ${k === "input" ? "received" : "written"}.`,
+      "counter",
+      labels,
+      p.records,
+    );
+    add(`telebus_${k}_bytes_total`, `Bytes ${k === "input" ? "received" : "written"}.`, "counter", labels, p.bytes);
+    add(`telebus_${k}_errors_total`, "Bad input or failed writes.", "counter", labels, p.errors);
+    if (k === "output" || p.dropped.size > 0) {
+      add(`telebus_${k}_dropped_total`, "Records dropped, all reasons.", "counter", labels, p.droppedTotal);
+    }
+    for (const [reason, n] of p.dropped) {
+      add(
+        `telebus_${k}_dropped_by_reason_total`,
+        "Records dropped, by reason.",
+        "counter",
+        `${labels},reason="${esc(reason)}"`,
+        n,
+      );
+    }
+    for (const [c, n] of p.counters) {
+      add(`telebus_${k}_${metricName(c)}_total`, `Transport counter ${c}.`, "counter", labels, n);
+    }
+    for (const [g, f] of p.gauges) {
+      add(`telebus_${k}_${metricName(g)}`, `Gauge ${g}.`, "gauge", labels, f());
+    }
+  }
+  for (const [name, v] of Object.entries(extra)) {
+    add(`telebus_${metricName(name)}`, name, "gauge", "", v);
+  }
+  for (const [name, f] of families) {
+    lines.push(`# HELP ${name} ${f.help}`, `# TYPE ${name} ${f.type}`, ...f.samples.map((s) => s.replace("{}", "")));
+  }
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,107 @@
+/**
+ * The small interfaces a transport implements, and the contexts the daemon
+ * hands to them. `core/` knows these shapes, never a transport.
+ *
+ * @module
+ */
+import type { BusRecord } from "./record.ts";
+import type { Logger } from "./log.ts";
+import type { PartStats } from "./stats.ts";
+import type { CheckpointStore } from "./checkpoint.ts";
+import type { HttpRoutes } from "./http.ts";
+
+/** What an input gets from the daemon. */
+export interface InputContext {
+  /** The input's configured name (also the records' `source`). */
+  readonly name: string;
+  /**
+   * Puts records on the bus. Returns a promise when an output with
+   * `when_full = "block"` is full: await it to apply back-pressure.
+   * `onAccepted` runs once every selecting output has made the records durable
+   * (or dropped them by its policy): the moment to save a checkpoint or ack.
+   */
+  emit(records: BusRecord[], onAccepted?: () => void): Promise<void> | void;
+  /** Aborted when the input must stop. */
+  readonly signal: AbortSignal;
+  /** Logger of this input. */
+  readonly log: Logger;
+  /** Counters of this input, shown in `/metrics`. */
+  readonly stats: PartStats;
+  /** Persistent checkpoints in the daemon's `data_dir`. */
+  readonly checkpoints: CheckpointStore;
+  /** The daemon's HTTP server, for inputs that accept data over HTTP. */
+  readonly http: HttpRoutes;
+}
+
+/** A running input: produces records until its context's signal aborts. */
+export interface Input {
+  /** Runs until `ctx.signal` aborts or the source ends; resolves when fully stopped. */
+  run(ctx: InputContext): Promise<void>;
+}
+
+/** What an output gets from the daemon. */
+export interface OutputContext {
+  /** The output's configured name. */
+  readonly name: string;
+  /** Logger of this output. */
+  readonly log: Logger;
+  /** Counters of this output, shown in `/metrics`. */
+  readonly stats: PartStats;
+  /** The daemon's data directory. */
+  readonly dataDir: string;
+  /** The daemon's HTTP server, for outputs that serve clients. */
+  readonly http: HttpRoutes;
+}
+
+/** A running output: takes batches in order. */
+export interface Output {
+  /**
+   * Writes a batch. When the promise resolves the records count as accepted
+   * (durable as far as the output's own policy promises). A rejection counts
+   * the batch as failed: the records are counted as errors and acknowledged,
+   * so a broken output cannot stall checkpoints forever.
+   */
+  write(records: BusRecord[]): Promise<void> | void;
+  /** Flushes and releases everything; called once after the last `write`. */
+  close(): Promise<void>;
+}
+
+/** An input factory as a transport module exports it. */
+export type InputFactory<C> = (config: C, ctx: { log: Logger; dataDir: string }) => Input | Promise<Input>;
+
+/** An output factory as a transport module exports it. */
+export type OutputFactory<C> = (config: C, ctx: OutputContext) => Output | Promise<Output>;
+
+/** A config schema as a transport declares it (a zod schema; only parsing is needed here). */
+export interface ConfigSchema<T> {
+  /** Validates and fills defaults; never throws. */
+  safeParse(value: unknown): { success: true; data: T } | {
+    success: false;
+    error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] };
+  };
+}
+
+/** What a transport module exports as `transport`: its schemas and factories. */
+export interface TransportDefinition {
+  /** The type name used in `[[inputs.<type>]]` / `[[outputs.<type>]]`. */
+  readonly type: string;
+  /** One-line description for `--help` and the docs. */
+  readonly description: string;
+  /** The input side, if the transport has one. */
+  readonly input?: {
+    /** Schema of one `[[inputs.<type>]]` table. */
+    schema: ConfigSchema<unknown>;
+    /** Creates the input from its validated config. */
+    create: InputFactory<never>;
+  };
+  /** The output side, if the transport has one. */
+  readonly output?: {
+    /** Schema of one `[[outputs.<type>]]` table. */
+    schema: ConfigSchema<unknown>;
+    /** Creates the output from its validated config. */
+    create: OutputFactory<never>;
+  };
+}
+
+/** Maps a type name to a loader of its transport module (a literal dynamic import). */
+export type TransportRegistry = Record<string, () => Promise<{ transport: TransportDefinition }>>;
