@@ -101,6 +101,8 @@ export const daemonSchema = z.strictObject({
   data_dir: z.string().default("./data"),
   /** How long a graceful stop may take before the rest is abandoned. */
   stop_timeout: duration().default(10_000),
+  /** Stop once every input has finished by itself (a generator with `count`, say). */
+  exit_when_done: flag().default(false),
   /** Log level. */
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });

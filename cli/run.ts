@@ -1,0 +1,100 @@
+/**
+ * `telebus run --config F` (the default command) and `telebus check --config F`.
+ *
+ * @module
+ */
+import { loadConfigFile } from "../config/load.ts";
+import { ConfigError } from "../config/errors.ts";
+import { transports } from "../transports/mod.ts";
+import { Daemon } from "../core/daemon.ts";
+import { createLogger, stderrSink } from "../core/log.ts";
+import { parseOrUsage } from "./args.ts";
+
+const RUN_USAGE = `usage: telebus [run] --config FILE [--http HOST:PORT]
+
+Runs the daemon: every configured input and output, until SIGINT or SIGTERM.
+  -c, --config FILE   the TOML configuration (default: telemetry.toml)
+      --http ADDR     override [daemon].http (host:port, or "off")`;
+
+const CHECK_USAGE = `usage: telebus check --config FILE
+
+Validates a configuration without starting anything. Exit 0 when valid, 1 otherwise.`;
+
+/** `telebus run`: runs the daemon until a signal; returns the exit code. */
+export async function runCommand(args: string[]): Promise<number> {
+  const p = parseOrUsage(args, {
+    config: { type: "string", short: "c" },
+    http: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  }, RUN_USAGE);
+  if (!p) return 2;
+  if (p.values.help) {
+    console.log(RUN_USAGE);
+    return 0;
+  }
+  const file = (p.values.config as string | undefined) ?? p.positionals[0] ?? "telemetry.toml";
+  let config;
+  try {
+    config = await loadConfigFile(file, { registry: transports });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
+  if (p.values.http) config.daemon.http = p.values.http as string;
+  if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = config.daemon.log_level;
+  const log = createLogger("telebus");
+  log.info("starting", { config: file, inputs: config.inputs.length, outputs: config.outputs.length });
+  const daemon = new Daemon(config, log);
+  let signals = 0;
+  const onSignal = (sig: Deno.Signal) => () => {
+    if (++signals > 1) {
+      log.warn("second signal: exiting without draining", { signal: sig });
+      Deno.exit(1);
+    }
+    log.info("signal received: stopping", { signal: sig });
+    daemon.stop();
+  };
+  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
+  for (const [s, h] of handlers) Deno.addSignalListener(s, h);
+  try {
+    await daemon.start();
+  } catch (e) {
+    log.error("start failed", { error: e });
+    return 1;
+  }
+  await daemon.stopped;
+  for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
+  return 0;
+}
+
+/** `telebus check`: validates a configuration; returns the exit code. */
+export async function checkCommand(args: string[]): Promise<number> {
+  const p = parseOrUsage(args, { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } }, CHECK_USAGE);
+  if (!p) return 2;
+  if (p.values.help) {
+    console.log(CHECK_USAGE);
+    return 0;
+  }
+  const file = (p.values.config as string | undefined) ?? p.positionals[0];
+  if (!file) {
+    console.error(CHECK_USAGE);
+    return 2;
+  }
+  try {
+    const c = await loadConfigFile(file, { registry: transports });
+    console.log(
+      `${file}: ok — ${c.inputs.length} input(s): ${c.inputs.map((i) => `${i.name} (${i.type})`).join(", ") || "none"}; ` +
+        `${c.outputs.length} output(s): ${c.outputs.map((o) => `${o.name} (${o.type})`).join(", ") || "none"}`,
+    );
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return 1;
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,252 @@
+/**
+ * Loads the TOML configuration: parse, substitute `${VAR}`s, validate the
+ * `[daemon]` table and every `[[inputs.<type>]]` / `[[outputs.<type>]]` table
+ * against its transport's schema, and report every problem with its place.
+ *
+ * @module
+ */
+import { parse, TomlError } from "smol-toml";
+import type { TransportDefinition, TransportRegistry } from "../core/transport.ts";
+import { type DaemonConfig, daemonSchema } from "./schema.ts";
+import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { substituteAll, type TomlValue } from "./env.ts";
+
+/** One configured input or output, validated. */
+export interface PartConfig {
+  /** Transport type (the `<type>` of the table). */
+  type: string;
+  /** Unique name (given, or `<type><index>`). */
+  name: string;
+  /** Index among the tables of this type. */
+  index: number;
+  /** The validated table, defaults filled in. */
+  config: Record<string, unknown>;
+  /** The transport that handles it. */
+  transport: TransportDefinition;
+}
+
+/** A whole validated configuration. */
+export interface TelebusConfig {
+  /** The configuration file, or `<config>`. */
+  file: string;
+  /** The `[daemon]` table. */
+  daemon: DaemonConfig;
+  /** Inputs in file order. */
+  inputs: PartConfig[];
+  /** Outputs in file order. */
+  outputs: PartConfig[];
+}
+
+/** Options of {@linkcode parseConfig}. */
+export interface ParseOptions {
+  /** Name of the file, for messages (default `<config>`). */
+  file?: string;
+  /** Where transport types are looked up. */
+  registry: TransportRegistry;
+  /** Variables for `${VAR}` (default: the process environment). */
+  env?: (name: string) => string | undefined;
+}
+
+/** Renders a key path as `outputs.mpack_file[0].when_full`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  let s = "";
+  for (const p of path) {
+    if (typeof p === "number") s += `[${p}]`;
+    else s += s ? `.${String(p)}` : String(p);
+  }
+  return s;
+}
+
+function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
+  let cur = root;
+  for (const p of path) {
+    if (cur === null || typeof cur !== "object") return undefined;
+    cur = (cur as Record<PropertyKey, unknown>)[p];
+  }
+  return cur;
+}
+
+function show(v: unknown): string {
+  if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "bigint") return v.toString();
+  if (v instanceof Date) return v.toISOString();
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
+/**
+ * Finds the line and column of a key path in the TOML text, so that schema
+ * errors point into the file. Best effort: it understands `[table]`,
+ * `[[array.of.tables]]` and `key = value` lines, which is how telebus configs
+ * are written; otherwise the error carries the path alone.
+ */
+export function locate(text: string, path: readonly PropertyKey[]): { line: number; column: number } | undefined {
+  const lines = text.split("\n");
+  // The table part of the path: daemon | inputs.<type>[i] | outputs.<type>[i]; the rest is keys within it.
+  let header: RegExp;
+  let nth = 0;
+  let rest: readonly PropertyKey[];
+  const q = (s: string) => `\\s*"?${s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"?\\s*`;
+  if ((path[0] === "inputs" || path[0] === "outputs") && typeof path[1] === "string") {
+    header = new RegExp(`^\\s*\\[\\[${q(String(path[0]))}\\.${q(path[1])}\\]\\]`);
+    nth = typeof path[2] === "number" ? path[2] : 0;
+    rest = path.slice(3);
+  } else if (path[0] === "daemon") {
+    header = new RegExp(`^\\s*\\[${q("daemon")}\\]`);
+    rest = path.slice(1);
+  } else return undefined;
+  let start = -1;
+  for (let i = 0, seen = 0; i < lines.length; i++) {
+    if (header.test(lines[i]) && seen++ === nth) {
+      start = i;
+      break;
+    }
+  }
+  if (start < 0) return undefined;
+  if (rest.length > 0 && typeof rest[0] === "string") {
+    const key = new RegExp(`^(\\s*)"?${String(rest[0]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"?\\s*=`);
+    for (let i = start + 1; i < lines.length && !/^\s*\[/.test(lines[i]); i++) {
+      const m = key.exec(lines[i]);
+      if (m) {
+        const eq = lines[i].indexOf("=");
+        const valueCol = eq + 1 + (lines[i].slice(eq + 1).length - lines[i].slice(eq + 1).trimStart().length);
+        return { line: i + 1, column: valueCol + 1 };
+      }
+    }
+  }
+  return { line: start + 1, column: 1 };
+}
+
+const TOP_KEYS = new Set(["daemon", "inputs", "outputs"]);
+
+/** Parses and validates configuration text. Throws {@linkcode ConfigError} listing every problem. */
+export async function parseConfig(text: string, options: ParseOptions): Promise<TelebusConfig> {
+  const file = options.file ?? "<config>";
+  let doc: Record<string, TomlValue>;
+  try {
+    doc = parse(text) as Record<string, TomlValue>;
+  } catch (e) {
+    if (e instanceof TomlError) {
+      const first = e.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
+      throw new ConfigError(file, [{ path: "", message: `TOML syntax error: ${first}`, line: e.line, column: e.column }], e.codeblock);
+    }
+    throw e;
+  }
+  return await validateConfig(doc, { ...options, file }, text);
+}
+
+/**
+ * Validates an already-parsed configuration object (as the library takes it).
+ * `text`, when given, is used to point errors at lines.
+ */
+export async function validateConfig(
+  raw: Record<string, unknown>,
+  options: ParseOptions,
+  text?: string,
+): Promise<TelebusConfig> {
+  const file = options.file ?? "<config>";
+  const problems: ConfigProblem[] = [];
+  const problem = (path: readonly PropertyKey[], message: string) => {
+    const at = text ? locate(text, path) : undefined;
+    problems.push({ path: formatPath(path), message, line: at?.line, column: at?.column });
+  };
+  const env = options.env ?? ((n: string) => Deno.env.get(n));
+  const doc = substituteAll(raw as TomlValue, env, (p, m) => problem(p, m)) as Record<string, unknown>;
+
+  for (const k of Object.keys(doc)) {
+    if (!TOP_KEYS.has(k)) problem([k], `unknown top-level key (expected [daemon], [[inputs.<type>]], [[outputs.<type>]])`);
+  }
+  const d = daemonSchema.safeParse(doc.daemon ?? {});
+  let daemon: DaemonConfig = daemonSchema.parse({});
+  if (d.success) daemon = d.data;
+  else {
+    for (const issue of d.error.issues) reportIssue(["daemon"], doc.daemon, issue, problem);
+  }
+
+  const result: TelebusConfig = { file, daemon, inputs: [], outputs: [] };
+  for (const kind of ["inputs", "outputs"] as const) {
+    const section = doc[kind];
+    if (section === undefined) continue;
+    if (typeof section !== "object" || section === null || Array.isArray(section)) {
+      problem([kind], `must be a table of [[${kind}.<type>]] arrays`);
+      continue;
+    }
+    const names = new Set<string>();
+    for (const [type, tables] of Object.entries(section)) {
+      const load = options.registry[type];
+      if (!load) {
+        problem([kind, type], `unknown ${kind === "inputs" ? "input" : "output"} type ${JSON.stringify(type)} (known: ${Object.keys(options.registry).sort().join(", ")})`);
+        continue;
+      }
+      const transport = (await load()).transport;
+      const side = kind === "inputs" ? transport.input : transport.output;
+      if (!side) {
+        problem([kind, type], `${type} has no ${kind === "inputs" ? "input" : "output"} side`);
+        continue;
+      }
+      if (!Array.isArray(tables)) {
+        problem([kind, type], `write [[${kind}.${type}]] (an array of tables), not [${kind}.${type}]`);
+        continue;
+      }
+      tables.forEach((table, index) => {
+        const parsed = side.schema.safeParse(table);
+        if (!parsed.success) {
+          for (const issue of parsed.error.issues) reportIssue([kind, type, index], table, issue, problem);
+          return;
+        }
+        const config = parsed.data as Record<string, unknown>;
+        const name = typeof config.name === "string" ? config.name : `${type}${index}`;
+        if (names.has(name)) {
+          problem([kind, type, index, "name"], `duplicate name ${JSON.stringify(name)}`);
+          return;
+        }
+        names.add(name);
+        config.name = name;
+        result[kind].push({ type, name, index, config, transport });
+      });
+    }
+  }
+  // Outputs may only name inputs that exist.
+  const inputNames = new Set(result.inputs.map((i) => i.name));
+  for (const o of result.outputs) {
+    const wanted = o.config.inputs;
+    if (!Array.isArray(wanted)) continue;
+    wanted.forEach((n, i) => {
+      if (!inputNames.has(n)) {
+        problem(["outputs", o.type, o.index, "inputs", i], `no input is named ${JSON.stringify(n)} (inputs: ${[...inputNames].join(", ") || "none"})`);
+      }
+    });
+  }
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return result;
+}
+
+function reportIssue(
+  base: PropertyKey[],
+  table: unknown,
+  issue: { path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] },
+  problem: (path: readonly PropertyKey[], message: string) => void,
+) {
+  if (issue.code === "unrecognized_keys" && issue.keys) {
+    for (const k of issue.keys) problem([...base, ...issue.path, k], `unknown key`);
+    return;
+  }
+  const value = valueAt(table, issue.path);
+  const msg = issue.message.replace(/^Invalid input: /, "").replace(/^Invalid option: /, "");
+  if (value === undefined) problem([...base, ...issue.path], issue.code === "invalid_type" ? `missing: ${msg}` : msg);
+  else problem([...base, ...issue.path], `bad value ${show(value)}: ${msg}`);
+}
+
+/** Reads and validates a configuration file. */
+export async function loadConfigFile(path: string, options: Omit<ParseOptions, "file">): Promise<TelebusConfig> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    throw new ConfigError(path, [{ path: "", message: `cannot read: ${(e as Error).message}` }]);
+  }
+  return await parseConfig(text, { ...options, file: path });
+}

@@ -1,0 +1,167 @@
+/**
+ * The dictionary bus: fans records out from inputs to every output that
+ * selects them, each through its own bounded queue, and tracks when the
+ * outputs have accepted them (for checkpoints and acknowledgements).
+ *
+ * @module
+ */
+import type { BusRecord } from "./record.ts";
+import { ackRecords, type FullPolicy, OutputQueue } from "./queue.ts";
+import type { Output } from "./transport.ts";
+import type { PartStats } from "./stats.ts";
+import type { Logger } from "./log.ts";
+import { globMatcher } from "./glob.ts";
+
+/** How an output is attached to the bus. */
+export interface AttachOptions {
+  /** Input names whose records this output takes (default: all). */
+  inputs?: readonly string[];
+  /** Stream globs this output takes (default: all). */
+  streams?: readonly string[];
+  /** Queue policy when full. */
+  whenFull: FullPolicy;
+  /** Queue bound in records. */
+  queueRecords: number;
+  /** Queue bound in bytes. */
+  queueBytes: number;
+  /** Most records per write. */
+  batchRecords: number;
+}
+
+/** One output on the bus: its queue and the loop that feeds it. */
+export class OutputAttachment {
+  /** The queue in front of the output. */
+  readonly queue: OutputQueue;
+  readonly #selectInput: ((source: string) => boolean) | undefined;
+  readonly #selectStream: ((stream: string) => boolean) | undefined;
+  #loop?: Promise<void>;
+
+  /**
+   * @param name the output's name
+   * @param output the output itself
+   * @param options selection and queue settings
+   * @param stats the output's counters
+   * @param log the output's logger
+   */
+  constructor(
+    readonly name: string,
+    readonly output: Output,
+    readonly options: AttachOptions,
+    readonly stats: PartStats,
+    readonly log: Logger,
+  ) {
+    this.queue = new OutputQueue({
+      maxRecords: options.queueRecords,
+      maxBytes: options.queueBytes,
+      policy: options.whenFull,
+      stats,
+      onDrop: ackRecords,
+    });
+    if (options.inputs && options.inputs.length > 0) {
+      const set = new Set(options.inputs);
+      this.#selectInput = (s) => set.has(s);
+    }
+    if (options.streams && options.streams.length > 0 && !options.streams.includes("*")) {
+      this.#selectStream = globMatcher(options.streams);
+    }
+  }
+
+  /** The records of `records` this output takes (the same array when it takes all). */
+  select(records: BusRecord[]): BusRecord[] {
+    const si = this.#selectInput, ss = this.#selectStream;
+    if (!si && !ss) return records;
+    return records.filter((r) => (!si || si(r.source)) && (!ss || ss(r.stream)));
+  }
+
+  /** Starts the loop that takes batches from the queue and writes them. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  async #run(): Promise<void> {
+    const max = this.options.batchRecords;
+    for (;;) {
+      const batch = await this.queue.take(max);
+      if (batch === null) return;
+      try {
+        await this.output.write(batch);
+      } catch (e) {
+        // Counted and logged; the records are acknowledged anyway so that one broken
+        // output cannot stall every checkpoint. Outputs that can retry do so inside write().
+        this.stats.errors += batch.length;
+        this.stats.drop("write_error", batch.length);
+        this.log.error("write failed; records dropped", { records: batch.length, error: e });
+      }
+      ackRecords(batch);
+    }
+  }
+
+  /** Closes the queue, waits until everything queued was written, then closes the output. */
+  async drainAndClose(): Promise<void> {
+    this.queue.close();
+    this.start();
+    await this.#loop;
+    await this.output.close();
+  }
+}
+
+/** Fans records out to the attached outputs. */
+export class Bus {
+  #outputs: OutputAttachment[] = [];
+  /** Records emitted, all inputs together. */
+  emitted = 0;
+
+  /** The attached outputs. */
+  get outputs(): readonly OutputAttachment[] {
+    return this.#outputs;
+  }
+
+  /** Attaches an output; records emitted from now on reach it. */
+  attach(a: OutputAttachment): void {
+    this.#outputs = [...this.#outputs, a];
+  }
+
+  /** Detaches an output (its queue is not drained here). */
+  detach(a: OutputAttachment): void {
+    this.#outputs = this.#outputs.filter((o) => o !== a);
+  }
+
+  /**
+   * Puts records on the bus. Returns a promise when an output with the
+   * `block` policy is full; it resolves once every record is queued.
+   * `onAccepted` runs once every selecting output has written the records
+   * (or dropped them by its policy); with no output selecting them, at once.
+   */
+  emit(records: BusRecord[], onAccepted?: () => void): Promise<void> | void {
+    if (records.length === 0) {
+      onAccepted?.();
+      return;
+    }
+    this.emitted += records.length;
+    const outs = this.#outputs;
+    if (onAccepted) {
+      // Start at 1 so that drops during the pushes below cannot finish the group early.
+      const token = { pending: 1, done: onAccepted };
+      for (let i = 0; i < records.length; i++) records[i].ack = token;
+      let waits: Promise<void>[] | undefined;
+      for (const o of outs) {
+        const sel = o.select(records);
+        if (sel.length === 0) continue;
+        token.pending += sel.length;
+        const p = o.queue.push(sel);
+        if (p) (waits ??= []).push(p);
+      }
+      if (--token.pending === 0) token.done();
+      if (waits) return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+      return;
+    }
+    let waits: Promise<void>[] | undefined;
+    for (const o of outs) {
+      const sel = o.select(records);
+      if (sel.length === 0) continue;
+      const p = o.queue.push(sel);
+      if (p) (waits ??= []).push(p);
+    }
+    if (waits) return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The `telebus` command line: the daemon and the old tools' jobs.
+ *
+ * ```sh
+ * deno run -A main.ts --config telemetry.toml     # the daemon
+ * deno run -A main.ts check --config telemetry.toml
+ * deno run -A main.ts dump LOG.mpack [FIELDS…] [--format json|csv] [-f]
+ * deno run -A main.ts list LOG.mpack
+ * ```
+ *
+ * @module
+ */
+import { checkCommand, runCommand } from "./cli/run.ts";
+import { VERSION } from "./version.ts";
+
+const USAGE = `telebus ${VERSION} — telemetry daemon and tools
+
+usage: telebus [run] --config FILE       run the daemon (default command)
+       telebus check --config FILE       validate a configuration
+       telebus dump LOG [FIELDS…] [--format json|csv] [-f]
+                                         print a .mpack log as NDJSON or CSV (mpacklog dump)
+       telebus list LOG                  list the keys of a .mpack log (mpacklog list)
+       telebus --version
+
+Run "telebus COMMAND --help" for a command's options.`;
+
+/** Runs the command line with `args`; returns the exit code. */
+export async function main(args: string[]): Promise<number> {
+  const [cmd, ...rest] = args;
+  switch (cmd) {
+    case undefined:
+      console.log(USAGE);
+      return 2;
+    case "-h":
+    case "--help":
+    case "help":
+      console.log(USAGE);
+      return 0;
+    case "-V":
+    case "--version":
+      console.log(VERSION);
+      return 0;
+    case "run":
+      return await runCommand(rest);
+    case "check":
+      return await checkCommand(rest);
+    case "dump":
+      return await (await import("./cli/dump.ts")).dumpCommand(rest);
+    case "list":
+      return await (await import("./cli/list.ts")).listCommand(rest);
+    default:
+      if (cmd.startsWith("-")) return await runCommand(args);
+      console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+if (import.meta.main) {
+  Deno.exit(await main(Deno.args));
+}

@@ -1,0 +1,15 @@
+/**
+ * The transport registry: the one place that knows every transport. Each
+ * entry is a literal dynamic import, so a transport's dependencies load only
+ * when a config uses it, and `deno compile` still sees every module.
+ *
+ * @module
+ */
+import type { TransportRegistry } from "../core/transport.ts";
+
+/** Every built-in transport by type name. */
+export const transports: TransportRegistry = {
+  generator: () => import("./generator/mod.ts"),
+  mpack_tail: () => import("./mpack_tail/mod.ts"),
+  mpack_file: () => import("./mpack_file/mod.ts"),
+};
