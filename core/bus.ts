@@ -28,7 +28,10 @@ export interface AttachOptions {
   batchRecords: number;
 }
 
-/** One output on the bus: its queue and the loop that feeds it. */
+/**
+ * One output on the bus: its queue and the loop that feeds it. The loop counts
+ * records written; the output itself counts bytes (only it knows its encoding).
+ */
 export class OutputAttachment {
   /** The queue in front of the output. */
   readonly queue: OutputQueue;
@@ -85,6 +88,7 @@ export class OutputAttachment {
       if (batch === null) return;
       try {
         await this.output.write(batch);
+        this.stats.records += batch.length;
       } catch (e) {
         // Counted and logged; the records are acknowledged anyway so that one broken
         // output cannot stall every checkpoint. Outputs that can retry do so inside write().

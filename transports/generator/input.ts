@@ -77,6 +77,7 @@ export function createGeneratorInput(config: GeneratorConfig): Input {
           out[i] = { stream: streams[seq % streams.length], time: ns, data, source: ctx.name, size: 12 * keys + 8 };
         }
         ctx.stats.records += n;
+        ctx.stats.bytes += n * (12 * keys + 8);
         return out;
       };
       while (!ctx.signal.aborted && seq < limit) {

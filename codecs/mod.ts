@@ -1,0 +1,10 @@
+/**
+ * Codecs: MessagePack (mpacklog's layout), the `.mpack` stream reader, JSON
+ * for telemetry values, flattening.
+ *
+ * @module
+ */
+export * from "./msgpack.ts";
+export * from "./mpack_stream.ts";
+export * from "./json.ts";
+export * from "./flatten.ts";

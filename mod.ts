@@ -1,0 +1,12 @@
+/**
+ * telebus as a library: embed the daemon, attach your own inputs and outputs,
+ * subscribe to records, and use the codecs.
+ *
+ * @module
+ */
+export * from "./start.ts";
+export * from "./core/mod.ts";
+export * from "./config/mod.ts";
+export * from "./codecs/mod.ts";
+export { transports } from "./transports/mod.ts";
+export { VERSION } from "./version.ts";

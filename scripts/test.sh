@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The whole test suite, runnable on a fresh machine that has only Node/npm:
+# it fetches the pinned Deno through npx and installs missing Debian packages
+# the tests need, then runs format, lint, type and doc checks and every test.
+# Ends with one plain line: "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+DENO_VERSION=2.9.6
+# Debian packages the tests start for real (servers, browsers). Empty entries are skipped.
+APT_PACKAGES=()
+
+# --- Deno ---------------------------------------------------------------------------------
+if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
+  DENO=$(command -v deno)
+else
+  echo "== fetching deno $DENO_VERSION through npx"
+  DENO=$(npx -y "deno@$DENO_VERSION" eval --no-config 'console.log(Deno.execPath())' 2>/dev/null | tail -n 1)
+  if [ ! -x "$DENO" ]; then
+    echo "could not obtain deno $DENO_VERSION through npx" >&2
+    echo "0 passed, 1 failed"
+    exit 1
+  fi
+fi
+export PATH="$(dirname "$DENO"):$PATH"
+echo "== using $DENO ($("$DENO" --version | head -n 1))"
+
+# --- Debian packages ----------------------------------------------------------------------
+missing=()
+for pkg in "${APT_PACKAGES[@]}"; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+passed=0
+failed=0
+step() { # step NAME COMMAND...: one static check counted as one test
+  local name=$1
+  shift
+  echo "== $name"
+  if "$@"; then passed=$((passed + 1)); else failed=$((failed + 1)); echo "FAILED: $name"; fi
+}
+
+step "install dependencies" "$DENO" install --quiet
+step "deno fmt --check" "$DENO" fmt --check
+step "deno lint" "$DENO" lint
+step "deno check" "$DENO" check main.ts mod.ts
+step "deno doc --lint mod.ts" "$DENO" doc --lint mod.ts
+
+echo "== deno test"
+log=$(mktemp)
+"$DENO" test -A --parallel "$@" 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
+rm -f "$log"
+if [[ $summary =~ ([0-9]+)\ passed.*\|\ ([0-9]+)\ failed ]]; then
+  passed=$((passed + BASH_REMATCH[1]))
+  failed=$((failed + BASH_REMATCH[2]))
+elif [ "$status" -ne 0 ]; then
+  failed=$((failed + 1))
+fi
+[ "$status" -ne 0 ] && [ "$failed" -eq 0 ] && failed=1
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
