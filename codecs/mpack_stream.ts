@@ -198,7 +198,8 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
     q = skipObject(b, q, end, max, 1);
     if (q < 0) return q;
   }
-  return q;
+  // A scalar, string or bytes value cut short by the end of the data ends past `end`.
+  return q > end ? INCOMPLETE : q;
 }
 
 /** The reason of the last failed {@linkcode checkRecordSpan}. */
@@ -215,6 +216,8 @@ const EMPTY = new Uint8Array(0);
  */
 export class MpackStreamReader {
   #buf: Uint8Array = EMPTY;
+  /** A buffer of the reader's own with room after `#buf`, when held-back bytes had to be copied. */
+  #store?: Uint8Array;
   #pos = 0;
   #base: number;
   #max: number;
@@ -245,23 +248,36 @@ export class MpackStreamReader {
 
   /** Appends a chunk read right after the previous one. */
   push(chunk: Uint8Array): void {
-    if (this.#pos >= this.#buf.length) {
-      this.#base += this.#buf.length;
+    const len = this.#buf.length;
+    if (this.#pos >= len) {
+      // Nothing held back: use the chunk as it is, no copy (the hot path).
+      this.#base += len;
       this.#buf = chunk;
-    } else {
-      const rest = this.#buf.length - this.#pos;
-      const merged = new Uint8Array(rest + chunk.length);
-      merged.set(this.#buf.subarray(this.#pos));
-      merged.set(chunk, rest);
-      this.#base += this.#pos;
-      this.#buf = merged;
+      this.#store = undefined;
+      this.#pos = 0;
+      return;
     }
+    const store = this.#store;
+    if (store && store.length - len >= chunk.length) {
+      // A large record arriving in pieces: append into spare room, so its bytes are not copied again and again.
+      store.set(chunk, len);
+      this.#buf = store.subarray(0, len + chunk.length);
+      return;
+    }
+    const rest = len - this.#pos;
+    const grown = new Uint8Array(Math.max(rest + chunk.length, 2 * rest));
+    grown.set(this.#buf.subarray(this.#pos));
+    grown.set(chunk, rest);
+    this.#base += this.#pos;
     this.#pos = 0;
+    this.#store = grown;
+    this.#buf = grown.subarray(0, rest + chunk.length);
   }
 
   /** Forgets everything and continues at absolute `offset` (after truncation or a switch of file). */
   reset(offset = 0): void {
     this.#buf = EMPTY;
+    this.#store = undefined;
     this.#pos = 0;
     this.#base = offset;
     this.#garbageStart = -1;

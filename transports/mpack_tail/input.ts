@@ -1,0 +1,236 @@
+/**
+ * The `mpack_tail` input: follows a `.mpack` log (or the newest one of a
+ * directory) and puts every record on the bus, checkpointing the position of
+ * what all outputs have accepted.
+ *
+ * @module
+ */
+import type { Input, InputContext } from "../../core/transport.ts";
+import type { Logger } from "../../core/log.ts";
+import { type BusRecord, type Dict, nowNs, secondsToNs } from "../../core/record.ts";
+import { flatten } from "../../codecs/flatten.ts";
+import { followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
+import type { MpackTailConfig } from "./schema.ts";
+
+/** How long `run()` waits, after following stopped, for the outputs to accept what was emitted. */
+const ACK_WAIT_MS = 10_000;
+
+/** Tuning of {@linkcode MpackTailInput} that is not configuration (tests use it). */
+export interface MpackTailInputOptions {
+  /** Longest wait in `run()` for outstanding acknowledgements once following stopped (default 10 s). */
+  ackWaitMs?: number;
+}
+
+/** True for a value shaped like a saved {@linkcode FollowPosition}. */
+function isPosition(v: unknown): v is FollowPosition {
+  if (typeof v !== "object" || v === null) return false;
+  const p = v as Record<string, unknown>;
+  if (typeof p.offset !== "number" || !Number.isSafeInteger(p.offset) || p.offset < 0) return false;
+  if (p.file === undefined) return true;
+  const f = p.file as Record<string, unknown> | null;
+  return typeof f === "object" && f !== null && typeof f.path === "string" && typeof f.dev === "number" &&
+    typeof f.ino === "number";
+}
+
+/**
+ * Saves accepted positions without piling up writes: at most one save is in
+ * flight, and when it ends only the newest accepted position is written next.
+ */
+class CheckpointSaver {
+  #emitted = 0;
+  #accepted = 0;
+  /** Sequence number of the newest accepted batch, so that a late ack never moves the checkpoint back. */
+  #newestSeq = 0;
+  #latest: FollowPosition | undefined;
+  #saving: Promise<void> | undefined;
+  #allAccepted: (() => void) | undefined;
+
+  constructor(readonly key: string, readonly ctx: InputContext, readonly log: Logger) {}
+
+  /** Registers one emitted batch; returns its `onAccepted`. */
+  track(position: FollowPosition): () => void {
+    const seq = ++this.#emitted;
+    let done = false;
+    return () => {
+      if (done) return; // the bus promises one call; be safe anyway
+      done = true;
+      this.#accepted++;
+      if (seq > this.#newestSeq) {
+        this.#newestSeq = seq;
+        this.#latest = position;
+        this.#saving ??= this.#saveLoop();
+      }
+      if (this.#accepted >= this.#emitted) this.#allAccepted?.();
+    };
+  }
+
+  /** Forgets a batch whose emit failed (it will never be accepted). */
+  untrack(): void {
+    this.#emitted--;
+    if (this.#accepted >= this.#emitted) this.#allAccepted?.();
+  }
+
+  async #saveLoop(): Promise<void> {
+    while (this.#latest) {
+      const p = this.#latest;
+      this.#latest = undefined;
+      try {
+        await this.ctx.checkpoints.save(this.key, p);
+      } catch (e) {
+        this.log.warn("cannot save checkpoint", { file: p.file?.path, offset: p.offset, error: e });
+      }
+    }
+    this.#saving = undefined; // no await since the loop test: no ack can slip in between
+  }
+
+  /** Waits (at most `ms`) until every emitted batch is accepted, then until the last save is written. */
+  async drain(ms: number): Promise<void> {
+    if (this.#accepted < this.#emitted) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const all = new Promise<boolean>((resolve) => {
+        this.#allAccepted = () => resolve(true);
+        timer = setTimeout(() => resolve(false), ms);
+      });
+      const ok = await all;
+      clearTimeout(timer);
+      this.#allAccepted = undefined;
+      if (!ok) {
+        this.log.warn("outputs did not accept every batch in time; the checkpoint lags behind", {
+          batches: this.#emitted - this.#accepted,
+          waited_ms: ms,
+        });
+      }
+    }
+    while (this.#saving) await this.#saving;
+  }
+}
+
+/** The `mpack_tail` input. */
+export class MpackTailInput implements Input {
+  readonly #config: MpackTailConfig;
+  readonly #ackWaitMs: number;
+
+  /**
+   * Creates the input; nothing is opened before {@linkcode MpackTailInput.run}.
+   *
+   * @param config the validated `[[inputs.mpack_tail]]` table
+   * @param options tuning that is not configuration
+   */
+  constructor(config: MpackTailConfig, options: MpackTailInputOptions = {}) {
+    this.#config = config;
+    this.#ackWaitMs = options.ackWaitMs ?? ACK_WAIT_MS;
+  }
+
+  /** Follows the log until `ctx.signal` aborts; resolves once the last accepted position is saved. */
+  async run(ctx: InputContext): Promise<void> {
+    const cfg = this.#config;
+    const log = ctx.log;
+    const stats = ctx.stats;
+    const source = ctx.name;
+    const defaultStream = cfg.stream ?? ctx.name;
+    const streamKey = cfg.stream_key;
+    const timeKey = cfg.time_key;
+    const flat = cfg.flatten;
+
+    let from: FollowOptions["from"] = "start";
+    let resumeFrom: FollowPosition | undefined;
+    if (cfg.from === "checkpoint") {
+      const saved = await ctx.checkpoints.load<unknown>(ctx.name);
+      if (isPosition(saved)) from = resumeFrom = saved;
+      else if (saved !== undefined) log.warn("ignoring a malformed checkpoint", { checkpoint: saved });
+    } else from = cfg.from;
+
+    try {
+      await Deno.stat(cfg.path);
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      log.info("waiting for the path to appear", { path: cfg.path });
+    }
+
+    const saver = new CheckpointSaver(ctx.name, ctx, log);
+    try {
+      const events = followMpack(cfg.path, {
+        follow: true,
+        from,
+        signal: ctx.signal,
+        pollInterval: cfg.poll_interval,
+        maxRecordBytes: cfg.max_record_bytes,
+      });
+      for await (const ev of events) {
+        if (ev.kind === "records") {
+          const items = ev.items;
+          const n = items.length;
+          const records: BusRecord[] = new Array(n);
+          let bytes = 0;
+          let now: bigint | undefined; // one clock read per batch: its records were read at the same moment
+          for (let i = 0; i < n; i++) {
+            const it = items[i];
+            const value = it.value;
+            let stream = defaultStream;
+            if (streamKey !== undefined) {
+              const s = value[streamKey];
+              if (typeof s === "string") stream = s;
+            }
+            const t = value[timeKey];
+            let time: bigint;
+            if (typeof t === "number" && Number.isFinite(t)) time = secondsToNs(t);
+            else if (typeof t === "bigint") time = t * 1_000_000_000n;
+            else time = now ??= nowNs();
+            const raw = it.raw;
+            bytes += raw.length;
+            records[i] = {
+              stream,
+              time,
+              data: flat ? flatten(value) : value as Dict,
+              source,
+              size: raw.length,
+              // Flattened data no longer matches the raw bytes, so they must not travel as its encoding.
+              encoded: flat ? undefined : { msgpack: raw },
+            };
+          }
+          stats.records += n;
+          stats.bytes += bytes;
+          const onAccepted = saver.track({ file: ev.file, offset: ev.endOffset });
+          try {
+            const p = ctx.emit(records, onAccepted);
+            if (p !== undefined) await p;
+          } catch (e) {
+            saver.untrack();
+            throw e;
+          }
+        } else if (ev.kind === "garbage") {
+          stats.errors++;
+          stats.count("garbage_bytes", ev.length);
+          log.warn("skipping bytes that hold no record", {
+            file: ev.file.path,
+            offset: ev.start,
+            length: ev.length,
+            reason: ev.reason,
+          });
+        } else if (ev.reason === "open" && ev.from) {
+          log.warn("checkpointed file not found or shorter than the checkpoint; reading from the start", {
+            file: ev.to.path,
+            checkpoint_file: ev.from.path,
+            checkpoint_offset: resumeFrom?.offset,
+          });
+        } else if (ev.reason === "open") {
+          const resumed = resumeFrom?.file !== undefined && resumeFrom.file.dev === ev.to.dev &&
+            resumeFrom.file.ino === ev.to.ino;
+          log.info("reading file", {
+            file: ev.to.path,
+            from: resumed ? `checkpoint offset ${resumeFrom?.offset}` : cfg.from === "end" ? "end" : "start",
+          });
+        } else {
+          log.info("switching file", { file: ev.to.path, reason: ev.reason, previous: ev.from?.path });
+        }
+      }
+    } finally {
+      await saver.drain(this.#ackWaitMs);
+    }
+  }
+}
+
+/** Creates the `mpack_tail` input from its validated config (the factory of the transport). */
+export function createMpackTailInput(config: MpackTailConfig, _ctx: { log: Logger; dataDir: string }): Input {
+  return new MpackTailInput(config);
+}

@@ -1,0 +1,20 @@
+/**
+ * The `mpack_tail` transport: an input that follows `.mpack` logs (mpacklog's
+ * format) like `tail -F`, with checkpoints. See `README.md`.
+ *
+ * @module
+ */
+import type { TransportDefinition } from "../../core/transport.ts";
+import { mpackTailSchema } from "./schema.ts";
+import { createMpackTailInput } from "./input.ts";
+
+export * from "./follow.ts";
+export type { MpackTailConfig } from "./schema.ts";
+export { createMpackTailInput, MpackTailInput, type MpackTailInputOptions } from "./input.ts";
+
+/** The `mpack_tail` transport as the registry loads it. */
+export const transport: TransportDefinition = {
+  type: "mpack_tail",
+  description: "Follows a .mpack log file, or the newest one in a directory, like tail -F (with checkpoints)",
+  input: { schema: mpackTailSchema, create: createMpackTailInput },
+};
