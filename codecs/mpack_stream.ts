@@ -52,8 +52,10 @@ export interface MpackStreamOptions {
   offset?: number;
 }
 
-const INVALID = -1;
-const INCOMPLETE = -2;
+/** {@linkcode checkRecordSpan}'s answer for bytes that cannot start a record. */
+export const INVALID = -1;
+/** {@linkcode checkRecordSpan}'s answer when the data ends before the record does. */
+export const INCOMPLETE = -2;
 const MAX_DEPTH = 100;
 
 /** The reason the last structural check failed, for error messages. */

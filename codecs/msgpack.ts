@@ -25,7 +25,8 @@ const unpackr = new Unpackr(OPTIONS as unknown as PackrOptions);
 
 /** Encodes one value as MessagePack bytes, mpacklog-compatible. */
 export function encodeMsgpack(value: Value | Dict): Uint8Array {
-  // msgpackr returns a view on its own reusable buffer only with `useBuffer`; plain `pack` copies.
+  // msgpackr returns a view into a shared 8 KiB block that later encodes never overwrite (they move on to a new
+  // block), so the result may be kept, e.g. as a record's cached encoding.
   return packr.pack(value);
 }
 

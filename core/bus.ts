@@ -90,9 +90,8 @@ export class OutputAttachment {
         await this.output.write(batch);
         this.stats.records += batch.length;
       } catch (e) {
-        // Counted and logged; the records are acknowledged anyway so that one broken
-        // output cannot stall every checkpoint. Outputs that can retry do so inside write().
-        this.stats.errors += batch.length;
+        // Counted (as drops; the output counts its own errors) and logged; the records are acknowledged anyway
+        // so that one broken output cannot stall every checkpoint. Outputs that can retry do so inside write().
         this.stats.drop("write_error", batch.length);
         this.log.error("write failed; records dropped", { records: batch.length, error: e });
       }

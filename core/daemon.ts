@@ -113,8 +113,10 @@ export class Daemon {
     this.#checkpoints = new FileCheckpointStore(join(plan.daemon.data_dir, "checkpoints"));
     this.stopped = new Promise((r) => this.#stopped = r);
     this.http.route("/health", () => this.#health());
-    this.http.route("/metrics", () =>
-      new Response(this.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }));
+    this.http.route(
+      "/metrics",
+      () => new Response(this.metrics(), { headers: { "content-type": "text/plain; version=0.0.4; charset=utf-8" } }),
+    );
   }
 
   /** Where the daemon is in its life. */
@@ -149,19 +151,27 @@ export class Daemon {
         const ctx: OutputContext = { name: o.name, log, stats, dataDir: this.#plan.daemon.data_dir, http: this.http };
         const output = await o.transport.output!.create(o.config as never, ctx);
         const c = o.config;
-        this.#attach(o.name, output, {
-          inputs: c.inputs as string[] | undefined,
-          streams: c.streams as string[] | undefined,
-          whenFull: c.when_full as FullPolicy,
-          queueRecords: c.queue_records as number,
-          queueBytes: c.queue_bytes as number,
-          batchRecords: c.batch_records as number,
-        }, stats, log);
+        this.#attach(
+          o.name,
+          output,
+          {
+            inputs: c.inputs as string[] | undefined,
+            streams: c.streams as string[] | undefined,
+            whenFull: c.when_full as FullPolicy,
+            queueRecords: c.queue_records as number,
+            queueBytes: c.queue_bytes as number,
+            batchRecords: c.batch_records as number,
+          },
+          stats,
+          log,
+        );
       }
       const addr = this.#plan.daemon.http;
       if (addr && addr !== "off") {
         const a = this.http.listen(addr);
-        this.log.info("listening", { url: `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}/` });
+        this.log.info("listening", {
+          url: `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}/`,
+        });
       }
       for (const i of this.#plan.inputs) {
         const input = await i.transport.input!.create(i.config as never, {
@@ -181,14 +191,20 @@ export class Daemon {
 
   #attach(name: string, output: Output, opts: AddOutputOptions, stats: PartStats, log: Logger): OutputAttachment {
     if (this.#outputs.has(name)) throw new Error(`an output named ${JSON.stringify(name)} exists already`);
-    const a = new OutputAttachment(name, output, {
-      inputs: opts.inputs,
-      streams: opts.streams,
-      whenFull: opts.whenFull ?? "block",
-      queueRecords: opts.queueRecords ?? 10_000,
-      queueBytes: opts.queueBytes ?? 64 * 1024 * 1024,
-      batchRecords: opts.batchRecords ?? 1000,
-    }, stats, log);
+    const a = new OutputAttachment(
+      name,
+      output,
+      {
+        inputs: opts.inputs,
+        streams: opts.streams,
+        whenFull: opts.whenFull ?? "block",
+        queueRecords: opts.queueRecords ?? 10_000,
+        queueBytes: opts.queueBytes ?? 64 * 1024 * 1024,
+        batchRecords: opts.batchRecords ?? 1000,
+      },
+      stats,
+      log,
+    );
     this.#outputs.set(name, a);
     this.bus.attach(a);
     a.start();
@@ -255,10 +271,16 @@ export class Daemon {
   ): () => Promise<void> {
     const name = `subscription${++this.#subscriptions}`;
     const stats = new PartStats("output", name, "subscription");
-    const a = this.#attach(name, { write: callback, close: () => Promise.resolve() }, {
-      whenFull: "drop_oldest",
-      ...options,
-    }, stats, this.log.child(name));
+    const a = this.#attach(
+      name,
+      { write: callback, close: () => Promise.resolve() },
+      {
+        whenFull: "drop_oldest",
+        ...options,
+      },
+      stats,
+      this.log.child(name),
+    );
     return async () => {
       this.bus.detach(a);
       this.#outputs.delete(name);

@@ -58,8 +58,9 @@ export interface Output {
   /**
    * Writes a batch. When the promise resolves the records count as accepted
    * (durable as far as the output's own policy promises). A rejection counts
-   * the batch as failed: the records are counted as errors and acknowledged,
-   * so a broken output cannot stall checkpoints forever.
+   * the batch as dropped (reason `write_error`) and acknowledges it, so a
+   * broken output cannot stall checkpoints forever. The bus counts records
+   * written; the output counts its bytes and its own errors.
    */
   write(records: BusRecord[]): Promise<void> | void;
   /** Flushes and releases everything; called once after the last `write`. */

@@ -54,15 +54,17 @@ Deno.test("config: an unknown key is named with its path and line", async () => 
   const e = await configError(GOOD.replace('when_full = "latest"', 'when_full = "latest"\nflush_every = 3'));
   assert.equal(e.problems.length, 1);
   assert.equal(e.problems[0].path, "outputs.mpack_file[0].flush_every");
-  assert.match(e.message, /t\.toml:16:\d+: outputs\.mpack_file\[0\]\.flush_every: unknown key/);
+  assert.match(e.message, /t\.toml:15:\d+: outputs\.mpack_file\[0\]\.flush_every: unknown key/);
 });
 
 Deno.test("config: a wrong type and a bad value are named with the value", async () => {
-  const e = await configError(GOOD.replace('when_full = "latest"', 'when_full = "sometimes"').replace('rate = "${RATE:-5}"', "rate = true"));
+  const e = await configError(
+    GOOD.replace('when_full = "latest"', 'when_full = "sometimes"').replace('rate = "${RATE:-5}"', "rate = true"),
+  );
   const byPath = Object.fromEntries(e.problems.map((p) => [p.path, p]));
   assert.match(byPath["outputs.mpack_file[0].when_full"].message, /bad value "sometimes"/);
   assert.match(byPath["outputs.mpack_file[0].when_full"].message, /block/);
-  assert.equal(byPath["outputs.mpack_file[0].when_full"].line, 15);
+  assert.equal(byPath["outputs.mpack_file[0].when_full"].line, 14);
   assert.match(byPath["inputs.generator[0].rate"].message, /bad value true/);
 });
 
