@@ -19,7 +19,11 @@ const log = join(dir, "big.mpack");
 const records = Math.ceil(targetBytes / 272);
 const t0 = performance.now();
 const size = await writeTelemetryLog(log, records);
-console.log(`log: ${records} records, ${(size / 2 ** 20).toFixed(0)} MiB (written in ${((performance.now() - t0) / 1000).toFixed(1)} s)`);
+console.log(
+  `log: ${records} records, ${(size / 2 ** 20).toFixed(0)} MiB (written in ${
+    ((performance.now() - t0) / 1000).toFixed(1)
+  } s)`,
+);
 
 async function peakRssOf(args: string[]): Promise<{ ms: number; peakMiB: number; lines: number }> {
   const start = performance.now();
@@ -47,6 +51,8 @@ const r = await peakRssOf(["run", "-A", main, "dump", log]);
 if (r.lines !== records) throw new Error(`dump printed ${r.lines} lines for ${records} records`);
 console.log(
   `dump → NDJSON: ${Math.round(records / (r.ms / 1000)).toLocaleString("en")} records/s, ` +
-    `${(size / 2 ** 20 / (r.ms / 1000)).toFixed(0)} MiB/s, ${(r.ms / 1000).toFixed(1)} s, peak RSS ${r.peakMiB.toFixed(0)} MiB`,
+    `${(size / 2 ** 20 / (r.ms / 1000)).toFixed(0)} MiB/s, ${(r.ms / 1000).toFixed(1)} s, peak RSS ${
+      r.peakMiB.toFixed(0)
+    } MiB`,
 );
 await Deno.remove(dir, { recursive: true });

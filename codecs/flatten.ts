@@ -12,9 +12,19 @@ function isDict(v: unknown): v is Dict {
 
 /**
  * Flattens nested maps: `{a: {b: 1}}` becomes `{"a/b": 1}`. Lists and bytes
- * are leaves. Empty maps vanish (they hold no leaf).
+ * are leaves. Empty maps vanish (they hold no leaf). A map with nothing
+ * nested is returned itself, not copied.
  */
 export function flatten(data: Dict, separator = "/"): Dict {
+  // Already flat (the common case for telemetry): return it as it is, so callers can keep its encodings.
+  let nested = false;
+  for (const k in data) {
+    if (isDict(data[k])) {
+      nested = true;
+      break;
+    }
+  }
+  if (!nested) return data;
   const out: Dict = {};
   const walk = (d: Dict, prefix: string) => {
     for (const k in d) {

@@ -50,6 +50,23 @@ export interface MpackStreamOptions {
   maxRecordBytes?: number;
   /** Absolute offset of the first byte that will be pushed (default 0). */
   offset?: number;
+  /**
+   * Decode each record when it is read (default true). With false, a record's
+   * `value` is decoded on first access only: a consumer that passes the raw
+   * bytes on (tail → file) never pays for decoding. The structural check
+   * still runs, so garbage is found either way.
+   */
+  decode?: boolean;
+}
+
+/** A record item whose value is decoded on first access. */
+class LazyRecordItem implements MpackRecordItem {
+  readonly kind = "record" as const;
+  #value?: Dict;
+  constructor(readonly start: number, readonly end: number, readonly raw: Uint8Array) {}
+  get value(): Dict {
+    return this.#value ??= decodeMsgpack(this.raw) as Dict;
+  }
 }
 
 /** {@linkcode checkRecordSpan}'s answer for bytes that cannot start a record. */
@@ -105,16 +122,18 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
       case 0xcf:
       case 0xd3:
         return p + 9;
+      // Extensions: only the timestamp (type -1) is valid in a telemetry log; other types
+      // would decode to msgpackr-specific objects, and in garbage they are a sign of junk.
       case 0xd4:
-        return p + 3;
       case 0xd5:
-        return p + 4;
-      case 0xd6:
-        return p + 6;
-      case 0xd7:
-        return p + 10;
       case 0xd8:
-        return p + 18;
+        return fail(`extension 0x${t.toString(16)} is not a timestamp`);
+      case 0xd6:
+        if (p + 2 > end) return INCOMPLETE;
+        return b[p + 1] === 0xff ? p + 6 : fail("extension type is not the timestamp (-1)");
+      case 0xd7:
+        if (p + 2 > end) return INCOMPLETE;
+        return b[p + 1] === 0xff ? p + 10 : fail("extension type is not the timestamp (-1)");
       case 0xc4:
       case 0xd9:
         if (p + 2 > end) return INCOMPLETE;
@@ -130,18 +149,12 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
         if (p + 5 > end) return INCOMPLETE;
         n = ((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), q = p + 5;
         break;
-      case 0xc7:
+      case 0xc7: // ext 8: only the 96-bit timestamp
         if (p + 3 > end) return INCOMPLETE;
-        n = b[p + 1], q = p + 3;
-        break;
+        return b[p + 1] === 12 && b[p + 2] === 0xff ? p + 15 : fail("extension is not a timestamp");
       case 0xc8:
-        if (p + 4 > end) return INCOMPLETE;
-        n = (b[p + 1] << 8) | b[p + 2], q = p + 4;
-        break;
       case 0xc9:
-        if (p + 6 > end) return INCOMPLETE;
-        n = ((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), q = p + 6;
-        break;
+        return fail("extension is not a timestamp");
       case 0xdc:
         if (p + 3 > end) return INCOMPLETE;
         n = (b[p + 1] << 8) | b[p + 2], q = p + 3, container = true;
@@ -204,6 +217,16 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
   return q > end ? INCOMPLETE : q;
 }
 
+/**
+ * The end of the one MessagePack value starting at `p`: a position `<= end`,
+ * {@linkcode INCOMPLETE} or {@linkcode INVALID}. For scanners that read a few
+ * keys of a record without decoding it.
+ */
+export function valueEnd(b: Uint8Array, p: number, end: number = b.length): number {
+  const e = skipObject(b, p, end, end - p, 0);
+  return e > end ? INCOMPLETE : e;
+}
+
 /** The reason of the last failed {@linkcode checkRecordSpan}. */
 export function lastCheckFailure(): string {
   return failReason;
@@ -223,6 +246,7 @@ export class MpackStreamReader {
   #pos = 0;
   #base: number;
   #max: number;
+  #decode: boolean;
   /** Start of the garbage run being skipped, or -1. */
   #garbageStart = -1;
   #garbageReason = "";
@@ -231,6 +255,7 @@ export class MpackStreamReader {
   constructor(options: MpackStreamOptions = {}) {
     this.#max = options.maxRecordBytes ?? 64 * 1024 * 1024;
     this.#base = options.offset ?? 0;
+    this.#decode = options.decode ?? true;
   }
 
   /** Absolute offset of the first byte not yet consumed (a torn record starts here). */
@@ -297,12 +322,14 @@ export class MpackStreamReader {
           failReason = `no record ends within the ${this.#max} B record limit`;
         } else return undefined; // wait for the rest of a torn record
       } else if (e !== INVALID) {
-        let value: unknown;
-        try {
-          value = decodeMsgpack(b, p, e);
-        } catch (err) {
-          failReason = `undecodable: ${(err as Error).message}`;
-          value = undefined;
+        let value: unknown = null;
+        if (this.#decode) {
+          try {
+            value = decodeMsgpack(b, p, e);
+          } catch (err) {
+            failReason = `undecodable: ${(err as Error).message}`;
+            value = undefined;
+          }
         }
         if (value !== undefined) {
           if (this.#garbageStart >= 0) {
@@ -316,6 +343,7 @@ export class MpackStreamReader {
             return g; // the record is read again by the next call
           }
           this.#pos = e;
+          if (!this.#decode) return new LazyRecordItem(this.#base + p, this.#base + e, b.subarray(p, e));
           return {
             kind: "record",
             value: value as Dict,

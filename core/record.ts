@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { decodeMsgpack } from "../codecs/msgpack.ts";
 
 /** A MessagePack-compatible value as it travels on the bus. */
 export type Value =
@@ -58,6 +59,46 @@ export interface BusRecord {
   encoded?: EncodedCache;
   /** Acknowledgement group; set by the bus when the input asked for one. */
   ack?: AckToken;
+}
+
+/**
+ * A record that arrived as MessagePack bytes (`encoded.msgpack`) and whose
+ * dictionary is decoded only when something reads `data`. A tail → file
+ * pipeline passes the bytes on and never decodes them.
+ */
+export class EncodedRecord implements BusRecord {
+  /** Cached encodings; `msgpack` holds the bytes the record came as. */
+  encoded: EncodedCache;
+  /** See {@linkcode BusRecord.meta}. */
+  meta?: Dict;
+  /** See {@linkcode BusRecord.ack}. */
+  ack?: AckToken;
+  #data?: Dict;
+
+  /**
+   * @param stream stream name
+   * @param time nanoseconds since the epoch
+   * @param bytes the dictionary as one MessagePack map (kept, not copied)
+   * @param source the input's name
+   */
+  constructor(public stream: string, public time: bigint, bytes: Uint8Array, public source: string) {
+    this.encoded = { msgpack: bytes };
+    this.size = bytes.length;
+  }
+
+  /** Queue accounting size: the encoded length. */
+  size: number;
+
+  /** The dictionary, decoded on first access. */
+  get data(): Dict {
+    return this.#data ??= decodeMsgpack(this.encoded.msgpack!) as Dict;
+  }
+
+  /** Replaces the dictionary; the cached encodings no longer match and are dropped. */
+  set data(value: Dict) {
+    this.#data = value;
+    this.encoded = {};
+  }
 }
 
 /** Nanoseconds since the epoch for a time in seconds (as mpacklog's `time` key holds it). */

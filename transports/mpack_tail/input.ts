@@ -7,8 +7,9 @@
  */
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { Logger } from "../../core/log.ts";
-import { type BusRecord, type Dict, nowNs, secondsToNs } from "../../core/record.ts";
+import { type BusRecord, EncodedRecord, nowNs, secondsToNs } from "../../core/record.ts";
 import { flatten } from "../../codecs/flatten.ts";
+import { findTopLevelValue, readNumberAt, readStringAt, scanKey } from "../../codecs/msgpack_scan.ts";
 import { followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
 import type { MpackTailConfig } from "./schema.ts";
 
@@ -105,6 +106,18 @@ class CheckpointSaver {
   }
 }
 
+/** A record's time from its time value: seconds as a number, or whole seconds as a bigint; else `fallback()`. */
+function timeOf(t: unknown, fallback: () => bigint): bigint {
+  if (typeof t === "number" && Number.isFinite(t)) return secondsToNs(t);
+  if (typeof t === "bigint") return t * 1_000_000_000n;
+  return fallback();
+}
+
+/** A record's stream from its stream-key value when that is a string; else the default. */
+function streamOf(v: unknown, fallback: string, key: string | undefined): string {
+  return key !== undefined && typeof v === "string" ? v : fallback;
+}
+
 /** The `mpack_tail` input. */
 export class MpackTailInput implements Input {
   readonly #config: MpackTailConfig;
@@ -131,6 +144,8 @@ export class MpackTailInput implements Input {
     const streamKey = cfg.stream_key;
     const timeKey = cfg.time_key;
     const flat = cfg.flatten;
+    const timeScanKey = scanKey(timeKey);
+    const streamScanKey = streamKey === undefined ? undefined : scanKey(streamKey);
 
     let from: FollowOptions["from"] = "start";
     let resumeFrom: FollowPosition | undefined;
@@ -155,6 +170,8 @@ export class MpackTailInput implements Input {
         signal: ctx.signal,
         pollInterval: cfg.poll_interval,
         maxRecordBytes: cfg.max_record_bytes,
+        // Without flattening nothing here needs the decoded map: decode lazily, if an output asks.
+        decode: flat,
       });
       for await (const ev of events) {
         if (ev.kind === "records") {
@@ -165,28 +182,32 @@ export class MpackTailInput implements Input {
           let now: bigint | undefined; // one clock read per batch: its records were read at the same moment
           for (let i = 0; i < n; i++) {
             const it = items[i];
-            const value = it.value;
-            let stream = defaultStream;
-            if (streamKey !== undefined) {
-              const s = value[streamKey];
-              if (typeof s === "string") stream = s;
-            }
-            const t = value[timeKey];
-            let time: bigint;
-            if (typeof t === "number" && Number.isFinite(t)) time = secondsToNs(t);
-            else if (typeof t === "bigint") time = t * 1_000_000_000n;
-            else time = now ??= nowNs();
             const raw = it.raw;
             bytes += raw.length;
-            records[i] = {
-              stream,
-              time,
-              data: flat ? flatten(value) : value as Dict,
-              source,
-              size: raw.length,
-              // Flattened data no longer matches the raw bytes, so they must not travel as its encoding.
-              encoded: flat ? undefined : { msgpack: raw },
-            };
+            if (flat) {
+              const value = it.value;
+              const data = flatten(value);
+              records[i] = {
+                stream: streamOf(value[streamKey!], defaultStream, streamKey),
+                time: timeOf(value[timeKey], () => now ??= nowNs()),
+                data,
+                source,
+                size: raw.length,
+                // Flattened data no longer match the raw bytes, which then must not travel as their encoding;
+                // a record that had nothing nested is unchanged and keeps them.
+                encoded: data === value ? { msgpack: raw } : undefined,
+              };
+            } else {
+              // Pass the bytes on undecoded; only `time` (and the stream key) are read from them in place.
+              const tp = findTopLevelValue(raw, timeScanKey);
+              const time = timeOf(tp < 0 ? undefined : readNumberAt(raw, tp), () => now ??= nowNs());
+              let stream = defaultStream;
+              if (streamScanKey) {
+                const sp = findTopLevelValue(raw, streamScanKey);
+                if (sp >= 0) stream = readStringAt(raw, sp) ?? defaultStream;
+              }
+              records[i] = new EncodedRecord(stream, time, raw, source);
+            }
           }
           stats.records += n;
           stats.bytes += bytes;
