@@ -1,0 +1,76 @@
+/**
+ * `deno bench` of the hot paths: decoding a `.mpack` stream, encoding a
+ * record, bus fan-out through queues, JSON for `dump`. Each bench handles
+ * 1000 20-key telemetry records (~260 B each), so ops/s × 1000 = records/s.
+ *
+ *   deno bench -A bench/
+ */
+import { MpackStreamReader } from "../codecs/mpack_stream.ts";
+import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { toJson } from "../codecs/json.ts";
+import { Bus, OutputAttachment } from "../core/bus.ts";
+import { makeRecord } from "../core/record.ts";
+import { PartStats } from "../core/stats.ts";
+import { createLogger } from "../core/log.ts";
+import { telemetry } from "./fixtures.ts";
+
+const dicts = telemetry(1000);
+const encoded = dicts.map((d) => encodeMsgpack(d));
+const stream = new Uint8Array(encoded.reduce((n, b) => n + b.length, 0));
+{
+  let o = 0;
+  for (const b of encoded) stream.set(b, o), o += b.length;
+}
+
+function readAll(decode: boolean): number {
+  const r = new MpackStreamReader({ decode });
+  let n = 0;
+  for (let o = 0; o < stream.length; o += 65536) {
+    r.push(stream.subarray(o, o + 65536));
+    for (let it = r.next(); it; it = r.next()) n++;
+  }
+  return n;
+}
+
+Deno.bench("decode: .mpack stream → records (decoded)", { group: "decode", baseline: true }, () => {
+  readAll(true);
+});
+Deno.bench("decode: .mpack stream → records (checked, decoded lazily)", { group: "decode" }, () => {
+  readAll(false);
+});
+
+Deno.bench("encode: record → MessagePack", { group: "encode" }, () => {
+  for (const d of dicts) encodeMsgpack(d);
+});
+
+Deno.bench("json: record → NDJSON line (python style)", { group: "encode" }, () => {
+  for (const d of dicts) toJson(d, { style: "python" });
+});
+
+const log = createLogger("bench", { level: "error", write() {} });
+Deno.bench("bus: emit 1000 records to 3 outputs and drain", { group: "bus" }, async () => {
+  const bus = new Bus();
+  const attachments: OutputAttachment[] = [];
+  for (let i = 0; i < 3; i++) {
+    const a = new OutputAttachment(
+      `o${i}`,
+      { write: () => {}, close: () => Promise.resolve() },
+      {
+        whenFull: "block",
+        queueRecords: 10000,
+        queueBytes: 64 << 20,
+        batchRecords: 1000,
+      },
+      new PartStats("output", `o${i}`, "bench"),
+      log,
+    );
+    bus.attach(a);
+    a.start();
+    attachments.push(a);
+  }
+  const records = dicts.map((d) => makeRecord("robot/telemetry", 1n, d, "bench", 260));
+  let accepted = false;
+  await bus.emit(records, () => accepted = true);
+  await Promise.all(attachments.map((a) => a.drainAndClose()));
+  if (!accepted) throw new Error("not accepted");
+});
