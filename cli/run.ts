@@ -72,7 +72,11 @@ export async function runCommand(args: string[]): Promise<number> {
 
 /** `telebus check`: validates a configuration; returns the exit code. */
 export async function checkCommand(args: string[]): Promise<number> {
-  const p = parseOrUsage(args, { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } }, CHECK_USAGE);
+  const p = parseOrUsage(
+    args,
+    { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
+    CHECK_USAGE,
+  );
   if (!p) return 2;
   if (p.values.help) {
     console.log(CHECK_USAGE);
@@ -86,7 +90,9 @@ export async function checkCommand(args: string[]): Promise<number> {
   try {
     const c = await loadConfigFile(file, { registry: transports });
     console.log(
-      `${file}: ok — ${c.inputs.length} input(s): ${c.inputs.map((i) => `${i.name} (${i.type})`).join(", ") || "none"}; ` +
+      `${file}: ok — ${c.inputs.length} input(s): ${
+        c.inputs.map((i) => `${i.name} (${i.type})`).join(", ") || "none"
+      }; ` +
         `${c.outputs.length} output(s): ${c.outputs.map((o) => `${o.name} (${o.type})`).join(", ") || "none"}`,
     );
     return 0;

@@ -5,7 +5,8 @@
  */
 import type { Dict, Value } from "../core/record.ts";
 
-function isDict(v: unknown): v is Dict {
+/** True for a plain dictionary (not a list, bytes or date). */
+export function isDict(v: unknown): v is Dict {
   return typeof v === "object" && v !== null && !Array.isArray(v) && !ArrayBuffer.isView(v) &&
     !(v instanceof Date);
 }
@@ -54,6 +55,3 @@ export function lookupPath(data: Value | undefined, path: string, separator = "/
   }
   return cur;
 }
-
-/** True for a plain dictionary (not a list, bytes or date). */
-export { isDict };

@@ -70,9 +70,9 @@ class LazyRecordItem implements MpackRecordItem {
 }
 
 /** {@linkcode checkRecordSpan}'s answer for bytes that cannot start a record. */
-export const INVALID = -1;
+export const INVALID: number = -1;
 /** {@linkcode checkRecordSpan}'s answer when the data ends before the record does. */
-export const INCOMPLETE = -2;
+export const INCOMPLETE: number = -2;
 const MAX_DEPTH = 100;
 
 /** The reason the last structural check failed, for error messages. */
@@ -184,10 +184,12 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
 }
 
 /**
- * Checks that a record starts at `p`: a non-empty map whose keys are strings,
- * well-formed to its end. Returns its end, INCOMPLETE or INVALID.
+ * Checks that a record starts at `p`: a map whose keys are strings, well-formed
+ * to its end. An empty map counts only with `allowEmpty` (right after a good
+ * record, not while skipping garbage) and when a whole non-empty record follows.
+ * Returns its end, INCOMPLETE or INVALID.
  */
-export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: number): number {
+export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: number, allowEmpty = false): number {
   if (p >= end) return INCOMPLETE;
   const t = b[p];
   let n: number, q: number;
@@ -199,8 +201,14 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
     if (p + 5 > end) return INCOMPLETE;
     n = ((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), q = p + 5;
   } else return fail(`byte 0x${t.toString(16).padStart(2, "0")} does not start a map`);
-  // An empty map carries no telemetry, and a lone 0x80 in garbage would look like one.
-  if (n === 0) return fail("empty map");
+  if (n === 0) {
+    // A lone 0x80 in garbage would look like an empty map: accepted only where a record is expected and only
+    // when another map follows (so a garbage block that starts with 0x80 is still seen as garbage).
+    if (!allowEmpty) return fail("empty map");
+    const next = checkRecordSpan(b, q, end, max, false);
+    if (next === INCOMPLETE) return INCOMPLETE;
+    return next === INVALID ? fail("empty map not followed by a record") : q;
+  }
   if (n * 2 > max) return fail(`a map of ${n} entries exceeds the ${max} B record limit`);
   for (let i = 0; i < n; i++) {
     if (q >= end) return INCOMPLETE;
@@ -251,7 +259,11 @@ export class MpackStreamReader {
   #garbageStart = -1;
   #garbageReason = "";
 
-  /** @param options limits and the starting offset */
+  /**
+   * Creates a reader with no bytes yet.
+   *
+   * @param options limits and the starting offset
+   */
   constructor(options: MpackStreamOptions = {}) {
     this.#max = options.maxRecordBytes ?? 64 * 1024 * 1024;
     this.#base = options.offset ?? 0;
@@ -316,7 +328,7 @@ export class MpackStreamReader {
     const end = b.length;
     while (this.#pos < end) {
       const p = this.#pos;
-      const e = checkRecordSpan(b, p, end, this.#max);
+      const e = checkRecordSpan(b, p, end, this.#max, this.#garbageStart < 0);
       if (e === INCOMPLETE) {
         if (end - p > this.#max) {
           failReason = `no record ends within the ${this.#max} B record limit`;

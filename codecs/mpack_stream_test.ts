@@ -85,3 +85,12 @@ Deno.test("mpack stream: a large record arriving in small pieces is read once", 
   assert.equal(items.length, 1);
   assert.ok(items[0].kind === "record" && (items[0].value.blob as Uint8Array).length === 3 << 20);
 });
+
+Deno.test("mpack stream: an empty map is a record where a record is expected, not inside or opening garbage", () => {
+  const a = encodeMsgpack({ seq: 1 });
+  const items = readAll([new Uint8Array([0x80, ...a, 0xc1, 0x80, ...a, 0x80, 0xc1, ...a])]);
+  assert.deepEqual(items.map((i) => i.kind), ["record", "record", "garbage", "record", "garbage", "record"]);
+  assert.deepEqual((items[0] as { value: unknown }).value, {});
+  assert.equal((items[2] as { length: number }).length, 2);
+  assert.equal((items[4] as { length: number }).length, 2);
+});

@@ -20,6 +20,8 @@ export interface ConfigProblem {
 /** A configuration that cannot be used; `message` lists every problem, one per line. */
 export class ConfigError extends Error {
   /**
+   * Collects every problem into one error.
+   *
    * @param file the configuration file (or `<config>` for an object)
    * @param problems everything found wrong
    * @param detail extra text (e.g. the TOML code block around a syntax error)

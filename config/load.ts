@@ -131,7 +131,12 @@ export async function parseConfig(text: string, options: ParseOptions): Promise<
   } catch (e) {
     if (e instanceof TomlError) {
       const first = e.message.split("\n")[0].replace(/^Invalid TOML document: /, "");
-      throw new ConfigError(file, [{ path: "", message: `TOML syntax error: ${first}`, line: e.line, column: e.column }], e.codeblock);
+      throw new ConfigError(file, [{
+        path: "",
+        message: `TOML syntax error: ${first}`,
+        line: e.line,
+        column: e.column,
+      }], e.codeblock);
     }
     throw e;
   }
@@ -157,7 +162,9 @@ export async function validateConfig(
   const doc = substituteAll(raw as TomlValue, env, (p, m) => problem(p, m)) as Record<string, unknown>;
 
   for (const k of Object.keys(doc)) {
-    if (!TOP_KEYS.has(k)) problem([k], `unknown top-level key (expected [daemon], [[inputs.<type>]], [[outputs.<type>]])`);
+    if (!TOP_KEYS.has(k)) {
+      problem([k], `unknown top-level key (expected [daemon], [[inputs.<type>]], [[outputs.<type>]])`);
+    }
   }
   const d = daemonSchema.safeParse(doc.daemon ?? {});
   let daemon: DaemonConfig = daemonSchema.parse({});
@@ -178,7 +185,12 @@ export async function validateConfig(
     for (const [type, tables] of Object.entries(section)) {
       const load = options.registry[type];
       if (!load) {
-        problem([kind, type], `unknown ${kind === "inputs" ? "input" : "output"} type ${JSON.stringify(type)} (known: ${Object.keys(options.registry).sort().join(", ")})`);
+        problem(
+          [kind, type],
+          `unknown ${kind === "inputs" ? "input" : "output"} type ${JSON.stringify(type)} (known: ${
+            Object.keys(options.registry).sort().join(", ")
+          })`,
+        );
         continue;
       }
       const transport = (await load()).transport;
@@ -216,7 +228,10 @@ export async function validateConfig(
     if (!Array.isArray(wanted)) continue;
     wanted.forEach((n, i) => {
       if (!inputNames.has(n)) {
-        problem(["outputs", o.type, o.index, "inputs", i], `no input is named ${JSON.stringify(n)} (inputs: ${[...inputNames].join(", ") || "none"})`);
+        problem(
+          ["outputs", o.type, o.index, "inputs", i],
+          `no input is named ${JSON.stringify(n)} (inputs: ${[...inputNames].join(", ") || "none"})`,
+        );
       }
     });
   }

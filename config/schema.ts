@@ -93,8 +93,8 @@ export interface OutputCommon {
   batch_records: number;
 }
 
-/** The `[daemon]` table. */
-export const daemonSchema = z.strictObject({
+/** The `[daemon]` table. Typed as producing {@linkcode DaemonConfig}, so the two cannot drift apart. */
+export const daemonSchema: z.ZodType<DaemonConfig, unknown> = z.strictObject({
   /** The one HTTP server (`host:port`); `""` or `"off"` disables it. */
   http: z.string().default("127.0.0.1:8080"),
   /** Checkpoints and spools live here. */
@@ -107,5 +107,16 @@ export const daemonSchema = z.strictObject({
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
 });
 
-/** The parsed `[daemon]` table. */
-export type DaemonConfig = z.output<typeof daemonSchema>;
+/** The parsed `[daemon]` table (see {@linkcode daemonSchema} for each key). */
+export interface DaemonConfig {
+  /** `host:port` of the one HTTP server, or `""`/`"off"`. */
+  http: string;
+  /** Folder of checkpoints and spools. */
+  data_dir: string;
+  /** Most milliseconds each phase of a graceful stop may take. */
+  stop_timeout: number;
+  /** Stop once every input has finished by itself. */
+  exit_when_done: boolean;
+  /** Lowest level logged. */
+  log_level: "debug" | "info" | "warn" | "error";
+}

@@ -40,6 +40,8 @@ export class OutputAttachment {
   #loop?: Promise<void>;
 
   /**
+   * Creates the queue and the selection of one output.
+   *
    * @param name the output's name
    * @param output the output itself
    * @param options selection and queue settings

@@ -20,7 +20,11 @@ function safeKey(key: string): string {
 
 /** A checkpoint store in `dir` (created on first save). */
 export class FileCheckpointStore implements CheckpointStore {
-  /** @param dir the folder that holds the checkpoint files */
+  /**
+   * Creates a store in a folder.
+   *
+   * @param dir the folder that holds the checkpoint files
+   */
   constructor(readonly dir: string) {}
 
   /** The file that holds `key`. */
@@ -28,7 +32,7 @@ export class FileCheckpointStore implements CheckpointStore {
     return join(this.dir, `${safeKey(key)}.json`);
   }
 
-  /** @inheritdoc */
+  /** The saved value, or undefined when there is none. */
   async load<T>(key: string): Promise<T | undefined> {
     try {
       return JSON.parse(await Deno.readTextFile(this.pathOf(key))) as T;
@@ -38,7 +42,7 @@ export class FileCheckpointStore implements CheckpointStore {
     }
   }
 
-  /** @inheritdoc */
+  /** Saves a value atomically (write, fsync, rename). */
   async save(key: string, value: unknown): Promise<void> {
     await Deno.mkdir(this.dir, { recursive: true });
     const path = this.pathOf(key);
@@ -57,12 +61,12 @@ export class FileCheckpointStore implements CheckpointStore {
 /** A checkpoint store in memory, for the library and tests. */
 export class MemoryCheckpointStore implements CheckpointStore {
   readonly #values = new Map<string, string>();
-  /** @inheritdoc */
+  /** The saved value, or undefined when there is none. */
   load<T>(key: string): Promise<T | undefined> {
     const v = this.#values.get(key);
     return Promise.resolve(v === undefined ? undefined : JSON.parse(v) as T);
   }
-  /** @inheritdoc */
+  /** Saves a value. */
   save(key: string, value: unknown): Promise<void> {
     this.#values.set(key, JSON.stringify(value));
     return Promise.resolve();

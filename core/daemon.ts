@@ -103,6 +103,8 @@ export class Daemon {
   readonly stopped: Promise<void>;
 
   /**
+   * Creates a daemon; nothing runs before `start`.
+   *
    * @param plan what to run (a validated configuration)
    * @param log where the daemon logs (default: stderr)
    */

@@ -33,10 +33,14 @@ export class HttpServer implements HttpRoutes {
   readonly #prefix: [string, RouteHandler][] = [];
   #server?: Deno.HttpServer<Deno.NetAddr>;
 
-  /** @param log where request failures are logged */
+  /**
+   * Creates an empty route table; nothing listens before `listen`.
+   *
+   * @param log where request failures are logged
+   */
   constructor(readonly log: Logger) {}
 
-  /** @inheritdoc */
+  /** Registers `handler` for `path` (a trailing `/*` matches every path below it). */
   route(path: string, handler: RouteHandler): void {
     if (path.endsWith("/*")) {
       const p = path.slice(0, -1);

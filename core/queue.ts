@@ -51,7 +51,11 @@ export class OutputQueue {
   #blocked?: Promise<void>;
   readonly #opts: QueueOptions;
 
-  /** @param options limits, policy and counters */
+  /**
+   * Creates an empty queue.
+   *
+   * @param options limits, policy and counters
+   */
   constructor(options: QueueOptions) {
     this.#opts = options;
     options.stats.gauges.set("queue_records", () => this.length);

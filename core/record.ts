@@ -20,6 +20,7 @@ export type Value =
 
 /** A dictionary: the payload of every record. */
 export interface Dict {
+  /** Any key; values are MessagePack-compatible. */
   [key: string]: Value | undefined;
 }
 
@@ -38,6 +39,7 @@ export interface AckToken {
 export interface EncodedCache {
   /** The record's dictionary as one MessagePack object (mpacklog's layout). */
   msgpack?: Uint8Array;
+  /** Other formats by name (e.g. `json`). */
   [format: string]: Uint8Array | string | undefined;
 }
 
@@ -76,6 +78,8 @@ export class EncodedRecord implements BusRecord {
   #data?: Dict;
 
   /**
+   * Wraps encoded bytes as a record.
+   *
    * @param stream stream name
    * @param time nanoseconds since the epoch
    * @param bytes the dictionary as one MessagePack map (kept, not copied)

@@ -20,6 +20,8 @@ export class PartStats {
   readonly gauges = new Map<string, () => number>();
 
   /**
+   * Creates zeroed counters for one part.
+   *
    * @param kind `input` or `output`
    * @param name the configured name
    * @param type the transport type

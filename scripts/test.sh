@@ -54,7 +54,7 @@ step "deno doc --lint mod.ts" "$DENO" doc --lint mod.ts
 
 echo "== deno test"
 log=$(mktemp)
-"$DENO" test -A --parallel "$@" 2>&1 | tee "$log"
+NO_COLOR=1 "$DENO" test -A --parallel "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}
 summary=$(grep -E '^(ok|FAILED) \| [0-9]+ passed' "$log" | tail -n 1 | sed 's/\x1b\[[0-9;]*m//g')
 rm -f "$log"

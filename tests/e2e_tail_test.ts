@@ -158,7 +158,11 @@ Deno.test("e2e: the shipped telemetry.toml runs, writes where it says, and stops
   });
   const m = /writing.*?path=(\S+\.mpack)/.exec(d.log) ?? /(\S+\.mpack)/.exec(d.log);
   assert.ok(m, `the daemon says where it writes:\n${d.log}`);
-  await waitFor("generated records", async () => (await d.metric('telebus_output_records_total{output="log"')) >= 20, 10_000);
+  await waitFor(
+    "generated records",
+    async () => (await d.metric('telebus_output_records_total{output="log"')) >= 20,
+    10_000,
+  );
   assert.equal((await d.get("/health")).status, 200);
   assert.equal(await d.stop("SIGINT"), 0);
   const r = await readOutput(join(dir, "logs"));
