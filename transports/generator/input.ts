@@ -53,9 +53,8 @@ export function telemetryDict(seq: number, timeSeconds: number, keys: number, ra
   const d: Dict = { time: timeSeconds, seq };
   for (let k = 2; k < keys; k++) {
     const name = k - 2 < KEY_NAMES.length ? KEY_NAMES[k - 2] : `value_${k}`;
-    d[name] = name === "mode"
-      ? (seq % 100 < 90 ? "drive" : "idle")
-      : Math.round((random() * 200 - 100) * 1e6) / 1e6 + 1e-7;
+    // Full-precision floats, as sensors give them (never whole, so they stay float64 on the wire).
+    d[name] = name === "mode" ? (seq % 100 < 90 ? "drive" : "idle") : random() * 200 - 100;
   }
   return d;
 }
