@@ -8,11 +8,11 @@
 import { z } from "zod";
 import { parseDuration, parseSize } from "./units.ts";
 
-/** A duration (`"250ms"`, or a number of seconds) parsed to milliseconds. */
-export function duration(): z.ZodType<number, string | number> {
+/** A string or number turned into a number by `parse`, whose exception message becomes the schema error. */
+function parsedBy(parse: (v: string | number) => number): z.ZodType<number, string | number> {
   return z.union([z.string(), z.number()]).transform((v, ctx) => {
     try {
-      return parseDuration(v);
+      return parse(v);
     } catch (e) {
       ctx.addIssue({ code: "custom", message: (e as Error).message });
       return z.NEVER;
@@ -20,16 +20,14 @@ export function duration(): z.ZodType<number, string | number> {
   });
 }
 
+/** A duration (`"250ms"`, or a number of seconds) parsed to milliseconds. */
+export function duration(): z.ZodType<number, string | number> {
+  return parsedBy(parseDuration);
+}
+
 /** A size (`"64MiB"`, or a number of bytes) parsed to bytes. */
 export function byteSize(): z.ZodType<number, string | number> {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    try {
-      return parseSize(v);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
+  return parsedBy(parseSize);
 }
 
 /** A number that may also be given as a numeric string (e.g. from `${VAR}` substitution). */
