@@ -20,6 +20,7 @@ usage: telebus [run] --config FILE       run the daemon (default command)
        telebus dump LOG [FIELDS…] [--format json|csv] [-f]
                                          print a .mpack log as NDJSON or CSV (mpacklog dump)
        telebus list LOG                  list the keys of a .mpack log (mpacklog list)
+       telebus serve PATH [-p PORT]      serve the newest record to mpackview (mpacklog serve)
        telebus --version
 
 Run "telebus COMMAND --help" for a command's options.`;
@@ -48,6 +49,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/dump.ts")).dumpCommand(rest);
     case "list":
       return await (await import("./cli/list.ts")).listCommand(rest);
+    case "serve":
+      return await (await import("./cli/serve.ts")).serveCommand(rest);
     default:
       if (cmd.startsWith("-")) return await runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);

@@ -12,4 +12,5 @@ export const transports: TransportRegistry = {
   generator: () => import("./generator/mod.ts"),
   mpack_tail: () => import("./mpack_tail/mod.ts"),
   mpack_file: () => import("./mpack_file/mod.ts"),
+  mpack_serve: () => import("./mpack_serve/mod.ts"),
 };

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import { MpackServeOutput, parseRequest } from "./output.ts";
+import { mpackServeSchema } from "./schema.ts";
+import { makeRecord } from "../../core/record.ts";
+import { PartStats } from "../../core/stats.ts";
+import { createLogger } from "../../core/log.ts";
+
+const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+
+function open() {
+  const stats = new PartStats("output", "serve", "mpack_serve");
+  const lines: string[] = [];
+  const out = MpackServeOutput.create(mpackServeSchema.parse({ listen: "127.0.0.1:0" }), {
+    name: "serve",
+    log: createLogger("serve", { level: "debug", write: (l) => lines.push(l) }),
+    stats,
+    dataDir: "/tmp",
+    http: { route() {} },
+  });
+  return { out, stats, lines };
+}
+
+/** A client that reads in the background, so that a request with no reply does not swallow the next reply. */
+class Client {
+  readonly received: number[] = [];
+  readonly done: Promise<void>;
+  private constructor(readonly conn: Deno.TcpConn) {
+    this.done = (async () => {
+      const buf = new Uint8Array(4096);
+      for (;;) {
+        const n = await conn.read(buf).catch(() => null);
+        if (n === null) return;
+        this.received.push(...buf.subarray(0, n));
+      }
+    })();
+  }
+  static async connect(port: number) {
+    return new Client(await Deno.connect({ hostname: "127.0.0.1", port }));
+  }
+  /** Sends `request`, waits until `expect` more bytes arrived (or 300 ms passed), returns them. */
+  async ask(request: string, expect: number): Promise<Uint8Array> {
+    const start = this.received.length;
+    await this.conn.write(new TextEncoder().encode(request));
+    const deadline = Date.now() + 300;
+    while (this.received.length - start < expect && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+    return new Uint8Array(this.received.slice(start));
+  }
+}
+
+Deno.test("parseRequest: get with whitespace, several gets, stop, junk", () => {
+  const e = new TextEncoder();
+  assert.deepEqual(parseRequest(e.encode("get")), { gets: 1, stop: false });
+  assert.deepEqual(parseRequest(e.encode(" get \n")), { gets: 1, stop: false });
+  assert.deepEqual(parseRequest(e.encode("getget")), { gets: 2, stop: false });
+  assert.deepEqual(parseRequest(e.encode("stop")), { gets: 0, stop: true });
+  assert.equal(parseRequest(e.encode("give")), undefined);
+  assert.equal(parseRequest(new Uint8Array([0x67, 0xff, 0xfe])), undefined);
+});
+
+Deno.test("mpack_serve: 80 before any record, then the newest record's bytes (spec vector)", async () => {
+  const { out, stats } = open();
+  const c = await Client.connect(out.port);
+  assert.equal(hex(await c.ask("get", 1)), "80");
+  out.write([makeRecord("s", 1n, { a: 1 }, "t"), makeRecord("s", 2n, { a: 2, b: [1.5] }, "t")]);
+  assert.equal(hex(await c.ask("get\n", 16)), "82a16102a1629" + "1cb3ff8000000000000");
+  // Two requests in one read: two replies (mpacklog sends none and its client hangs).
+  const two = await c.ask("getget", 32);
+  assert.equal(two.length, 32);
+  // Junk gets no reply, and the connection stays usable.
+  assert.equal((await c.ask("hello", 1)).length, 0);
+  assert.equal((await c.ask(" get ", 16)).length, 16);
+  assert.equal(stats.counters.get("bad_requests"), 1);
+  assert.equal(stats.counters.get("requests"), 5);
+  c.conn.close();
+  await c.done;
+  await out.close();
+});
+
+Deno.test("mpack_serve: stop from a client is ignored and logged; close ends clients", async () => {
+  const { out, lines } = open();
+  const c = await Client.connect(out.port);
+  assert.equal((await c.ask("stop", 1)).length, 0);
+  assert.ok(lines.some((l) => l.includes("ignoring 'stop'")));
+  assert.equal(hex(await c.ask("get", 1)), "80");
+  await out.close();
+  await c.done; // the server closed the connection
+  c.conn.close();
+});
