@@ -13,4 +13,5 @@ export const transports: TransportRegistry = {
   mpack_tail: () => import("./mpack_tail/mod.ts"),
   mpack_file: () => import("./mpack_file/mod.ts"),
   mpack_serve: () => import("./mpack_serve/mod.ts"),
+  websocket: () => import("./websocket/mod.ts"),
 };
