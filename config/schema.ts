@@ -103,6 +103,12 @@ export const daemonSchema: z.ZodType<DaemonConfig, unknown> = z.strictObject({
   exit_when_done: flag().default(false),
   /** Log level. */
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** A bearer token every HTTP/WebSocket request must carry (header or `?token=`); `/health` stays open. */
+  token: z.string().default(""),
+  /** Origins allowed by CORS and for browser WebSocket upgrades (`["*"]` for any); empty: no CORS headers. */
+  cors_origins: z.array(z.string()).default([]),
+  /** Largest HTTP request body accepted. */
+  max_request_bytes: byteSize().pipe(z.number().int().min(1024)).default(16 * 1024 * 1024),
 });
 
 /** The parsed `[daemon]` table (see {@linkcode daemonSchema} for each key). */
@@ -117,4 +123,10 @@ export interface DaemonConfig {
   exit_when_done: boolean;
   /** Lowest level logged. */
   log_level: "debug" | "info" | "warn" | "error";
+  /** Bearer token for every HTTP/WebSocket endpoint but `/health`; empty for none. */
+  token: string;
+  /** CORS origins; empty for none. */
+  cors_origins: string[];
+  /** Largest HTTP request body in bytes. */
+  max_request_bytes: number;
 }

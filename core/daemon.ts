@@ -39,6 +39,12 @@ export interface DaemonPlan {
     stop_timeout: number;
     /** Stop once every input has finished by itself (a generator with `count`, a file read once). */
     exit_when_done?: boolean;
+    /** Bearer token for every HTTP/WebSocket endpoint but `/health` (empty or absent: none). */
+    token?: string;
+    /** Origins allowed by CORS and for browser WebSocket upgrades. */
+    cors_origins?: string[];
+    /** Largest HTTP request body. */
+    max_request_bytes?: number;
   };
   /** Inputs to start. */
   inputs: PartPlan[];
@@ -111,7 +117,11 @@ export class Daemon {
   constructor(plan: DaemonPlan, log: Logger = createLogger("telebus")) {
     this.#plan = plan;
     this.log = log;
-    this.http = new HttpServer(log.child("http"));
+    this.http = new HttpServer(log.child("http"), {
+      token: plan.daemon.token,
+      corsOrigins: plan.daemon.cors_origins,
+      maxRequestBytes: plan.daemon.max_request_bytes,
+    });
     this.#checkpoints = new FileCheckpointStore(join(plan.daemon.data_dir, "checkpoints"));
     this.stopped = new Promise((r) => this.#stopped = r);
     this.http.route("/health", () => this.#health());
@@ -133,7 +143,12 @@ export class Daemon {
 
   /** The metrics in Prometheus text format. */
   metrics(): string {
-    return renderPrometheus(this.stats, { up: this.#state === "running" ? 1 : 0, bus_records_total: this.bus.emitted });
+    const extra: Record<string, number> = {
+      up: this.#state === "running" ? 1 : 0,
+      bus_records_total: this.bus.emitted,
+    };
+    for (const [reason, n] of this.http.refused) extra[`http_refused_${reason.replaceAll(" ", "_")}_total`] = n;
+    return renderPrometheus(this.stats, extra);
   }
 
   #health(): Response {

@@ -65,3 +65,51 @@ Deno.test("daemon: exit_when_done stops once every input has finished", async ()
   assert.equal(n, 1);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("daemon: a bearer token guards every endpoint but /health; CORS for allowed origins only", async () => {
+  const dir = await Deno.makeTempDir();
+  const daemon = new Daemon({
+    daemon: {
+      http: "127.0.0.1:0",
+      data_dir: dir,
+      stop_timeout: 5000,
+      token: "s3cret",
+      cors_origins: ["http://dash.local"],
+      max_request_bytes: 2048,
+    },
+    inputs: [],
+    outputs: [],
+  }, quiet);
+  await daemon.start();
+  daemon.http.route("/echo", async (req) => new Response(await req.text()));
+  const url = `http://127.0.0.1:${daemon.http.addr!.port}`;
+  assert.equal(await fetch(`${url}/health`).then((r) => (r.body?.cancel(), r.status)), 200);
+  const denied = await fetch(`${url}/metrics`);
+  await denied.body?.cancel();
+  assert.equal(denied.status, 401);
+  assert.match(denied.headers.get("www-authenticate") ?? "", /Bearer/);
+  const wrong = await fetch(`${url}/metrics`, { headers: { authorization: "Bearer nope" } });
+  await wrong.body?.cancel();
+  assert.equal(wrong.status, 401);
+  const ok = await fetch(`${url}/metrics`, {
+    headers: { authorization: "Bearer s3cret", origin: "http://dash.local" },
+  });
+  assert.equal(ok.status, 200);
+  assert.equal(ok.headers.get("access-control-allow-origin"), "http://dash.local");
+  assert.match(await ok.text(), /telebus_http_refused_unauthorized_total 2/);
+  const byQuery = await fetch(`${url}/metrics?token=s3cret`, { headers: { origin: "http://evil.example" } });
+  await byQuery.body?.cancel();
+  assert.equal(byQuery.status, 200);
+  assert.equal(byQuery.headers.get("access-control-allow-origin"), null);
+  const preflight = await fetch(`${url}/echo`, {
+    method: "OPTIONS",
+    headers: { origin: "http://dash.local", "access-control-request-method": "POST" },
+  });
+  await preflight.body?.cancel();
+  assert.equal(preflight.status, 204);
+  const big = await fetch(`${url}/echo?token=s3cret`, { method: "POST", body: "x".repeat(4096) });
+  await big.body?.cancel();
+  assert.equal(big.status, 413);
+  await daemon.stop();
+  await Deno.remove(dir, { recursive: true });
+});
