@@ -221,6 +221,21 @@ export async function validateConfig(
       });
     }
   }
+  // The dashboard comes with the HTTP server unless it is configured explicitly or turned off.
+  const httpOn = result.daemon.http !== "" && result.daemon.http !== "off";
+  if (
+    result.daemon.dashboard && httpOn && options.registry.dashboard &&
+    !result.outputs.some((o) => o.type === "dashboard")
+  ) {
+    const transport = (await options.registry.dashboard()).transport;
+    const parsed = transport.output?.schema.safeParse({});
+    if (parsed?.success) {
+      const names = new Set(result.outputs.map((o) => o.name));
+      const name = names.has("dashboard") ? "dashboard_page" : "dashboard";
+      const config = { ...(parsed.data as Record<string, unknown>), name };
+      result.outputs.push({ type: "dashboard", name, index: 0, config, transport });
+    }
+  }
   // Outputs may only name inputs that exist.
   const inputNames = new Set(result.inputs.map((i) => i.name));
   for (const o of result.outputs) {

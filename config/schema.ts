@@ -103,6 +103,8 @@ export const daemonSchema: z.ZodType<DaemonConfig, unknown> = z.strictObject({
   exit_when_done: flag().default(false),
   /** Log level. */
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  /** Serve the dashboard at `/` (an `[[outputs.dashboard]]` with the defaults, unless one is configured). */
+  dashboard: flag().default(true),
   /** A bearer token every HTTP/WebSocket request must carry (header or `?token=`); `/health` stays open. */
   token: z.string().default(""),
   /** Origins allowed by CORS and for browser WebSocket upgrades (`["*"]` for any); empty: no CORS headers. */
@@ -123,6 +125,8 @@ export interface DaemonConfig {
   exit_when_done: boolean;
   /** Lowest level logged. */
   log_level: "debug" | "info" | "warn" | "error";
+  /** Serve the dashboard at `/` with the defaults. */
+  dashboard: boolean;
   /** Bearer token for every HTTP/WebSocket endpoint but `/health`; empty for none. */
   token: string;
   /** CORS origins; empty for none. */

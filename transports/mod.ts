@@ -14,4 +14,5 @@ export const transports: TransportRegistry = {
   mpack_file: () => import("./mpack_file/mod.ts"),
   mpack_serve: () => import("./mpack_serve/mod.ts"),
   websocket: () => import("./websocket/mod.ts"),
+  dashboard: () => import("./dashboard/mod.ts"),
 };

@@ -53,8 +53,11 @@ export function telemetryDict(seq: number, timeSeconds: number, keys: number, ra
   const d: Dict = { time: timeSeconds, seq };
   for (let k = 2; k < keys; k++) {
     const name = k - 2 < KEY_NAMES.length ? KEY_NAMES[k - 2] : `value_${k}`;
-    // Full-precision floats, as sensors give them (never whole, so they stay float64 on the wire).
-    d[name] = name === "mode" ? (seq % 100 < 90 ? "drive" : "idle") : random() * 200 - 100;
+    // Smooth signals with sensor noise, so plots look like telemetry; full-precision floats, never whole,
+    // so they stay float64 on the wire.
+    d[name] = name === "mode"
+      ? (seq % 100 < 90 ? "drive" : "idle")
+      : 50 * Math.sin(seq * 0.004 * (1 + k / 4) + k) + (random() - 0.5);
   }
   return d;
 }

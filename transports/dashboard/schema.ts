@@ -1,0 +1,23 @@
+/**
+ * Configuration of the `dashboard` output: one `[[outputs.dashboard]]` table.
+ * The daemon adds one with the defaults when `[daemon] dashboard = true` (the
+ * default) and the HTTP server is on.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { byteSize, numeric, outputCommon } from "../../config/schema.ts";
+
+/** Schema of one `[[outputs.dashboard]]` table. */
+export const dashboardSchema = z.strictObject({
+  ...outputCommon,
+  /** A page only needs the newest values: never slow the bus for it. */
+  when_full: outputCommon.when_full.default("latest"),
+  /** Streams whose rates are tracked; more are counted together as `(other)`. */
+  max_streams: numeric().pipe(z.number().int().min(1)).default(1000),
+  /** Unsent bytes beyond which a page is slow and gets only the newest record of each stream. */
+  max_buffered: byteSize().pipe(z.number().int().min(1024)).default(1024 * 1024),
+});
+
+/** The parsed `[[outputs.dashboard]]` table. */
+export type DashboardConfig = z.output<typeof dashboardSchema>;
