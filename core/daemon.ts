@@ -165,7 +165,14 @@ export class Daemon {
       for (const o of this.#plan.outputs) {
         const stats = new PartStats("output", o.name, o.type);
         const log = this.log.child(`output.${o.name}`);
-        const ctx: OutputContext = { name: o.name, log, stats, dataDir: this.#plan.daemon.data_dir, http: this.http };
+        const ctx: OutputContext = {
+          name: o.name,
+          log,
+          stats,
+          dataDir: this.#plan.daemon.data_dir,
+          http: this.http,
+          parts: () => this.stats,
+        };
         const output = await o.transport.output!.create(o.config as never, ctx);
         const c = o.config;
         this.#attach(

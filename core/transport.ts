@@ -51,6 +51,8 @@ export interface OutputContext {
   readonly dataDir: string;
   /** The daemon's HTTP server, for outputs that serve clients. */
   readonly http: HttpRoutes;
+  /** Counters of every input and output of the daemon, for outputs that report on it (GraphQL, dashboards). */
+  readonly parts?: () => readonly PartStats[];
 }
 
 /** A running output: takes batches in order. */

@@ -15,4 +15,5 @@ export const transports: TransportRegistry = {
   mpack_serve: () => import("./mpack_serve/mod.ts"),
   websocket: () => import("./websocket/mod.ts"),
   dashboard: () => import("./dashboard/mod.ts"),
+  graphql: () => import("./graphql/mod.ts"),
 };

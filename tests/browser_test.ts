@@ -1,7 +1,7 @@
 /**
- * The dashboard in a real browser (Debian's chromium, driven by playwright-core): with the default config, the page
- * lists the generator's stream with its rate, shows the newest values, plots a clicked key live, and every request
- * stays on the daemon. Screenshots go to test-output/.
+ * The pages in a real browser (Debian's chromium, driven by playwright-core). The dashboard, with the default config:
+ * the page lists the generator's streams with their rates, shows the newest values, plots a clicked key live.
+ * GraphiQL: it loads offline and runs a query. Every request stays on the daemon. Screenshots go to test-output/.
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
@@ -11,12 +11,13 @@ import { DaemonProcess } from "./helpers/daemon_process.ts";
 const CHROMIUM = "/usr/bin/chromium";
 const OUT = new URL("../test-output/", import.meta.url).pathname;
 
-Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fetched from elsewhere", async () => {
+/** Starts a daemon with a generator (and `extra` TOML) and a headless chromium. */
+async function setup(extra = "") {
   const dir = await Deno.makeTempDir();
   const config = join(dir, "t.toml");
   await Deno.writeTextFile(
     config,
-    `[daemon]\nhttp = "127.0.0.1:0"\ndata_dir = "${dir}"\n\n[[inputs.generator]]\nname = "robot"\nrate = 200\nstreams = ["robot/base", "robot/arm"]\n`,
+    `[daemon]\nhttp = "127.0.0.1:0"\ndata_dir = "${dir}"\n\n[[inputs.generator]]\nname = "robot"\nrate = 200\nstreams = ["robot/base", "robot/arm"]\n${extra}`,
   );
   const daemon = await DaemonProcess.start(config);
   const browser = await chromium.launch({
@@ -31,6 +32,11 @@ Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fe
       "--disable-sync",
     ],
   });
+  return { dir, daemon, browser };
+}
+
+Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fetched from elsewhere", async () => {
+  const { dir, daemon, browser } = await setup();
   try {
     const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
     const requests: string[] = [];
@@ -65,6 +71,26 @@ Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fe
     const foreign = requests.filter((u) => !u.startsWith(daemon.url));
     assert.deepEqual(foreign, [], "every request stays on the daemon");
     assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+    assert.equal(await daemon.stop(), 0);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("graphiql: loads offline and runs a query", async () => {
+  const { dir, daemon, browser } = await setup("\n[[outputs.graphql]]\n");
+  try {
+    const page = await browser.newPage({ viewport: { width: 1200, height: 800 } });
+    const requests: string[] = [];
+    page.on("request", (r) => requests.push(r.url()));
+    await page.goto(daemon.url + "/graphql");
+    await page.waitForSelector(".graphiql-container");
+    await page.click(".graphiql-execute-button");
+    await page.waitForFunction('document.querySelector(".result-window")?.textContent.includes("generator")');
+    await Deno.mkdir(OUT, { recursive: true });
+    await page.screenshot({ path: join(OUT, "graphiql.png") });
+    assert.deepEqual(requests.filter((u) => !u.startsWith(daemon.url)), [], "every request stays on the daemon");
   } finally {
     await browser.close();
     assert.equal(await daemon.stop(), 0);

@@ -1,0 +1,145 @@
+import assert from "node:assert/strict";
+import { createClient } from "graphql-ws";
+import { startDaemon } from "../../start.ts";
+import { createLogger } from "../../core/log.ts";
+import { makeRecord } from "../../core/record.ts";
+import type { InputContext } from "../../core/transport.ts";
+import { BoundedChannel } from "./channel.ts";
+
+const quiet = createLogger("test", { level: "error", write() {} });
+
+async function daemonWith(graphql: Record<string, unknown>) {
+  const dir = await Deno.makeTempDir();
+  const daemon = await startDaemon({
+    config: { daemon: { http: "127.0.0.1:0", data_dir: dir, dashboard: false }, outputs: { graphql: [graphql] } },
+  }, { log: quiet });
+  let ctx!: InputContext;
+  await new Promise<void>((resolve) =>
+    daemon.addInput("test", {
+      run(c) {
+        ctx = c;
+        resolve();
+        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
+      },
+    })
+  );
+  const url = `127.0.0.1:${daemon.http.addr!.port}`;
+  return {
+    url,
+    emit: (stream: string, data: Record<string, unknown>, time = 1_700_000_000_123_456_789n) =>
+      ctx.emit([makeRecord(stream, time, data as never, "test")]),
+    query: async (query: string) => {
+      const r = await fetch(`http://${url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query }),
+      });
+      return { status: r.status, body: await r.json() };
+    },
+    async close() {
+      await daemon.stop();
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+Deno.test("graphql: inputs and outputs with counters, streams, the newest record exactly", async () => {
+  const d = await daemonWith({});
+  await d.emit("robot/imu", { x: 1.5, big: 18446744073709551615n, raw: new Uint8Array([1, 2]) });
+  await d.emit("robot/imu", { x: 2.5, big: 1n, raw: new Uint8Array([]) }, 1_700_000_001_000_000_001n);
+  await new Promise((r) => setTimeout(r, 50));
+  const { status, body } = await d.query(
+    `{ inputs { name type } outputs { name type records gauges } streams { stream count }
+       latest(stream: "robot/imu") { stream timeNs source data } missing: latest(stream: "nope") { stream } }`,
+  );
+  assert.equal(status, 200, JSON.stringify(body));
+  assert.deepEqual(body.data.inputs, [{ name: "test", type: "custom" }]);
+  assert.equal(body.data.outputs[0].type, "graphql");
+  assert.equal(body.data.outputs[0].records, 2);
+  assert.deepEqual(body.data.streams, [{ stream: "robot/imu", count: 2 }]);
+  assert.deepEqual(body.data.latest, {
+    stream: "robot/imu",
+    timeNs: "1700000001000000001",
+    source: "test",
+    data: { x: 2.5, big: 1, raw: { $bin: "" } },
+  });
+  assert.equal(body.data.missing, null);
+  const get = await fetch(`http://${d.url}/graphql?query=${encodeURIComponent("{ streams { stream } }")}`);
+  assert.deepEqual(await get.json(), { data: { streams: [{ stream: "robot/imu" }] } });
+  await d.close();
+});
+
+Deno.test("graphql: bad documents and documents deeper than max_depth are refused", async () => {
+  const d = await daemonWith({ max_depth: 1 });
+  const deep = await d.query(`{ latest(stream: "s") { stream } }`);
+  assert.equal(deep.status, 400);
+  assert.match(deep.body.errors[0].message, /depth 2 exceeds the limit of 1/);
+  const bad = await d.query(`{ inputs { nosuch } }`);
+  assert.equal(bad.status, 400);
+  assert.ok(bad.body.errors.some((e: { message: string }) => /nosuch/.test(e.message)), JSON.stringify(bad.body));
+  const syntax = await d.query(`{ inputs {`);
+  assert.equal(syntax.status, 400);
+  await d.close();
+});
+
+Deno.test("graphql: records subscription over graphql-transport-ws with graphql-ws's own client", async () => {
+  const d = await daemonWith({});
+  const client = createClient({ url: `ws://${d.url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  const got: unknown[] = [];
+  const done = new Promise<void>((resolve, reject) => {
+    const stop = client.subscribe<{ records: { stream: string; data: { i: number } } }>(
+      { query: `subscription { records(streams: ["robot/*"]) { stream data } }` },
+      {
+        next: (v) => {
+          got.push(v.data?.records);
+          if (got.length === 3) {
+            stop();
+            resolve();
+          }
+        },
+        error: reject,
+        complete: () => {},
+      },
+    );
+  });
+  // Wait until the subscription is registered, then publish.
+  for (let i = 0; i < 100; i++) {
+    const { body } = await d.query(`{ outputs { gauges } }`);
+    if (body.data.outputs[0].gauges.subscribers === 1) break;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  await d.emit("lab/temp", { i: -1 });
+  for (let i = 0; i < 3; i++) await d.emit("robot/imu", { i });
+  await done;
+  assert.deepEqual(got, [0, 1, 2].map((i) => ({ stream: "robot/imu", data: { i } })));
+  await client.dispose();
+  await d.close();
+});
+
+Deno.test("graphql: a slow subscriber's buffer is bounded and drops the oldest", async () => {
+  let closed = 0;
+  const ch = new BoundedChannel<number>(3, () => closed++);
+  for (let i = 0; i < 10; i++) ch.push(i);
+  assert.equal(ch.dropped, 7);
+  assert.deepEqual([(await ch.next()).value, (await ch.next()).value, (await ch.next()).value], [7, 8, 9]);
+  const waiting = ch.next();
+  ch.push(10);
+  assert.equal((await waiting).value, 10);
+  await ch.return();
+  assert.equal(closed, 1);
+  assert.equal((await ch.next()).done, true);
+});
+
+Deno.test("graphql: GraphiQL page and its embedded assets", async () => {
+  const d = await daemonWith({});
+  const page = await fetch(`http://${d.url}/graphql`, { headers: { accept: "text/html" } });
+  const html = await page.text();
+  assert.match(html, /graphiql\.js/);
+  assert.doesNotMatch(html, /https?:\/\/(?!www\.w3\.org)/, "no CDN");
+  for (const a of ["react.js", "react-dom.js", "graphiql.js", "graphiql.css"]) {
+    const r = await fetch(`http://${d.url}/graphql/assets/${a}`);
+    assert.equal(r.status, 200, a);
+    assert.ok((await r.text()).length > 1000, a);
+  }
+  await d.close();
+});
