@@ -16,4 +16,5 @@ export const transports: TransportRegistry = {
   websocket: () => import("./websocket/mod.ts"),
   dashboard: () => import("./dashboard/mod.ts"),
   graphql: () => import("./graphql/mod.ts"),
+  redis_streams: () => import("./redis_streams/mod.ts"),
 };

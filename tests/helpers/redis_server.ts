@@ -1,0 +1,85 @@
+/**
+ * A real `redis-server` (Debian's package) for tests: started on a free
+ * loopback port in a temporary folder, with an append-only file so that a
+ * restart keeps the data, and stopped afterwards.
+ *
+ * @module
+ */
+
+/** Finds a free loopback port. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** A running redis-server. */
+export class RedisServer {
+  #child?: Deno.ChildProcess;
+
+  private constructor(readonly dir: string, readonly port: number) {}
+
+  /** The URL clients connect to. */
+  get url(): string {
+    return `redis://127.0.0.1:${this.port}`;
+  }
+
+  /** Starts a server in a new temporary folder. */
+  static async start(): Promise<RedisServer> {
+    const s = new RedisServer(await Deno.makeTempDir({ prefix: "telebus-redis-" }), freePort());
+    await s.restart();
+    return s;
+  }
+
+  /** (Re)starts the server on the same port and folder; waits until it answers PING. */
+  async restart(): Promise<void> {
+    this.#child = new Deno.Command("redis-server", {
+      args: [
+        "--port",
+        String(this.port),
+        "--bind",
+        "127.0.0.1",
+        "--dir",
+        this.dir,
+        "--appendonly",
+        "yes",
+        "--appendfsync",
+        "always",
+        "--save",
+        "",
+      ],
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    const end = Date.now() + 10_000;
+    for (;;) {
+      try {
+        const c = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+        await c.write(new TextEncoder().encode("PING\r\n"));
+        const buf = new Uint8Array(16);
+        const n = await c.read(buf);
+        c.close();
+        if (n && new TextDecoder().decode(buf.subarray(0, n)).startsWith("+PONG")) return;
+      } catch {
+        // not up yet
+      }
+      if (Date.now() > end) throw new Error("redis-server did not start");
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the server (SIGTERM; it writes its append-only file first). */
+  async stop(): Promise<void> {
+    if (!this.#child) return;
+    this.#child.kill("SIGTERM");
+    await this.#child.status;
+    this.#child = undefined;
+  }
+
+  /** Stops the server and removes its folder. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true });
+  }
+}

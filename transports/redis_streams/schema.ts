@@ -1,0 +1,67 @@
+/**
+ * Configuration of the `redis_streams` input and output.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { duration, inputCommon, numeric, outputCommon } from "../../config/schema.ts";
+
+/**
+ * How a record's dictionary is laid out in a stream entry:
+ * - `msgpack` / `json`: one field `d` holding the dictionary encoded;
+ * - `bytes`: one field `d` of raw bytes (redis-streamer's layout): the record's data is `{d: bytes}`;
+ * - `fields`: one field per top-level key, values as text (numbers parsed back on input).
+ */
+export const CODECS = ["msgpack", "json", "bytes", "fields"] as const;
+
+const url = z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379");
+
+/** One `[[inputs.redis_streams]]` table. */
+export const redisInputSchema = z.strictObject({
+  ...inputCommon,
+  /** Redis server. */
+  url,
+  /** Stream keys to read; `*` and `?` make patterns, and new matching keys are picked up. */
+  streams: z.array(z.string().min(1)).min(1),
+  /** Where to start without a checkpoint: `$` (new entries only) or `0` (everything). */
+  from: z.enum(["$", "0", "checkpoint"]).default("checkpoint"),
+  /** Consumer group: read with XREADGROUP and XACK once the outputs accepted; created if missing. */
+  group: z.string().min(1).optional(),
+  /** This reader's name in the group (default: host and process id). */
+  consumer: z.string().min(1).optional(),
+  /** Claim entries another consumer left pending this long (XAUTOCLAIM); 0 disables. */
+  claim_idle: duration().default(30_000),
+  /** Entry layout. */
+  codec: z.enum(CODECS).default("msgpack"),
+  /** Strip this prefix from keys to form stream names (e.g. `default:` of the streamer's layout). */
+  strip_prefix: z.string().default(""),
+  /** Most entries per read. */
+  count: numeric().pipe(z.number().int().min(1)).default(500),
+  /** How long one blocking read waits. */
+  block: duration().default(1000),
+  /** How often patterns are re-scanned for new keys. */
+  scan_interval: duration().default(2000),
+});
+
+/** The parsed input table. */
+export type RedisInputConfig = z.output<typeof redisInputSchema>;
+
+/** One `[[outputs.redis_streams]]` table. */
+export const redisOutputSchema = z.strictObject({
+  ...outputCommon,
+  /** Redis server. */
+  url,
+  /** Key of each entry: `{stream}`, `{device}`, `{source}` are replaced (`{device}:{stream}` is the streamer's layout). */
+  key: z.string().min(1).default("{stream}"),
+  /** `{device}` in the key template. */
+  device: z.string().default("default"),
+  /** Trim each stream to about this many entries (`MAXLEN ~`); 0 keeps everything. */
+  maxlen: numeric().pipe(z.number().int().min(0)).default(10_000),
+  /** Entry layout. */
+  codec: z.enum(CODECS).default("msgpack"),
+  /** How long to keep retrying a batch while Redis is away before the write fails (the bus queue holds the rest). */
+  retry_for: duration().default(60_000),
+});
+
+/** The parsed output table. */
+export type RedisOutputConfig = z.output<typeof redisOutputSchema>;
