@@ -18,16 +18,19 @@ export function freePort(): number {
 export class RedisServer {
   #child?: Deno.ChildProcess;
 
-  private constructor(readonly dir: string, readonly port: number) {}
+  private constructor(readonly dir: string, readonly port: number, readonly persist: boolean) {}
 
   /** The URL clients connect to. */
   get url(): string {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts a server in a new temporary folder. */
-  static async start(): Promise<RedisServer> {
-    const s = new RedisServer(await Deno.makeTempDir({ prefix: "telebus-redis-" }), freePort());
+  /**
+   * Starts a server in a new temporary folder. With `persist` (the default) every write is fsynced to an
+   * append-only file, so a restart keeps the data; benchmarks turn it off.
+   */
+  static async start(persist = true): Promise<RedisServer> {
+    const s = new RedisServer(await Deno.makeTempDir({ prefix: "telebus-redis-" }), freePort(), persist);
     await s.restart();
     return s;
   }
@@ -43,7 +46,7 @@ export class RedisServer {
         "--dir",
         this.dir,
         "--appendonly",
-        "yes",
+        this.persist ? "yes" : "no",
         "--appendfsync",
         "always",
         "--save",

@@ -51,8 +51,12 @@ export class RedisStreamsInput implements Input {
     const consumer = cfg.consumer ?? `${Deno.hostname()}-${Deno.pid}`;
     const reader = await connectRedis(cfg.url, log);
     const control = await connectRedis(cfg.url, log);
-    // A blocking read holds its connection: stopping must interrupt it.
-    const onAbort = () => reader.destroy();
+    // A blocking read holds its connection: stopping must interrupt it (quietly: this is no lost connection).
+    const onAbort = () => {
+      reader.removeAllListeners("error");
+      reader.on("error", () => {});
+      reader.destroy();
+    };
     ctx.signal.addEventListener("abort", onAbort, { once: true });
 
     const saved = cfg.from === "checkpoint" ? await ctx.checkpoints.load<RedisCheckpoint>(ctx.name) : undefined;
@@ -228,11 +232,11 @@ export class RedisStreamsInput implements Input {
       while ((pending.size > 0 || saving) && Date.now() < until) {
         await Promise.race([Promise.all([...pending, saving]), sleep(50)]);
       }
-      reader.destroy();
+      if (reader.isOpen) reader.destroy();
       try {
         await control.close();
       } catch {
-        control.destroy();
+        if (control.isOpen) control.destroy();
       }
     }
   }

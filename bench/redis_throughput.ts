@@ -1,0 +1,121 @@
+/**
+ * Redis Streams: records/s into Redis (XADD) and out of it (XREAD, and
+ * XREADGROUP + XACK) through telebus's `redis_streams` output and input,
+ * beside bare node-redis loops doing the same work (MessagePack in field `d`,
+ * 1000 entries per pipeline or read) in the same run, on a real redis-server.
+ *
+ *   deno run -A bench/redis_throughput.ts [--records 100000]
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import { createClient } from "redis";
+import { startDaemon } from "../start.ts";
+import { createLogger } from "../core/log.ts";
+import { type BusRecord, makeRecord } from "../core/record.ts";
+import type { InputContext } from "../core/transport.ts";
+import { decodeMsgpack, encodeMsgpack } from "../codecs/msgpack.ts";
+import { asBuffer, binary } from "../transports/redis_streams/client.ts";
+import { RedisServer } from "../tests/helpers/redis_server.ts";
+import { telemetry } from "./fixtures.ts";
+
+const { values } = parseArgs({ args: Deno.args, options: { records: { type: "string", default: "100000" } } });
+const N = Number(values.records);
+const dicts = telemetry(1000);
+const log = createLogger("bench", { level: "warn", write: (l) => console.error(l) });
+const redis = await RedisServer.start(false);
+const c = createClient({ url: redis.url });
+await c.connect();
+const rate = (ms: number) => Math.round(N / (ms / 1000));
+
+async function bareXadd(key: string): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += 1000) {
+    const ps = [];
+    for (let k = 0; k < 1000 && i + k < N; k++) {
+      ps.push(c.xAdd(key, "*", { d: asBuffer(encodeMsgpack(dicts[k])) }, {
+        TRIM: { strategy: "MAXLEN", strategyModifier: "~", threshold: N },
+      }));
+    }
+    await Promise.all(ps);
+  }
+  return rate(performance.now() - t0);
+}
+
+async function telebusXadd(key: string): Promise<number> {
+  const dir = await Deno.makeTempDir();
+  const d = await startDaemon({
+    config: {
+      daemon: { http: "off", data_dir: dir },
+      outputs: { redis_streams: [{ url: redis.url, key, maxlen: N }] },
+    },
+  }, { log });
+  let ctx!: InputContext;
+  await new Promise<void>((r) =>
+    d.addInput("bench", {
+      run: (x) => (ctx = x, r(), new Promise((s) => x.signal.addEventListener("abort", () => s()))),
+    })
+  );
+  const out = d.stats.find((s) => s.type === "redis_streams")!;
+  // Timed from here: the bare loop's client is connected before its clock starts too.
+  const t0 = performance.now();
+  for (let i = 0; i < N; i += 1000) {
+    const batch: BusRecord[] = [];
+    for (let k = 0; k < 1000 && i + k < N; k++) batch.push(makeRecord("s", 0n, dicts[k], "bench"));
+    const p = ctx.emit(batch);
+    if (p) await p;
+  }
+  while (out.records < N) await new Promise((r) => setTimeout(r, 1));
+  const ms = performance.now() - t0;
+  await d.stop();
+  await Deno.remove(dir, { recursive: true });
+  return rate(ms);
+}
+
+async function bareXread(key: string, group?: string): Promise<number> {
+  const b = binary(c);
+  const t0 = performance.now();
+  let n = 0, id = "0-0";
+  if (group) await c.xGroupCreate(key, group, "0");
+  while (n < N) {
+    const res = group
+      ? await b.xReadGroup(group, "bare", [{ key, id: ">" }], { COUNT: 1000 })
+      : await b.xRead([{ key, id }], { COUNT: 1000 });
+    const msgs = (res as unknown as { messages: { id: Uint8Array; message: { d: Uint8Array } }[] }[])[0].messages;
+    for (const m of msgs) decodeMsgpack(m.message.d);
+    n += msgs.length;
+    id = msgs[msgs.length - 1].id.toString();
+    if (group) await c.xAck(key, group, msgs.map((m) => m.id.toString()));
+  }
+  return rate(performance.now() - t0);
+}
+
+async function telebusXread(key: string, group?: string): Promise<number> {
+  const dir = await Deno.makeTempDir();
+  // Timed from the start: the input connects and starts reading at once (about 10 ms).
+  const t0 = performance.now();
+  const d = await startDaemon({
+    config: {
+      daemon: { http: "off", data_dir: dir },
+      inputs: { redis_streams: [{ name: "in", url: redis.url, streams: [key], from: "0", count: 1000, group }] },
+    },
+  }, { log });
+  let n = 0;
+  const stop = d.subscribe((rs) => void (n += rs.length), { whenFull: "block" });
+  while (n < N) await new Promise((r) => setTimeout(r, 1));
+  const ms = performance.now() - t0;
+  await stop();
+  await d.stop();
+  await Deno.remove(dir, { recursive: true });
+  return rate(ms);
+}
+
+const fmt = (x: number) => x.toLocaleString("en").padStart(9);
+const row = (name: string, bare: number, tb: number) =>
+  console.log(`${name.padEnd(22)} bare ${fmt(bare)}/s   telebus ${fmt(tb)}/s   = ${(100 * tb / bare).toFixed(0)} %`);
+console.log(`${N} records of 20-key telemetry, MessagePack in field d:`);
+row("XADD", await bareXadd("bare:add"), await telebusXadd("tb:add"));
+row("XREAD", await bareXread("bare:add"), await telebusXread("tb:add"));
+row("XREADGROUP + XACK", await bareXread("bare:add", "g1"), await telebusXread("tb:add", "g2"));
+await c.close();
+await redis.close();
