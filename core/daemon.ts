@@ -14,6 +14,7 @@ import { HttpServer } from "./http.ts";
 import { FileCheckpointStore } from "./checkpoint.ts";
 import type { Input, InputContext, Output, OutputContext, TransportDefinition } from "./transport.ts";
 import { join } from "node:path";
+import { within } from "./async.ts";
 
 /** One configured part, as the daemon needs it (config/ produces these). */
 export interface PartPlan {
@@ -77,17 +78,6 @@ interface RunningInput {
   abort: AbortController;
   done: Promise<void>;
   finished: boolean;
-}
-
-/** Resolves after `ms`, or at once when `p` settles first; tells which happened. */
-async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
-  let t: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<false>((r) => t = setTimeout(() => r(false), ms));
-  try {
-    return await Promise.race([p.then(() => true, () => true), timeout]);
-  } finally {
-    clearTimeout(t);
-  }
 }
 
 /** A telebus daemon. Create it from a plan (see `config/`), then `start()` and later `stop()`. */

@@ -13,3 +13,4 @@ export * from "./log.ts";
 export * from "./checkpoint.ts";
 export * from "./http.ts";
 export * from "./glob.ts";
+export * from "./async.ts";

@@ -8,6 +8,7 @@
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { BusRecord, Dict } from "../../core/record.ts";
 import type { GeneratorConfig } from "./schema.ts";
+import { sleep } from "../../core/async.ts";
 
 /** Names of the telemetry keys after `time` and `seq`, as a small wheeled robot reports them. */
 const KEY_NAMES = [
@@ -103,17 +104,4 @@ export function createGeneratorInput(config: GeneratorConfig): Input {
       if (seq >= limit) ctx.log.info("generator finished", { records: seq });
     },
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

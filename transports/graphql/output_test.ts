@@ -1,45 +1,22 @@
 import assert from "node:assert/strict";
 import { createClient } from "graphql-ws";
-import { startDaemon } from "../../start.ts";
-import { createLogger } from "../../core/log.ts";
-import { makeRecord } from "../../core/record.ts";
-import type { InputContext } from "../../core/transport.ts";
+import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { BoundedChannel } from "./channel.ts";
 
-const quiet = createLogger("test", { level: "error", write() {} });
-
 async function daemonWith(graphql: Record<string, unknown>) {
-  const dir = await Deno.makeTempDir();
-  const daemon = await startDaemon({
-    config: { daemon: { http: "127.0.0.1:0", data_dir: dir, dashboard: false }, outputs: { graphql: [graphql] } },
-  }, { log: quiet });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    daemon.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
-  const url = `127.0.0.1:${daemon.http.addr!.port}`;
+  const t = await testDaemon({ outputs: { graphql: [graphql] } });
   return {
-    url,
-    emit: (stream: string, data: Record<string, unknown>, time = 1_700_000_000_123_456_789n) =>
-      ctx.emit([makeRecord(stream, time, data as never, "test")]),
+    url: t.url,
+    emit: t.emit,
     query: async (query: string) => {
-      const r = await fetch(`http://${url}/graphql`, {
+      const r = await fetch(`http://${t.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ query }),
       });
       return { status: r.status, body: await r.json() };
     },
-    async close() {
-      await daemon.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    close: () => t.close(),
   };
 }
 

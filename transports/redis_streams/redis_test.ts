@@ -1,15 +1,11 @@
 import assert from "node:assert/strict";
 import { createClient } from "redis";
-import { startDaemon } from "../../start.ts";
-import { createLogger } from "../../core/log.ts";
 import { type BusRecord, makeRecord } from "../../core/record.ts";
-import type { InputContext } from "../../core/transport.ts";
+import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";
 import { RedisServer } from "../../tests/helpers/redis_server.ts";
 import { asBuffer, binary } from "./client.ts";
 import { decodeEntry, encodeEntry } from "./codec.ts";
-
-const quiet = createLogger("test", { level: "error", write() {} });
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) {
   const end = Date.now() + ms;
@@ -25,30 +21,19 @@ async function redisClient(url: string) {
   return c;
 }
 
-/** A daemon whose outputs/inputs come from `config`, with a test input and a collecting subscription. */
+/** A daemon from `config` with a test input and a subscription that collects the records of the input "redis". */
 async function daemon(config: Record<string, unknown>) {
-  const dir = await Deno.makeTempDir();
-  const d = await startDaemon({ config: { daemon: { http: "off", data_dir: dir }, ...config } }, { log: quiet });
+  const daemonTable = (config.daemon ?? {}) as { data_dir?: string };
+  const t = await testDaemon({ ...config, daemon: { http: "off", ...daemonTable } }, daemonTable.data_dir);
   const got: BusRecord[] = [];
-  const unsubscribe = d.subscribe((rs) => void got.push(...rs), { whenFull: "block", inputs: ["redis"] });
-  let ctx: InputContext | undefined;
-  await new Promise<void>((resolve) =>
-    d.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
+  const unsubscribe = t.daemon.subscribe((rs) => void got.push(...rs), { whenFull: "block", inputs: ["redis"] });
   return {
-    d,
-    dir,
+    dir: t.dir,
     got,
-    emit: (rs: BusRecord[]) => ctx!.emit(rs),
-    async stop() {
+    emit: t.emitRecords,
+    async stop(keepDir = false) {
       await unsubscribe();
-      await d.stop();
+      await t.close(keepDir);
     },
   };
 }
@@ -103,7 +88,7 @@ Deno.test("redis input: XREAD from 0, then from the checkpoint after a restart: 
   assert.equal(first.got[0].stream, "temp");
   assert.deepEqual(first.got.map((r) => r.data.seq), Array.from({ length: 50 }, (_, i) => i));
   assert.equal(typeof first.got[0].meta?.redis_id, "string");
-  await first.stop();
+  await first.stop(true); // the second daemon resumes from this data folder's checkpoint
   // Entries added while the daemon is down, and a key that appears later.
   for (let i = 50; i < 60; i++) await c.xAdd("lab:temp", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
   const second = await daemon({

@@ -1,40 +1,16 @@
 import assert from "node:assert/strict";
-import { startDaemon } from "../../start.ts";
-import { createLogger } from "../../core/log.ts";
-import { makeRecord } from "../../core/record.ts";
 import type { Daemon } from "../../core/daemon.ts";
-import type { InputContext } from "../../core/transport.ts";
+import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 
-const quiet = createLogger("test", { level: "error", write() {} });
-
-/** A daemon with one websocket output and an input the test drives. */
+/** A daemon with the given websocket outputs and an input the test drives. */
 async function daemonWith(outputs: Record<string, unknown>[]) {
-  const dir = await Deno.makeTempDir();
-  const daemon = await startDaemon({
-    config: { daemon: { http: "127.0.0.1:0", data_dir: dir }, outputs: { websocket: outputs } },
-  }, { log: quiet });
-  let ctx!: InputContext;
-  const ready = new Promise<void>((resolve) =>
-    daemon.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
-  await ready;
-  const port = daemon.http.addr!.port;
+  const t = await testDaemon({ outputs: { websocket: outputs } });
   return {
-    daemon,
-    url: `127.0.0.1:${port}`,
-    emit: (stream: string, data: Record<string, unknown>) =>
-      ctx.emit([makeRecord(stream, 1_700_000_000_000_000_000n, data as never, "test")]),
-    async close() {
-      await daemon.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    daemon: t.daemon,
+    url: t.url,
+    emit: (stream: string, data: Record<string, unknown>) => t.emit(stream, data, 1_700_000_000_000_000_000n),
+    close: () => t.close(),
   };
 }
 

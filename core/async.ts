@@ -1,0 +1,31 @@
+/**
+ * Small waiting helpers shared by the parts: a sleep that a stop signal cuts
+ * short, and a bounded wait for a promise.
+ *
+ * @module
+ */
+
+/** Resolves after `ms`, or as soon as `signal` aborts (never rejects). */
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal?.removeEventListener("abort", done);
+      resolve();
+    }
+    signal?.addEventListener("abort", done, { once: true });
+  });
+}
+
+/** Waits for `p` at most `ms`; true when it settled in time (fulfilled or rejected), false on timeout. */
+export async function within(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let t: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<false>((r) => t = setTimeout(() => r(false), ms));
+  try {
+    return await Promise.race([p.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(t);
+  }
+}
