@@ -21,6 +21,16 @@ usage: telebus [run] --config FILE       run the daemon (default command)
                                          print a .mpack log as NDJSON or CSV (mpacklog dump)
        telebus list LOG                  list the keys of a .mpack log (mpacklog list)
        telebus serve PATH [-p PORT]      serve the newest record to mpackview (mpacklog serve)
+       telebus stats SOURCE [-m pull|sub] [-i SECONDS]
+                                         rates of a ZeroMQ stream (m_stats)
+       telebus generate [-a ADDRESS] [-s MB] [-m push|pub] [--rate HZ] [--array]
+                                         send mflow test messages (m_generate)
+       telebus record SOURCE FOLDER [-s N]
+                                         write every frame to FOLDER (m_dump)
+       telebus replay FOLDER|LOG.mpack [-a ADDRESS] [--rate HZ] [--loop] [--speed X]
+                                         send a recorded folder or a log (m_replay)
+       telebus split -c CONFIG | SOURCE STREAM…
+                                         copy a stream to several outputs (m_split)
        telebus --version
 
 Run "telebus COMMAND --help" for a command's options.`;
@@ -51,6 +61,16 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/list.ts")).listCommand(rest);
     case "serve":
       return await (await import("./cli/serve.ts")).serveCommand(rest);
+    case "stats":
+      return await (await import("./cli/stats.ts")).statsCommand(rest);
+    case "generate":
+      return await (await import("./cli/generate.ts")).generateCommand(rest);
+    case "record":
+      return await (await import("./cli/record.ts")).recordCommand(rest);
+    case "replay":
+      return await (await import("./cli/replay.ts")).replayCommand(rest);
+    case "split":
+      return await (await import("./cli/split.ts")).splitCommand(rest);
     default:
       if (cmd.startsWith("-")) return await runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);

@@ -8,3 +8,5 @@ export * from "./msgpack.ts";
 export * from "./mpack_stream.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
+export * from "./cbor.ts";
+export * from "./mflow.ts";

@@ -1,11 +1,12 @@
 /**
  * MessagePack as mpacklog writes and reads it: str for strings, bin for bytes,
  * floats always float64, the smallest header for every integer and map, no
- * msgpackr "records" extension. Integers beyond 2^53 decode as bigint.
+ * msgpackr "records" extension, typed arrays as lists (as mpacklog's
+ * `.tolist()`). Integers beyond 2^53 decode as bigint.
  *
  * @module
  */
-import { Packr, Unpackr } from "msgpackr";
+import { addExtension, Packr, Unpackr } from "msgpackr";
 import type { Dict, Value } from "../core/record.ts";
 
 /** Options shared by the encoder and decoder: plain MessagePack, nothing msgpackr-specific. */
@@ -20,6 +21,28 @@ const OPTIONS = {
 
 // msgpackr's type declarations lag behind its options ("auto" is supported since 1.10).
 type PackrOptions = ConstructorParameters<typeof Packr>[0];
+// msgpackr writes a typed array other than Uint8Array as `bin` with every element cut to one byte. mpacklog turns
+// arrays into lists (`.tolist()` in its `serialize` fallback), so do the same: a typed array becomes a list of numbers
+// (bigints for the 64-bit integer arrays). An extension without a type code writes the replacement value as it is.
+for (
+  const Class of [
+    Int8Array,
+    Uint8ClampedArray,
+    Int16Array,
+    Uint16Array,
+    Int32Array,
+    Uint32Array,
+    Float32Array,
+    Float64Array,
+    BigInt64Array,
+    BigUint64Array,
+  ]
+) {
+  addExtension(
+    { Class, write: (a: ArrayLike<number | bigint>) => Array.from(a) } as Parameters<typeof addExtension>[0],
+  );
+}
+
 const packr = new Packr(OPTIONS as unknown as PackrOptions);
 const unpackr = new Unpackr(OPTIONS as unknown as PackrOptions);
 

@@ -17,4 +17,5 @@ export const transports: TransportRegistry = {
   dashboard: () => import("./dashboard/mod.ts"),
   graphql: () => import("./graphql/mod.ts"),
   redis_streams: () => import("./redis_streams/mod.ts"),
+  zmq: () => import("./zmq/mod.ts"),
 };

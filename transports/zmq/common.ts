@@ -1,0 +1,249 @@
+/**
+ * What the zmq input, output and the mflow commands share: sockets made as
+ * mflow's `connect()` makes them, and mflow-like throughput statistics.
+ *
+ * @module
+ */
+import * as zmq from "zeromq";
+import type { PartStats } from "../../core/stats.ts";
+
+/** A socket that receives. */
+export type ReceiveSocket = zmq.Pull | zmq.Subscriber;
+/** A socket that sends. */
+export type SendSocket = zmq.Push | zmq.Publisher;
+
+/** Options of {@linkcode openReceiver}. */
+export interface ReceiverOptions {
+  /** `pull` or `sub`. */
+  mode: "pull" | "sub";
+  /** `connect` or `bind`. */
+  connType: "connect" | "bind";
+  /** Receive high-water mark (mflow sets both marks from its `queue_size`). */
+  queueSize: number;
+  /** SUB prefixes (default: everything). */
+  topics?: string[];
+}
+
+/**
+ * Opens one receiving socket on `address`, as mflow's `connect()` does (both
+ * high-water marks from `queue_size`, SUB subscribed to everything by
+ * default). Linger is 0: an input that stops has nothing to deliver.
+ * Throws `Unable to <conn_type> to <address>: <why>` as mflow's RuntimeError says.
+ */
+export async function openReceiver(address: string, o: ReceiverOptions): Promise<ReceiveSocket> {
+  const opts = {
+    // mflow's set_hwm() sets SNDHWM too, which a PULL/SUB socket never uses; zeromq.js has no such option on
+    // receiving sockets (passing one to their constructor crashes the process).
+    receiveHighWaterMark: o.queueSize,
+    linger: 0,
+  };
+  const sock = o.mode === "sub" ? new zmq.Subscriber(opts) : new zmq.Pull(opts);
+  try {
+    if (sock instanceof zmq.Subscriber) sock.subscribe(...(o.topics ?? [""]));
+    if (o.connType === "bind") await sock.bind(address);
+    else sock.connect(address);
+  } catch (e) {
+    sock.close();
+    throw new Error(`Unable to ${o.connType} to ${address}: ${(e as Error).message}`);
+  }
+  return sock;
+}
+
+/** Options of {@linkcode openSender}. */
+export interface SenderOptions {
+  /** `push` or `pub`. */
+  mode: "push" | "pub";
+  /** `connect` or `bind`. */
+  connType: "connect" | "bind";
+  /** Send high-water mark. */
+  queueSize: number;
+  /** Ms unsent messages are kept after close; -1 = until sent. */
+  linger: number;
+}
+
+/** Opens one sending socket on `address` (see {@linkcode openReceiver}). */
+export async function openSender(address: string, o: SenderOptions): Promise<SendSocket> {
+  const opts = {
+    sendHighWaterMark: o.queueSize,
+    linger: o.linger,
+    // SNDTIMEO 0: a send never waits inside zeromq.js; sendMessage() waits in JavaScript (see there for why).
+    sendTimeout: 0,
+  };
+  const sock = o.mode === "pub" ? new zmq.Publisher(opts) : new zmq.Push(opts);
+  try {
+    if (o.connType === "bind") await sock.bind(address);
+    else sock.connect(address);
+  } catch (e) {
+    sock.close();
+    throw new Error(`Unable to ${o.connType} to ${address}: ${(e as Error).message}`);
+  }
+  return sock;
+}
+
+/** The address actually bound or connected (`tcp://127.0.0.1:*` becomes the chosen port). */
+export function endpointOf(sock: ReceiveSocket | SendSocket, address: string): string {
+  return sock.lastEndpoint ?? address;
+}
+
+/** True for the error a send gives when the socket cannot take a message now (EAGAIN). */
+export function isTimeout(e: unknown): boolean {
+  return (e as { code?: string }).code === "EAGAIN";
+}
+
+/** Longest sleep between readiness checks of an idle socket: the added latency when traffic resumes. */
+const MAX_IDLE_WAIT_MS = 8;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+/**
+ * Receives the next message, or undefined once the socket is closed.
+ *
+ * Why not just `await sock.receive()`: under Deno, zeromq.js sometimes misses
+ * the wake-up of a receive that is waiting for data (seen in about one of ten
+ * fresh connections: the messages sit in the socket and the promise never
+ * resolves). So a receive is only started when the socket reports a message
+ * ready (`readable`, i.e. ZMQ_EVENTS); while it is idle it is checked again
+ * after 1, 2, 4, then every 8 ms. Under load the socket is always readable
+ * and no timer runs.
+ */
+export async function receiveMessage(sock: ReceiveSocket): Promise<Uint8Array[] | undefined> {
+  let wait = 1;
+  for (;;) {
+    if (sock.closed) return undefined;
+    if (sock.readable) {
+      try {
+        return await sock.receive();
+      } catch (e) {
+        if (sock.closed) return undefined;
+        throw e;
+      }
+    }
+    await sleep(wait);
+    wait = Math.min(wait * 2, MAX_IDLE_WAIT_MS);
+  }
+}
+
+/**
+ * Sends one message, waiting while the socket cannot take it (no peer, or the
+ * high-water mark reached) — for at most `timeoutMs` when given. Returns
+ * false when the time ran out or the socket was closed. Readiness is polled
+ * for the reason given at {@linkcode receiveMessage} (and because a positive
+ * SNDTIMEO crashes zeromq.js under Deno).
+ */
+export async function sendMessage(sock: SendSocket, frames: Uint8Array[], timeoutMs?: number): Promise<boolean> {
+  const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
+  let wait = 1;
+  for (;;) {
+    if (sock.closed) return false;
+    if (sock.writable) {
+      try {
+        await sock.send(frames);
+        return true;
+      } catch (e) {
+        if (!isTimeout(e)) throw e; // EAGAIN: the socket filled up between the check and the send
+      }
+    }
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    await sleep(Math.min(wait, left));
+    wait = Math.min(wait * 2, MAX_IDLE_WAIT_MS);
+  }
+}
+
+/** One rate sample, as mflow's `ThroughputStatistics` keeps them. */
+export interface RateSample {
+  /** Messages per second over the sample. */
+  message_rate: number;
+  /** Bytes per second over the sample. */
+  data_rate: number;
+}
+
+/**
+ * mflow's statistics of a stream: the counters of `message.statistics`
+ * (`bytes_received`, `total_bytes_received`, `messages_received`) and the
+ * rates and summary of `utils.ThroughputStatistics`.
+ */
+export class ThroughputStatistics {
+  /** Bytes of the last message (header included). */
+  bytes_received = 0;
+  /** Bytes of every message. */
+  total_bytes_received = 0;
+  /** Messages. */
+  messages_received = 0;
+  /** The newest rate samples (at most 100, as mflow's deque). */
+  readonly samples: RateSample[] = [];
+  readonly #start = performance.now();
+  #last = { t: performance.now(), msgs: 0, bytes: 0 };
+
+  /** Counts one message of `bytes` bytes. */
+  add(bytes: number): void {
+    this.bytes_received = bytes;
+    this.total_bytes_received += bytes;
+    this.messages_received++;
+  }
+
+  /** Appends a rate sample when more than `intervalMs` has passed since the last one; returns it then. */
+  sample(intervalMs: number): RateSample | undefined {
+    const now = performance.now();
+    const dt = (now - this.#last.t) / 1000;
+    if (dt * 1000 < intervalMs) return undefined;
+    const s = {
+      message_rate: (this.messages_received - this.#last.msgs) / dt,
+      data_rate: (this.total_bytes_received - this.#last.bytes) / dt,
+    };
+    this.samples.push(s);
+    if (this.samples.length > 100) this.samples.shift();
+    this.#last = { t: now, msgs: this.messages_received, bytes: this.total_bytes_received };
+    return s;
+  }
+
+  /** The newest sample, or zeros. */
+  get latest(): RateSample {
+    return this.samples.at(-1) ?? { message_rate: 0, data_rate: 0 };
+  }
+
+  /** mflow's summary. */
+  summary(): {
+    total_elapsed_time: number;
+    average_message_size: number;
+    total_bytes_received: number;
+    average_data_rate: number;
+    messages_received: number;
+    average_message_rate: number;
+  } {
+    const t = (performance.now() - this.#start) / 1000;
+    return {
+      total_elapsed_time: t,
+      average_message_size: this.messages_received ? this.total_bytes_received / this.messages_received : 0,
+      total_bytes_received: this.total_bytes_received,
+      average_data_rate: t > 0 ? this.total_bytes_received / t : 0,
+      messages_received: this.messages_received,
+      average_message_rate: t > 0 ? this.messages_received / t : 0,
+    };
+  }
+
+  /** The per-message statistics object mflow attaches to each message. */
+  toDict(): { bytes_received: number; total_bytes_received: number; messages_received: number } {
+    return {
+      bytes_received: this.bytes_received,
+      total_bytes_received: this.total_bytes_received,
+      messages_received: this.messages_received,
+    };
+  }
+}
+
+/**
+ * Publishes a part's throughput as `/metrics` gauges (`message_rate`,
+ * `data_rate`, `average_message_size`), sampled every `intervalMs`; returns
+ * the function that stops the sampling timer.
+ */
+export function exposeThroughput(stats: PartStats, t: ThroughputStatistics, intervalMs: number): () => void {
+  stats.gauges.set("message_rate", () => t.latest.message_rate);
+  stats.gauges.set("data_rate_bytes", () => t.latest.data_rate);
+  stats.gauges.set("average_message_size_bytes", () => t.summary().average_message_size);
+  const timer = setInterval(() => t.sample(intervalMs), intervalMs);
+  Deno.unrefTimer(timer);
+  return () => clearInterval(timer);
+}

@@ -1,0 +1,93 @@
+/**
+ * Helpers of the zmq tests: a recording input context, an output context,
+ * the mflow fixtures, and waiting with a deadline.
+ *
+ * @module
+ */
+import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
+import { createLogger } from "../../core/log.ts";
+import type { BusRecord } from "../../core/record.ts";
+import { PartStats } from "../../core/stats.ts";
+import type { InputContext, OutputContext } from "../../core/transport.ts";
+
+/** An input context that keeps what the input emits and logs. */
+export class TestInputContext {
+  /** Emitted records, in order. */
+  readonly records: BusRecord[] = [];
+  /** Log lines. */
+  readonly lines: string[] = [];
+  /** The input's counters. */
+  readonly stats = new PartStats("input", "zin", "zmq");
+  /** Aborting it stops the input. */
+  readonly ac = new AbortController();
+  /** The context to hand to `run`. */
+  readonly ctx: InputContext;
+  /** When set, `emit` returns it (back-pressure). */
+  block: Promise<void> | undefined;
+
+  /** Creates the context. */
+  constructor(name = "zin") {
+    this.ctx = {
+      name,
+      emit: (records) => {
+        this.records.push(...records);
+        return this.block;
+      },
+      signal: this.ac.signal,
+      log: createLogger(`input.${name}`, { level: "debug", write: (l) => this.lines.push(l) }),
+      stats: this.stats,
+      checkpoints: new MemoryCheckpointStore(),
+      http: { route: () => {} },
+    };
+  }
+}
+
+/** An output context that keeps the log lines. */
+export function testOutputContext(name = "zout"): { ctx: OutputContext; lines: string[]; stats: PartStats } {
+  const lines: string[] = [];
+  const stats = new PartStats("output", name, "zmq");
+  const ctx: OutputContext = {
+    name,
+    log: createLogger(`output.${name}`, { level: "debug", write: (l) => lines.push(l) }),
+    stats,
+    dataDir: "/nonexistent",
+    http: { route: () => {} },
+  };
+  return { ctx, lines, stats };
+}
+
+/** Waits until `pred()` holds; throws after `ms`. */
+export async function until(
+  pred: () => boolean,
+  ms = 3000,
+  what: string | (() => string) = "condition",
+): Promise<void> {
+  const t0 = performance.now();
+  while (!pred()) {
+    if (performance.now() - t0 > ms) {
+      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The mflow fixtures made by the original (../shared/fixtures/mflow). */
+export const MFLOW_FIXTURES = new URL("../../../shared/fixtures/mflow/", import.meta.url).pathname;
+
+/** The messages of frames.jsonl: htype and frames (with their SNDMORE flags). */
+export function fixtureMessages(): { htype: string; frames: Uint8Array[]; more: boolean[] }[] {
+  const text = Deno.readTextFileSync(MFLOW_FIXTURES + "frames.jsonl");
+  return text.trim().split("\n").map((l) => {
+    const m = JSON.parse(l) as { htype: string; frames: [string, boolean][] };
+    return {
+      htype: m.htype,
+      frames: m.frames.map(([f]) => Uint8Array.from(atob(f), (c) => c.charCodeAt(0))),
+      more: m.frames.map(([, more]) => more),
+    };
+  });
+}
+
+/** True when both byte arrays are equal. */
+export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
