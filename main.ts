@@ -31,6 +31,8 @@ usage: telebus [run] --config FILE       run the daemon (default command)
                                          send a recorded folder or a log (m_replay)
        telebus split -c CONFIG | SOURCE STREAM…
                                          copy a stream to several outputs (m_split)
+       telebus moat call|stream HOST:PORT CMD [ARG…] [--codec cbor|msgpack]
+                                         call a MoaT-Cmd command, or print its stream as JSON lines
        telebus --version
 
 Run "telebus COMMAND --help" for a command's options.`;
@@ -61,6 +63,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/list.ts")).listCommand(rest);
     case "serve":
       return await (await import("./cli/serve.ts")).serveCommand(rest);
+    case "moat":
+      return await (await import("./cli/moat.ts")).moatCommand(rest);
     case "stats":
       return await (await import("./cli/stats.ts")).statsCommand(rest);
     case "generate":

@@ -9,4 +9,6 @@ export * from "./core/mod.ts";
 export * from "./config/mod.ts";
 export * from "./codecs/mod.ts";
 export { transports } from "./transports/mod.ts";
+/** MoaT-Cmd, sans I/O: `moat.Endpoint`, its errors and framings (see protocol/moat_cmd/mod.ts). */
+export * as moat from "./protocol/moat_cmd/mod.ts";
 export { VERSION } from "./version.ts";

@@ -18,4 +18,5 @@ export const transports: TransportRegistry = {
   graphql: () => import("./graphql/mod.ts"),
   redis_streams: () => import("./redis_streams/mod.ts"),
   zmq: () => import("./zmq/mod.ts"),
+  moat_cmd: () => import("./moat_cmd/mod.ts"),
 };

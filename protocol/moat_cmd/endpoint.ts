@@ -1,0 +1,768 @@
+/**
+ * The MoaT-Cmd state machine, sans I/O: feed every incoming message to
+ * {@linkcode Endpoint.msgIn}, send every message {@linkcode Endpoint.msgOut}
+ * yields. Commands, replies, streams in both directions, warnings, errors,
+ * cancellation and flow control, wire-compatible with moat-lib-cmd 0.3.3 and
+ * with moat-lib-rpc's path commands.
+ *
+ * Flow control: a reader grants its whole queue size as credit when its
+ * stream starts, and grants what it consumed each time that reaches half the
+ * queue, so a sender that honours credits can never overrun it. (The spec's
+ * "q/4 once half full" would let an unthrottled first burst overflow.) A
+ * sender blocks at zero credit once it has received one. moat-lib-cmd 0.3.3
+ * never sends credits and crashes on receiving one while it only writes, so
+ * `credits: false` turns them off for such peers; overflowing items are then
+ * dropped and reported, as the original does.
+ *
+ * @module
+ */
+import { isPlainDict, Path } from "../../codecs/cbor.ts";
+import { B_ERROR, B_STREAM, decodeHeader, encodeHeader } from "./header.ts";
+import { ConnectionClosed, errorFromPayload, MoatError, payloadFromError } from "./errors.ts";
+
+/** A command as sent: a string (moat-lib-cmd 0.3.3) or a path (moat-lib-rpc). */
+export type Command = string | readonly unknown[];
+
+/** A keyword-argument dictionary. */
+export type Kw = Record<string, unknown>;
+
+/** Kinds of bad input an endpoint reports through {@linkcode EndpointOptions.onIssue}. */
+export type IssueKind =
+  | "not_a_list"
+  | "bad_header"
+  | "unknown_channel"
+  | "after_final"
+  | "queue_overflow"
+  | "unexpected";
+
+/** Options of an {@linkcode Endpoint}. */
+export interface EndpointOptions {
+  /** Called for every channel the peer opens; without one, commands are answered with `-11` as 0.3.3 does. */
+  handler?: Handler;
+  /** Items a reader buffers per stream (default 42, as 0.3.3). */
+  queue?: number;
+  /** Send flow credits as a reader and warning `-5` on loss (default true; false for 0.3.3 peers). */
+  credits?: boolean;
+  /** Send commands as path arrays, as moat-lib-rpc (default false: a string, as 0.3.3). */
+  pathCommands?: boolean;
+  /** Outgoing messages buffered before stream senders and {@linkcode Endpoint.ready} wait (default 64). */
+  outQueue?: number;
+  /** Called for bad input (which is dropped); the transport logs and counts it. */
+  onIssue?: (kind: IssueKind, detail: string) => void;
+}
+
+/** Runs one command the peer sent; its return value is the reply unless a final was already sent. */
+export type Handler = (req: Request) => unknown;
+
+/** A message's payload split as MoaT does: `kw` is the last element when it is a dictionary. */
+export interface Payload {
+  /** Positional elements. */
+  args: unknown[];
+  /** Keyword arguments (the trailing dictionary), if any. */
+  kw?: Kw;
+}
+
+/** Splits a payload (a message minus its header). */
+export function splitPayload(p: readonly unknown[]): Payload {
+  const last = p[p.length - 1];
+  if (p.length > 0 && isPlainDict(last)) return { args: p.slice(0, -1), kw: last };
+  return { args: p.slice() };
+}
+
+/** A reply list as 0.3.3's `cmd()` returns it: a trailing `{}` after a dictionary is stripped. */
+export function replyList(p: readonly unknown[]): unknown[] {
+  const n = p.length;
+  if (n >= 2 && isEmptyDict(p[n - 1]) && isPlainDict(p[n - 2])) return p.slice(0, -1);
+  return p.slice();
+}
+
+function isEmptyDict(v: unknown): boolean {
+  return isPlainDict(v) && Object.keys(v).length === 0;
+}
+
+/** `msg_out`'s rule: kw is appended when given; with no kw and a dictionary last, `{}` is appended. */
+function withKw(payload: readonly unknown[], kw: Kw | undefined): unknown[] {
+  if (kw !== undefined) return [...payload, kw];
+  if (payload.length > 0 && isPlainDict(payload[payload.length - 1])) return [...payload, {}];
+  return payload.slice();
+}
+
+/** One waiter on a promise resolved from elsewhere. */
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  // A rejection nobody awaits (a cancelled command) must not crash the process.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** State of one sub-channel. */
+class Channel {
+  sentFinal = false;
+  recvFinal = false;
+  /** The peer's final payload and whether it was an error. */
+  final?: { payload: unknown[]; error?: Error };
+  /** The peer's final: its payload, or its error (or the connection's). */
+  readonly ended = deferred<unknown[]>();
+  /** First reply to an opener of ours (stream start or final). */
+  opened?: Deferred<void>;
+  /** The peer's first stream message (`st.args`/`st.kw` on entry). */
+  start?: Payload;
+  /** This side reads items. */
+  reading = false;
+  /** Items received and not yet consumed (bounded by the endpoint's queue size). */
+  readonly items: unknown[][] = [];
+  itemWaiter?: Deferred<void>;
+  /** Credit the peer granted; undefined until the first credit (unthrottled, as 0.3.3). */
+  credit?: number;
+  creditWaiter?: Deferred<void>;
+  consumedSinceGrant = 0;
+  /** This side has sent a stream item. */
+  wroteItem = false;
+  /** This side stopped reading after its final: later items are dropped silently. */
+  discard = false;
+  lost = 0;
+  /** Warnings received (bounded: the newest 16). */
+  readonly warnings: unknown[][] = [];
+  /** Aborted when the peer ends the channel with an error or the connection closes. */
+  readonly abort = new AbortController();
+  constructor(readonly id: number) {}
+}
+
+/** The credit that lifts a writer's limit for good. */
+const UNLIMITED = 0x7fffffff;
+
+/** Most warnings kept per channel. */
+const MAX_WARNINGS = 16;
+
+/** One multiplexed MoaT-Cmd connection, without I/O. */
+export class Endpoint {
+  readonly #handler?: Handler;
+  readonly #q: number;
+  readonly #credits: boolean;
+  readonly #path: boolean;
+  readonly #outMax: number;
+  readonly #onIssue: (kind: IssueKind, detail: string) => void;
+  readonly #channels = new Map<number, Channel>();
+  readonly #out: unknown[][] = [];
+  #outHead = 0;
+  #outWaiter?: Deferred<void>;
+  #roomWaiters: Deferred<void>[] = [];
+  #lastId = 0;
+  #closed?: Error;
+
+  /** Creates an endpoint; see {@linkcode EndpointOptions}. */
+  constructor(options: EndpointOptions = {}) {
+    this.#handler = options.handler;
+    this.#q = Math.max(1, options.queue ?? 42);
+    this.#credits = options.credits ?? true;
+    this.#path = options.pathCommands ?? false;
+    this.#outMax = Math.max(1, options.outQueue ?? 64);
+    this.#onIssue = options.onIssue ?? (() => {});
+  }
+
+  /** Channels not yet ended both ways. */
+  get openChannels(): number {
+    return this.#channels.size;
+  }
+
+  /** True once {@linkcode close} has run. */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  // ---- output side -------------------------------------------------------------------------------------
+
+  /** Messages waiting to be sent. */
+  get backlog(): number {
+    return this.#out.length - this.#outHead;
+  }
+
+  #push(msg: unknown[]): void {
+    if (this.#closed) return;
+    this.#out.push(msg);
+    const w = this.#outWaiter;
+    this.#outWaiter = undefined;
+    w?.resolve();
+  }
+
+  /** Resolves when the outgoing backlog is below its bound (the I/O loop waits here before reading more). */
+  ready(): Promise<void> {
+    if (this.backlog < this.#outMax || this.#closed) return Promise.resolve();
+    const d = deferred<void>();
+    this.#roomWaiters.push(d);
+    return d.promise;
+  }
+
+  /** The next message to send, or undefined when there is none now. */
+  takeOut(): unknown[] | undefined {
+    if (this.#outHead >= this.#out.length) return undefined;
+    const m = this.#out[this.#outHead];
+    this.#out[this.#outHead++] = undefined as never;
+    if (this.#outHead > 1024 && this.#outHead * 2 > this.#out.length) {
+      this.#out.splice(0, this.#outHead);
+      this.#outHead = 0;
+    }
+    if (this.backlog < this.#outMax && this.#roomWaiters.length) {
+      const ws = this.#roomWaiters;
+      this.#roomWaiters = [];
+      for (const w of ws) w.resolve();
+    }
+    return m;
+  }
+
+  /** Waits for the next message to send; undefined once the endpoint is closed and everything queued was taken. */
+  async msgOut(): Promise<unknown[] | undefined> {
+    while (true) {
+      const m = this.takeOut();
+      if (m) return m;
+      if (this.#closed) return undefined;
+      this.#outWaiter ??= deferred<void>();
+      await this.#outWaiter.promise;
+    }
+  }
+
+  #send(ch: Channel, flags: number, payload: readonly unknown[]): void {
+    if (ch.sentFinal && !(flags === (B_STREAM | B_ERROR) && isCredit(payload))) return;
+    if ((flags & B_STREAM) === 0 && ch.id < 0 && ch.reading && !ch.recvFinal) {
+      // A responder ending while the peer still writes to it: let that writer finish unthrottled and drop
+      // what it still sends (the handler is done with it).
+      if (this.#credits) this.#push([encodeHeader(ch.id, B_STREAM | B_ERROR), UNLIMITED]);
+      ch.reading = false;
+      ch.discard = true;
+    }
+    if ((flags & B_STREAM) === 0) {
+      // Exactly one final per direction: a second one is a bug of ours, never put on the wire.
+      if (ch.sentFinal) return;
+      ch.sentFinal = true;
+    }
+    this.#push([encodeHeader(ch.id, flags), ...payload]);
+    this.#maybeFree(ch);
+  }
+
+  #maybeFree(ch: Channel): void {
+    if (ch.sentFinal && ch.recvFinal && this.#channels.get(ch.id) === ch) {
+      this.#channels.delete(ch.id);
+      ch.abort.abort(new ConnectionClosed("channel ended"));
+    }
+  }
+
+  // ---- ids ---------------------------------------------------------------------------------------------
+
+  /** The lowest free id in 1..5 scanning from the last one allocated, else the first free id above 5. */
+  #allocId(): number {
+    const start = this.#lastId >= 1 && this.#lastId <= 5 ? this.#lastId : 1;
+    for (let k = 0; k < 5; k++) {
+      const id = ((start - 1 + k) % 5) + 1;
+      if (!this.#channels.has(id)) return this.#lastId = id;
+    }
+    let id = 6;
+    while (this.#channels.has(id)) id++;
+    return this.#lastId = id;
+  }
+
+  #open(cmd: Command, args: readonly unknown[], kw: Kw | undefined, stream: boolean): Channel {
+    if (this.#closed) throw this.#closed;
+    const ch = new Channel(this.#allocId());
+    this.#channels.set(ch.id, ch);
+    ch.opened = deferred<void>();
+    const c = this.#path && typeof cmd === "string" ? [cmd] : cmd;
+    // Stream openers always carry kw (0.3.3: `{}` when empty); cmd() only when non-empty.
+    const k = stream ? (kw ?? {}) : (kw && Object.keys(kw).length ? kw : undefined);
+    this.#send(ch, stream ? B_STREAM : 0, withKw([c, ...args], k));
+    return ch;
+  }
+
+  // ---- caller API --------------------------------------------------------------------------------------
+
+  /**
+   * Sends a command and waits for its reply: the reply list (`["Foo", 234]`),
+   * or a rejection with {@linkcode MoatError}, `RemoteError` or `StreamError`.
+   * Aborting `signal` stops waiting (the wire has no way to cancel a plain command).
+   */
+  async cmd(cmd: Command, args: readonly unknown[] = [], kw?: Kw, signal?: AbortSignal): Promise<unknown[]> {
+    signal?.throwIfAborted();
+    const ch = this.#open(cmd, args, kw, false);
+    // A plain command is already this side's final message, so nothing can be sent on abort: the caller
+    // stops waiting, and the channel is freed when the peer's reply arrives.
+    const onAbort = () => ch.opened?.reject(signal?.reason ?? new MoatError(-3));
+    signal?.addEventListener("abort", onAbort, { once: true });
+    try {
+      await ch.opened!.promise;
+    } finally {
+      signal?.removeEventListener("abort", onAbort);
+    }
+    if (ch.final?.error) throw ch.final.error;
+    if (!ch.final) {
+      // The peer answered a plain command with a stream start: refuse it (-2) and fail the call.
+      throw new MoatError(-6);
+    }
+    return replyList(ch.final.payload);
+  }
+
+  /** Opens a stream this side reads (0.3.3 `stream_r`); resolves once the peer has answered. */
+  streamR(cmd: Command, args: readonly unknown[] = [], kw?: Kw): Promise<Stream> {
+    return this.#stream(cmd, args, kw, true, false);
+  }
+
+  /** Opens a stream this side writes (0.3.3 `stream_w`). */
+  streamW(cmd: Command, args: readonly unknown[] = [], kw?: Kw): Promise<Stream> {
+    return this.#stream(cmd, args, kw, false, true);
+  }
+
+  /** Opens a stream both sides read and write (0.3.3 `stream_rw`). */
+  streamRW(cmd: Command, args: readonly unknown[] = [], kw?: Kw): Promise<Stream> {
+    return this.#stream(cmd, args, kw, true, true);
+  }
+
+  async #stream(cmd: Command, args: readonly unknown[], kw: Kw | undefined, r: boolean, w: boolean): Promise<Stream> {
+    const ch = this.#open(cmd, args, kw, true);
+    if (r) this.#startReading(ch);
+    await ch.opened!.promise;
+    if (ch.final?.error) {
+      this.#send(ch, 0, [null]);
+      throw ch.final.error;
+    }
+    return new Stream(this, ch, r, w, ch.start ?? splitPayload(ch.final?.payload ?? []), true);
+  }
+
+  #startReading(ch: Channel): void {
+    ch.reading = true;
+    if (this.#credits) this.#send(ch, B_STREAM | B_ERROR, [this.#q]);
+  }
+
+  #cancel(ch: Channel): void {
+    this.#send(ch, B_ERROR, [-3]);
+  }
+
+  // ---- used by Stream and Request ----------------------------------------------------------------------
+
+  /** @internal Sends one stream item, waiting for credit and for room in the outgoing queue. */
+  async _sendItem(ch: Channel, payload: readonly unknown[], readable: boolean): Promise<void> {
+    if (ch.id < 0 && !ch.wroteItem && this.#credits && ch.credit === undefined) {
+      // A peer that opened a stream to read sends its credit right after the opener; give the I/O loop one
+      // turn to deliver it before the first item, or a fast handler would burst past the reader's queue.
+      await new Promise((r) => setTimeout(r, 0));
+    }
+    ch.wroteItem = true;
+    while (true) {
+      if (this.#closed) throw this.#closed;
+      if (ch.final?.error) throw ch.final.error;
+      // A write-only side whose peer (a pure reader) has ended has nobody left to send to.
+      if (ch.recvFinal && !readable) throw new ConnectionClosed("MoaT stream: the reader has ended");
+      if (ch.sentFinal) throw new Error("MoaT stream: this side has already ended");
+      if (ch.credit !== undefined && ch.credit <= 0) {
+        ch.creditWaiter ??= deferred<void>();
+        await ch.creditWaiter.promise;
+        continue;
+      }
+      if (this.backlog >= this.#outMax) {
+        await this.ready();
+        continue;
+      }
+      break;
+    }
+    if (ch.credit !== undefined) ch.credit--;
+    this.#send(ch, B_STREAM, withKw(payload, undefined));
+  }
+
+  /** @internal Takes the next item; undefined at the end of the peer's stream. */
+  async _nextItem(ch: Channel): Promise<unknown[] | undefined> {
+    while (true) {
+      if (ch.items.length) {
+        const item = ch.items.shift()!;
+        this.#consumed(ch);
+        return item;
+      }
+      if (ch.recvFinal) {
+        if (ch.final?.error) throw ch.final.error;
+        return undefined;
+      }
+      if (this.#closed) throw this.#closed;
+      ch.itemWaiter ??= deferred<void>();
+      await ch.itemWaiter.promise;
+    }
+  }
+
+  #consumed(ch: Channel): void {
+    // An opener's credits go on after its final while the peer still writes (a stream_rw whose opener has
+    // ended its writes): without them the peer's writer would wait forever. A responder instead lifts the
+    // limit when it ends (see #send), so that no late credit can reach a reused id.
+    if (!this.#credits || ch.recvFinal || (ch.sentFinal && ch.id < 0)) return;
+    if (ch.lost && !ch.sentFinal) {
+      // Tell the sender that items were dropped (0.3.3 does so on the next read).
+      ch.lost = 0;
+      this.#send(ch, B_STREAM | B_ERROR, [-5]);
+    }
+    ch.consumedSinceGrant++;
+    if (ch.consumedSinceGrant * 2 >= this.#q) {
+      this.#send(ch, B_STREAM | B_ERROR, [ch.consumedSinceGrant]);
+      ch.consumedSinceGrant = 0;
+    }
+  }
+
+  /** @internal Sends a final message (once). */
+  _final(ch: Channel, flags: number, payload: readonly unknown[]): void {
+    this.#send(ch, flags & B_ERROR, payload);
+  }
+
+  /** @internal Sends a warning (S+E). */
+  _warn(ch: Channel, payload: readonly unknown[]): void {
+    if (!ch.sentFinal) this.#send(ch, B_STREAM | B_ERROR, payload);
+  }
+
+  /** @internal Ends a stream from this side: cancel if the peer is still sending to a reader, else `[hdr, null]`. */
+  _close(ch: Channel, reading: boolean): void {
+    if (ch.sentFinal) {
+      // Already ended (cannot cancel any more) but the peer still writes: stop reading, discard the rest, and
+      // let the peer's writer run to its end instead of waiting for credit forever.
+      if (reading && !ch.recvFinal && ch.reading) {
+        ch.reading = false;
+        ch.discard = true;
+        ch.items.length = 0;
+        if (this.#credits) this.#send(ch, B_STREAM | B_ERROR, [UNLIMITED]);
+      }
+      return;
+    }
+    if (reading && !ch.recvFinal) this.#cancel(ch);
+    else this.#send(ch, 0, [null]);
+  }
+
+  /** @internal Replies to the peer's stream opener with a stream start of ours. */
+  _startReply(ch: Channel, payload: readonly unknown[], r: boolean): void {
+    // The credit goes first, so the peer's writer knows its limit before it learns the stream has started.
+    if (r) this.#startReading(ch);
+    this.#send(ch, B_STREAM, withKw(payload, {}));
+  }
+
+  // ---- input side --------------------------------------------------------------------------------------
+
+  /**
+   * Feeds one incoming message (a decoded list). Bad input is reported through
+   * `onIssue` and dropped; this never throws.
+   */
+  msgIn(msg: unknown): void {
+    if (this.#closed) return;
+    if (!Array.isArray(msg) || msg.length === 0) {
+      return this.#onIssue("not_a_list", `message is not a non-empty list: ${describe(msg)}`);
+    }
+    const wire = msg[0];
+    if (typeof wire !== "number" || !Number.isSafeInteger(wire)) {
+      return this.#onIssue("bad_header", `header is not an integer: ${describe(wire)}`);
+    }
+    const { id, flags } = decodeHeader(wire);
+    const payload = msg.slice(1);
+    let ch = this.#channels.get(id);
+    // A credit sent after the peer's final may cross this side's final (see #consumed): once the channel is
+    // gone it means nothing. (Only an opener sends such credits, and it reuses the id only after this side's
+    // final has reached it, so a late credit can never land on a new channel.)
+    if ((flags & 3) === 3 && isCredit(payload) && !ch) return;
+    if (!ch) {
+      if (id > 0) {
+        return this.#onIssue("unknown_channel", `message for channel ${id} which is not open: ${describe(msg)}`);
+      }
+      if (flags & B_ERROR) {
+        return this.#onIssue(
+          "unknown_channel",
+          `error or warning for channel ${id} which is not open: ${describe(msg)}`,
+        );
+      }
+      ch = new Channel(id);
+      // A plain command is the peer's only (final) message on the channel; a stream opener is not.
+      ch.recvFinal = (flags & B_STREAM) === 0;
+      this.#channels.set(id, ch);
+      return this.#request(ch, payload, (flags & B_STREAM) !== 0);
+    }
+    if (ch.recvFinal) {
+      // Flow credits may follow a final (see #consumed): this side may still be writing.
+      if ((flags & 3) === 3 && isCredit(payload)) return this.#warning(ch, payload);
+      return this.#onIssue("after_final", `message on channel ${id} after the peer's final: ${describe(msg)}`);
+    }
+    if ((flags & 3) === (B_STREAM | B_ERROR)) return this.#warning(ch, payload);
+    if (flags & B_STREAM) {
+      if (ch.opened && !ch.start) {
+        // The peer's stream start. (Answering a plain command with one makes cmd() fail with "must stream";
+        // nothing can be sent back, since a plain command is already this side's final.)
+        ch.start = splitPayload(payload);
+        ch.opened.resolve();
+        return;
+      }
+      return this.#item(ch, payload);
+    }
+    // A final message, or a final error.
+    ch.recvFinal = true;
+    ch.final = { payload, error: flags & B_ERROR ? errorFromPayload(payload) : undefined };
+    if (ch.final.error) {
+      ch.abort.abort(ch.final.error);
+      ch.ended.reject(ch.final.error);
+    } else ch.ended.resolve(payload);
+    ch.opened?.resolve();
+    const w = ch.itemWaiter;
+    ch.itemWaiter = undefined;
+    w?.resolve();
+    const cw = ch.creditWaiter;
+    ch.creditWaiter = undefined;
+    cw?.resolve();
+    // An error ends the channel: answer it at once, so that no channel waits on a handler or user forever.
+    if (ch.final.error && !ch.sentFinal) {
+      if (ch.id < 0) this.#send(ch, B_ERROR, [-3]);
+      else this.#send(ch, 0, [null]);
+    }
+    this.#maybeFree(ch);
+  }
+
+  #warning(ch: Channel, payload: unknown[]): void {
+    const v = payload[0] as number;
+    if (isCredit(payload)) {
+      // A flow credit: the first sets the value, later ones add to it.
+      ch.credit = ch.credit === undefined ? v : ch.credit + v;
+      const w = ch.creditWaiter;
+      ch.creditWaiter = undefined;
+      w?.resolve();
+      return;
+    }
+    ch.warnings.push(payload);
+    if (ch.warnings.length > MAX_WARNINGS) ch.warnings.shift();
+  }
+
+  #item(ch: Channel, payload: unknown[]): void {
+    if (ch.discard) return;
+    if (!ch.reading) {
+      return this.#onIssue("unexpected", `stream item on channel ${ch.id} which this side does not read`);
+    }
+    if (ch.items.length >= this.#q) {
+      ch.lost++;
+      return this.#onIssue("queue_overflow", `channel ${ch.id}: reader queue full (${this.#q}), item dropped`);
+    }
+    ch.items.push(replyList(payload));
+    const w = ch.itemWaiter;
+    ch.itemWaiter = undefined;
+    w?.resolve();
+  }
+
+  #request(ch: Channel, payload: unknown[], stream: boolean): void {
+    const { args, kw } = splitPayload(payload);
+    const cmd = args.shift();
+    const req = new Request(this, ch, cmd, args, kw ?? {}, stream);
+    if (!this.#handler) {
+      this.#send(ch, B_ERROR, [-11]);
+      return;
+    }
+    const h = this.#handler;
+    (async () => {
+      try {
+        const v = await h(req);
+        if (!ch.sentFinal) this.#send(ch, 0, withKw([v === undefined ? null : v], undefined));
+      } catch (e) {
+        if (!ch.sentFinal) this.#send(ch, B_ERROR, payloadFromError(e));
+      }
+    })();
+  }
+
+  /** Ends everything: pending calls and streams fail with `reason`, handlers see their signal abort. */
+  close(reason: Error = new ConnectionClosed()): void {
+    if (this.#closed) return;
+    this.#closed = reason;
+    for (const ch of this.#channels.values()) {
+      ch.abort.abort(reason);
+      ch.opened?.reject(reason);
+      ch.ended.reject(reason);
+      ch.itemWaiter?.resolve();
+      ch.creditWaiter?.resolve();
+    }
+    this.#channels.clear();
+    for (const w of this.#roomWaiters) w.resolve();
+    this.#roomWaiters = [];
+    this.#outWaiter?.resolve();
+  }
+}
+
+/** A command the peer sent, as a handler sees it (0.3.3's `msg`). */
+export class Request {
+  /** The command as sent: a string (0.3.3) or a path array (rpc). */
+  readonly cmd: unknown;
+  /** The command as a path: a string is one element. */
+  readonly path: readonly unknown[];
+  /** Aborted when the peer cancels or errors, or the connection closes. */
+  readonly signal: AbortSignal;
+
+  /** @internal */
+  constructor(
+    private readonly ep: Endpoint,
+    private readonly ch: Channel,
+    cmd: unknown,
+    /** Positional arguments. */
+    readonly args: readonly unknown[],
+    /** Keyword arguments (`{}` when none). */
+    readonly kw: Kw,
+    /** True when the peer opened a stream (it waits for a stream start or a final). */
+    readonly stream: boolean,
+  ) {
+    this.cmd = cmd;
+    this.path = cmd instanceof Path ? cmd.elements : Array.isArray(cmd) ? cmd : [cmd];
+    this.signal = ch.abort.signal;
+  }
+
+  /** Sends the final reply now (`msg.result`); a later return value is dropped. */
+  result(...args: unknown[]): void {
+    this.ep._final(this.ch, 0, withKw(args, undefined));
+  }
+
+  /** Sends a final error now (`msg.error`), e.g. `error(-11)`. */
+  error(...args: unknown[]): void {
+    this.ep._final(this.ch, B_ERROR, args);
+  }
+
+  /** Sends a warning (`msg.warn`). */
+  warn(...args: unknown[]): void {
+    this.ep._warn(this.ch, args);
+  }
+
+  /** Refuses a stream (`msg.no_stream`): error `-2`. */
+  noStream(): void {
+    this.error(-2);
+  }
+
+  /** Answers with a stream this side reads (`msg.stream_r`); `args` go in the stream start. */
+  streamR(...args: unknown[]): Stream {
+    return this.#start(args, true, false);
+  }
+
+  /** Answers with a stream this side writes (`msg.stream_w`). */
+  streamW(...args: unknown[]): Stream {
+    return this.#start(args, false, true);
+  }
+
+  /** Answers with a stream both sides use (`msg.stream_rw`). */
+  streamRW(...args: unknown[]): Stream {
+    return this.#start(args, true, true);
+  }
+
+  #start(args: unknown[], r: boolean, w: boolean): Stream {
+    this.ep._startReply(this.ch, args, r);
+    return new Stream(this.ep, this.ch, r, w, { args: this.args.slice(), kw: this.kw }, false);
+  }
+}
+
+/**
+ * An open stream. Iterate it (`for await`) to read items (each the message
+ * minus its header); `send` writes one item; `close` ends this side.
+ */
+export class Stream implements AsyncIterable<unknown[]> {
+  /** @internal */
+  constructor(
+    private readonly ep: Endpoint,
+    private readonly ch: Channel,
+    /** This side reads. */
+    readonly readable: boolean,
+    /** This side writes. */
+    readonly writable: boolean,
+    /** The peer's first message: its stream start (caller) or its command (handler). */
+    readonly start: Payload,
+    /** True for a stream this side opened (it closes itself at the end of a read-only stream). */
+    readonly opener: boolean,
+  ) {}
+
+  /** Positional part of {@linkcode start}. */
+  get args(): unknown[] {
+    return this.start.args;
+  }
+
+  /** Keyword part of {@linkcode start} (`{}` when none). */
+  get kw(): Kw {
+    return this.start.kw ?? {};
+  }
+
+  /** The peer's final message once it has ended (its payload, and the error for an error final). */
+  get final(): { payload: unknown[]; error?: Error } | undefined {
+    return this.ch.final;
+  }
+
+  /** Resolves with the peer's final payload once it has ended its side; rejects with its error. */
+  done(): Promise<unknown[]> {
+    return this.ch.ended.promise;
+  }
+
+  /** Warnings the peer sent (the newest 16), e.g. `[-5]` for lost data. */
+  get warnings(): readonly unknown[][] {
+    return this.ch.warnings;
+  }
+
+  /** Aborted when the peer errors or the connection closes. */
+  get signal(): AbortSignal {
+    return this.ch.abort.signal;
+  }
+
+  /** Sends one item (`st.send(*a)`); waits for flow credit and room. Rejects once the peer errored. */
+  send(...item: unknown[]): Promise<void> {
+    return this.ep._sendItem(this.ch, item, this.readable);
+  }
+
+  /** The next item, or undefined when the peer has ended its side. Throws the peer's error. */
+  next(): Promise<unknown[] | undefined> {
+    return this.ep._nextItem(this.ch);
+  }
+
+  /** Ends this side with a final message (default `[hdr, null]`). */
+  end(...args: unknown[]): void {
+    this.ep._final(this.ch, 0, args.length ? withKw(args, undefined) : [null]);
+  }
+
+  /** Ends this side as 0.3.3's context exit does: `[hdr, null]`, or cancel (`-3`) if still reading a live stream. */
+  close(): void {
+    this.ep._close(this.ch, this.readable);
+  }
+
+  /** Ends this side with an error (`-3` by default: cancel). */
+  cancel(code = -3): void {
+    this.ep._final(this.ch, B_ERROR, [code]);
+  }
+
+  /** Reads items until the peer ends; a reader-only stream then sends its own final, as 0.3.3 does. */
+  async *[Symbol.asyncIterator](): AsyncGenerator<unknown[]> {
+    let done = false;
+    try {
+      while (true) {
+        const item = await this.next();
+        if (item === undefined) {
+          done = true;
+          return;
+        }
+        yield item;
+      }
+    } finally {
+      // Leaving the loop early cancels a live stream; reaching its end closes a read-only stream normally.
+      // A handler's stream is otherwise ended by the handler's return value.
+      if (!done) {
+        if (this.opener || !this.final) this.close();
+      } else if (this.opener && !this.writable) this.close();
+    }
+  }
+}
+
+/** A flow credit: a single non-negative integer in an S+E message. */
+function isCredit(p: readonly unknown[]): boolean {
+  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]) && p[0] >= 0;
+}
+
+function describe(v: unknown): string {
+  try {
+    const s = JSON.stringify(
+      v,
+      (_k, x) => typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x,
+    );
+    return s === undefined ? String(v) : s.length > 200 ? s.slice(0, 200) + "…" : s;
+  } catch {
+    return String(v);
+  }
+}

@@ -1,0 +1,87 @@
+/** `telebus moat call|stream` as a subprocess against a MoaT peer on loopback. */
+import assert from "node:assert/strict";
+import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
+import { RemoteError } from "../protocol/moat_cmd/errors.ts";
+import { runConnection } from "../transports/moat_cmd/connection.ts";
+
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
+
+async function handler(req: Request): Promise<unknown> {
+  switch (req.path.join(".")) {
+    case "echo":
+      return [req.args, req.kw];
+    case "sys.ping":
+      return "pong";
+    case "count": {
+      const st = req.streamW("start");
+      for (let i = 0; i < (req.args[0] as number); i++) {
+        await st.send({ i, big: 2n ** 60n, raw: new Uint8Array([1, 2]) });
+      }
+      return "done";
+    }
+    default:
+      throw new RemoteError("KeyError", [req.cmd]);
+  }
+}
+
+async function withPeer(fn: (port: number, codec: string) => Promise<void>, codec: "cbor" | "msgpack" = "cbor") {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const ac = new AbortController();
+  const conns: Promise<void>[] = [];
+  const serving = (async () => {
+    for await (const c of listener) {
+      conns.push(runConnection(c, new Endpoint({ handler }), { signal: ac.signal, codec }));
+    }
+  })().catch(() => {});
+  try {
+    await fn((listener.addr as Deno.NetAddr).port, codec);
+  } finally {
+    ac.abort();
+    listener.close();
+    await serving;
+    await Promise.all(conns);
+  }
+}
+
+async function telebus(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", MAIN, ...args],
+    stdout: "piped",
+    stderr: "piped",
+  })
+    .output();
+  return { code: out.code, stdout: new TextDecoder().decode(out.stdout), stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("cli: moat call prints the reply as JSON; arguments are JSON when they parse; --kw; --path", async () => {
+  await withPeer(async (port) => {
+    const r = await telebus("moat", "call", `127.0.0.1:${port}`, "echo", "42", "hello", '{"a":[1]}', "--kw", "k=1.5");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), [[[42, "hello", { a: [1] }], { k: 1.5 }]]);
+    const p = await telebus("moat", "call", `127.0.0.1:${port}`, "sys.ping", "--path");
+    assert.deepEqual(JSON.parse(p.stdout), ["pong"]);
+  });
+});
+
+Deno.test("cli: moat call prints the error as JSON and exits 1; a bad address is a usage error", async () => {
+  await withPeer(async (port) => {
+    const r = await telebus("moat", "call", `127.0.0.1:${port}`, "nope", "x");
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout), { error: { name: "KeyError", args: ["nope"] } });
+  });
+  const u = await telebus("moat", "call", "no-port", "x");
+  assert.equal(u.code, 2);
+  assert.match(u.stderr, /expected HOST:PORT/);
+});
+
+Deno.test("cli: moat stream prints each item as a JSON line (exact big ints, bytes as $bin), msgpack too", async () => {
+  for (const codec of ["cbor", "msgpack"] as const) {
+    await withPeer(async (port) => {
+      const r = await telebus("moat", "stream", `127.0.0.1:${port}`, "count", "3", "--codec", codec);
+      assert.equal(r.code, 0, r.stderr);
+      const lines = r.stdout.trim().split("\n");
+      assert.deepEqual(lines, [0, 1, 2].map((i) => `[{"i":${i},"big":1152921504606846976,"raw":{"$bin":"AQI="}}]`));
+      assert.match(r.stderr, /stream end: \["done"\]/);
+    }, codec);
+  }
+});

@@ -1,0 +1,115 @@
+/**
+ * The `moat_cmd` input in client mode: connects to a MoaT device, opens a
+ * streaming command (e.g. `stream_r("sensors", "read")`) and turns every
+ * streamed item into a record; reconnects with exponential backoff when the
+ * connection fails or the stream ends. Flow control is the endpoint's: the
+ * reader's queue is bounded, and an item is taken from it only once the bus
+ * has accepted the previous one.
+ *
+ * @module
+ */
+import type { Input, InputContext } from "../../core/transport.ts";
+import { makeRecord, nowNs, secondsToNs } from "../../core/record.ts";
+import { Endpoint } from "../../protocol/moat_cmd/endpoint.ts";
+import { type MoatLink, openLink } from "./connection.ts";
+import { itemDict, streamName } from "./values.ts";
+import type { MoatInputConfig } from "./schema.ts";
+
+/** Creates the client-mode input. */
+export function createMoatClientInput(config: MoatInputConfig): Input {
+  const peer = config.connect!;
+  const command = config.command!;
+  const cmdName = Array.isArray(command) ? command.join("/") : String(command);
+  return {
+    async run(ctx: InputContext): Promise<void> {
+      let delay = config.reconnect;
+      const onIssue = (kind: string, detail: string) => {
+        ctx.stats.errors++;
+        ctx.stats.count(kind);
+        ctx.log.warn(`moat ${peer}: ${detail}`, { peer, kind });
+      };
+      while (!ctx.signal.aborted) {
+        let link: MoatLink | undefined;
+        try {
+          link = await openLink(peer, ctx.signal);
+        } catch (e) {
+          if (ctx.signal.aborted) break;
+          ctx.stats.count("connect_failed");
+          ctx.log.warn(`moat ${peer}: cannot connect: ${(e as Error).message}`, { peer, retry_ms: delay });
+        }
+        if (link) {
+          ctx.log.info(`moat ${peer}: connected, streaming ${cmdName}`, { peer });
+          const got = await streamOnce(link, ctx, config, command, cmdName, peer, onIssue);
+          // A connection that delivered something was healthy: start the backoff afresh.
+          if (got > 0) delay = config.reconnect;
+        }
+        if (ctx.signal.aborted) break;
+        await sleep(delay, ctx.signal);
+        delay = Math.min(delay * 2, config.reconnect_max);
+      }
+    },
+  };
+}
+
+/** Streams the command over one connection; returns the number of items received. */
+async function streamOnce(
+  link: MoatLink,
+  ctx: InputContext,
+  config: MoatInputConfig,
+  command: string | (string | number)[],
+  cmdName: string,
+  peer: string,
+  onIssue: (kind: string, detail: string) => void,
+): Promise<number> {
+  const ep = new Endpoint({ queue: config.queue, credits: config.credits, onIssue: (k, d) => onIssue(k, d) });
+  const pumping = link.run(ep, {
+    codec: config.codec,
+    framing: config.framing,
+    maxPacket: config.max_packet,
+    onConsole: (b) => ctx.log.debug(`moat ${peer}: console: ${new TextDecoder().decode(b)}`),
+    signal: ctx.signal,
+    onIssue,
+    onBytes: (dir, n) => {
+      if (dir === "in") ctx.stats.bytes += n;
+    },
+  });
+  let got = 0;
+  try {
+    const st = config.mode === "stream_rw"
+      ? await ep.streamRW(command, config.args, config.kw)
+      : await ep.streamR(command, config.args, config.kw);
+    for await (const item of st) {
+      got++;
+      const data = itemDict(item);
+      const t = data[config.time_key];
+      const time = typeof t === "number" && Number.isFinite(t) ? secondsToNs(t) : nowNs();
+      const stream = streamName(config.stream, cmdName, data) || `moat/${cmdName}`;
+      ctx.stats.records++;
+      const p = ctx.emit([makeRecord(stream, time, data, ctx.name)]);
+      if (p) await p;
+    }
+    ctx.log.info(`moat ${peer}: stream ended`, { peer, items: got });
+  } catch (e) {
+    if (!ctx.signal.aborted) {
+      ctx.stats.errors++;
+      ctx.log.warn(`moat ${peer}: ${cmdName}: ${(e as Error).message}`, { peer, items: got });
+    }
+  } finally {
+    ep.close();
+    await pumping;
+  }
+  return got;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done() {
+      clearTimeout(t);
+      signal.removeEventListener("abort", done);
+      resolve();
+    }
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
