@@ -5,6 +5,7 @@
  * @module
  */
 import { openReceiver, openSender, type ReceiveSocket, type SendSocket } from "../transports/zmq/common.ts";
+import { sleep } from "../core/async.ts";
 
 /** mflow's split rule: an address like `tcp://*:9999` binds, anything else connects. */
 export function connTypeOf(address: string): "bind" | "connect" {
@@ -84,20 +85,6 @@ export async function closeAndLinger(sock: SendSocket, lingerMs: number): Promis
   if (lingerMs > 0) await sleep(lingerMs);
 }
 
-/** Resolves after `ms`, or at once when `signal` aborts. */
-export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal?.removeEventListener("abort", done);
-      resolve();
-    }
-    signal?.addEventListener("abort", done, { once: true });
-  });
-}
-
 /**
  * Paces a loop at `rate` per second (0 = as fast as possible): `await
  * pacer.next()` before each item. It catches up after a stall instead of
@@ -121,3 +108,5 @@ export class Pacer {
     if (wait > 1) await sleep(wait, this.signal);
   }
 }
+
+export { sleep };

@@ -16,6 +16,7 @@ export const transports: TransportRegistry = {
   websocket: () => import("./websocket/mod.ts"),
   dashboard: () => import("./dashboard/mod.ts"),
   graphql: () => import("./graphql/mod.ts"),
+  streamer: () => import("./streamer/mod.ts"),
   redis_streams: () => import("./redis_streams/mod.ts"),
   zmq: () => import("./zmq/mod.ts"),
   moat_cmd: () => import("./moat_cmd/mod.ts"),

@@ -14,6 +14,7 @@ import { Endpoint } from "../../protocol/moat_cmd/endpoint.ts";
 import { type MoatLink, openLink } from "./connection.ts";
 import { itemDict, streamName } from "./values.ts";
 import type { MoatInputConfig } from "./schema.ts";
+import { sleep } from "../../core/async.ts";
 
 /** Creates the client-mode input. */
 export function createMoatClientInput(config: MoatInputConfig): Input {
@@ -99,17 +100,4 @@ async function streamOnce(
     await pumping;
   }
   return got;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done() {
-      clearTimeout(t);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }

@@ -9,6 +9,7 @@
  */
 import { basename, join } from "node:path";
 import { type MpackRecordItem, type MpackStreamOptions, MpackStreamReader } from "../../codecs/mpack_stream.ts";
+import { sleep } from "../../core/async.ts";
 
 export type { MpackRecordItem };
 
@@ -129,22 +130,6 @@ function compareAge(a: { mtime: number; name: string }, b: { mtime: number; name
 
 function isNotFound(e: unknown): boolean {
   return e instanceof Deno.errors.NotFound;
-}
-
-/** Waits `ms`; resolves false at once when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
-  if (signal?.aborted) return Promise.resolve(false);
-  return new Promise((resolve) => {
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve(false);
-    };
-    const timer = setTimeout(() => {
-      signal?.removeEventListener("abort", onAbort);
-      resolve(true);
-    }, ms);
-    signal?.addEventListener("abort", onAbort, { once: true });
-  });
 }
 
 /** The `*.mpack` regular files of `dir`, oldest first. */

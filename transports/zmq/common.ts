@@ -6,6 +6,7 @@
  */
 import * as zmq from "zeromq";
 import type { PartStats } from "../../core/stats.ts";
+import { sleep } from "../../core/async.ts";
 
 /** A socket that receives. */
 export type ReceiveSocket = zmq.Pull | zmq.Subscriber;
@@ -92,10 +93,6 @@ export function isTimeout(e: unknown): boolean {
 
 /** Longest sleep between readiness checks of an idle socket: the added latency when traffic resumes. */
 const MAX_IDLE_WAIT_MS = 8;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
-}
 
 /**
  * Receives the next message, or undefined once the socket is closed.

@@ -1,0 +1,47 @@
+/**
+ * The `streamer` transport: the redis-streamer data API (`ws <path>/{sid}/push`,
+ * `ws <path>/{sid}/pull`, `GET`/`POST <path>/{sid}`) on an embedded stream
+ * store. As an input, pushed entries enter the bus; as an output, bus records
+ * become readable through pull and GET. Tables naming the same `store` share
+ * one store and one API.
+ *
+ * @module
+ */
+import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
+import type { Logger } from "../../core/log.ts";
+import {
+  type StreamerInputConfig,
+  streamerInputSchema,
+  type StreamerOutputConfig,
+  streamerOutputSchema,
+} from "./schema.ts";
+import { StreamerInput } from "./input.ts";
+import { StreamerOutput } from "./output.ts";
+
+export { StreamerInput } from "./input.ts";
+export { StreamerOutput } from "./output.ts";
+export { acquireStreamerApi, type AddedEntry, releaseStreamerApi, StreamerApi, type StreamerSink } from "./api.ts";
+export {
+  type AddOptions,
+  MemoryStreamStore,
+  type MemoryStreamStoreOptions,
+  type ReadOptions,
+  type StreamEntry,
+  type StreamInfo,
+  type StreamStore,
+} from "./store.ts";
+export type { StoreConfig, StreamerInputConfig, StreamerOutputConfig } from "./schema.ts";
+
+/** The transport as the registry loads it. */
+export const transport: TransportDefinition = {
+  type: "streamer",
+  description: "redis-streamer compatible data API (push/pull WebSockets, GET/POST) on an embedded stream store",
+  input: {
+    schema: streamerInputSchema,
+    create: (config: StreamerInputConfig, _ctx: { log: Logger; dataDir: string }) => new StreamerInput(config),
+  },
+  output: {
+    schema: streamerOutputSchema,
+    create: (config: StreamerOutputConfig, ctx: OutputContext) => new StreamerOutput(config, ctx),
+  },
+};

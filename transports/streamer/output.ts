@@ -1,0 +1,95 @@
+/**
+ * The `streamer` output: bus records appended to the streamer store, so that
+ * `ws …/pull` and `GET` read them.
+ *
+ * @module
+ */
+import type { Output, OutputContext } from "../../core/transport.ts";
+import type { BusRecord } from "../../core/record.ts";
+import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { toJson } from "../../codecs/json.ts";
+import { streamKey } from "../../protocol/streamer/wire.ts";
+import { acquireStreamerApi, releaseStreamerApi, type StreamerApi } from "./api.ts";
+import { MemoryStreamStore } from "./store.ts";
+import type { StreamerOutputConfig } from "./schema.ts";
+
+const utf8 = new TextEncoder();
+
+/** The record's dictionary as MessagePack: the cached bytes, or encoded now and cached for later outputs. */
+function msgpackOf(r: BusRecord): Uint8Array {
+  const cached = r.encoded?.msgpack;
+  if (cached) return cached;
+  const b = encodeMsgpack(r.data);
+  if (r.encoded) r.encoded.msgpack = b;
+  else r.encoded = { msgpack: b };
+  return b;
+}
+
+/**
+ * Appends each record's data, encoded once as MessagePack or JSON, as one
+ * entry of key `{device_id}:{stream}` (`{stream}` without device prefixing).
+ * Records the same store's input put on the bus are in the store already and
+ * are skipped.
+ */
+export class StreamerOutput implements Output {
+  readonly #api: StreamerApi;
+  readonly #ctx: OutputContext;
+  readonly #config: StreamerOutputConfig;
+
+  /**
+   * Attaches to (or creates) the store named by `config.store`.
+   *
+   * @param config the validated `[[outputs.streamer]]` table
+   * @param ctx the daemon's output context
+   */
+  constructor(config: StreamerOutputConfig, ctx: OutputContext) {
+    this.#config = config;
+    this.#ctx = ctx;
+    this.#api = acquireStreamerApi(ctx.http, config, ctx.log);
+    this.#api.outputStats = ctx.stats;
+    const store = this.#api.store;
+    if (store instanceof MemoryStreamStore) {
+      ctx.stats.gauges.set("store_streams", () => store.size.streams);
+      ctx.stats.gauges.set("store_entries", () => store.size.entries);
+      ctx.stats.gauges.set("store_bytes", () => store.size.bytes);
+    }
+  }
+
+  /** The API this output feeds (its store is readable by GraphQL and programs). */
+  get api(): StreamerApi {
+    return this.#api;
+  }
+
+  /** Appends the records to the store. */
+  async write(records: BusRecord[]): Promise<void> {
+    const c = this.#config, stats = this.#ctx.stats;
+    const adds: Promise<string>[] = [];
+    const keys: string[] = [];
+    for (const r of records) {
+      if (r.meta?.streamer_store === c.store) {
+        stats.count("own_entries_skipped");
+        continue;
+      }
+      const bytes = c.format === "msgpack" ? msgpackOf(r) : utf8.encode(toJson(r.data));
+      const key = streamKey({ device: c.device_id, prefix: "" }, r.stream, c.device_prefixing);
+      stats.bytes += bytes.length;
+      keys.push(key);
+      adds.push(this.#api.store.add(key, bytes));
+    }
+    const results = await Promise.allSettled(adds);
+    for (let i = 0; i < results.length; i++) {
+      const res = results[i];
+      if (res.status === "rejected") {
+        stats.errors++;
+        stats.count("store_errors");
+        this.#ctx.log.warn("record not stored", { stream: keys[i], error: String(res.reason) });
+      }
+    }
+  }
+
+  /** Detaches from the store; the last user closes it and its sockets. */
+  async close(): Promise<void> {
+    this.#api.outputStats = undefined;
+    await releaseStreamerApi(this.#ctx.http, this.#config.store);
+  }
+}
