@@ -681,13 +681,38 @@ export interface MflowMessage {
 export class MflowDecoder {
   /** Per-connection state of the type decoders. */
   readonly state: MflowState = new Map();
+  /** The last header frame and its parse: senders mostly repeat one header, and parsing it is the main cost. */
+  #lastHeaderFrame?: Uint8Array;
+  #lastHeader?: Dict;
+
+  /** The parsed header frame, reusing the previous parse when the bytes are the same (the result is shared: read only). */
+  #header(frame: Uint8Array): Dict {
+    const last = this.#lastHeaderFrame;
+    if (last && last.length === frame.length) {
+      let same = true;
+      for (let i = 0; i < frame.length; i++) {
+        if (last[i] !== frame[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#lastHeader!;
+    }
+    const header = parseJsonFrame(frame, "header", "bad_header");
+    // Only short headers are kept: comparing a long one costs about as much as parsing it.
+    if (frame.length <= 1024) {
+      this.#lastHeaderFrame = frame.slice();
+      this.#lastHeader = header;
+    }
+    return header;
+  }
 
   /** Decodes one multipart message; throws {@linkcode MflowError} when it is bad. */
   decode(frames: Uint8Array[]): MflowMessage {
     if (frames.length === 0 || frames[0].length === 0) throw new MflowError("bad_header", "empty header frame");
     let header: Dict;
     try {
-      header = parseJsonFrame(frames[0], "header", "bad_header");
+      header = this.#header(frames[0]);
     } catch (e) {
       // mflow's raw-1.0 sender sends every data frame after the first as a message of its own.
       const raw = this.state.get("raw-1.0") as Dict | undefined;
