@@ -31,6 +31,7 @@ usage: telebus [run] --config FILE       run the daemon (default command)
                                          send a recorded folder or a log (m_replay)
        telebus split -c CONFIG | SOURCE STREAM…
                                          copy a stream to several outputs (m_split)
+       telebus permissions --config FILE the Deno permission flags the configuration needs
        telebus moat call|stream HOST:PORT CMD [ARG…] [--codec cbor|msgpack]
                                          call a MoaT-Cmd command, or print its stream as JSON lines
        telebus --version
@@ -75,6 +76,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/replay.ts")).replayCommand(rest);
     case "split":
       return await (await import("./cli/split.ts")).splitCommand(rest);
+    case "permissions":
+      return await (await import("./cli/permissions.ts")).permissionsCommand(rest);
     default:
       if (cmd.startsWith("-")) return await runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);

@@ -13,6 +13,7 @@ import { parseOrUsage } from "./args.ts";
 const RUN_USAGE = `usage: telebus [run] --config FILE [--http HOST:PORT]
 
 Runs the daemon: every configured input and output, until SIGINT or SIGTERM.
+SIGHUP reloads the configuration (a bad one is logged and the running one kept).
   -c, --config FILE   the TOML configuration (default: telemetry.toml)
       --http ADDR     override [daemon].http (host:port, or "off")`;
 
@@ -47,17 +48,67 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = config.daemon.log_level;
   const log = createLogger("telebus");
   log.info("starting", { config: file, inputs: config.inputs.length, outputs: config.outputs.length });
-  const daemon = new Daemon(config, log);
+  let daemon = new Daemon(config, log);
   let signals = 0;
+  let stopRequested = false;
+  let reloading: Promise<void> | undefined;
+  let reloadFailed = false;
   const onSignal = (sig: Deno.Signal) => () => {
     if (++signals > 1) {
       log.warn("second signal: exiting without draining", { signal: sig });
       Deno.exit(1);
     }
+    stopRequested = true;
     log.info("signal received: stopping", { signal: sig });
     daemon.stop();
   };
-  const handlers: [Deno.Signal, () => void][] = [["SIGINT", onSignal("SIGINT")], ["SIGTERM", onSignal("SIGTERM")]];
+  // SIGHUP: re-read and validate the config; only when it is valid (and this process has the
+  // permissions it needs) stop the running daemon cleanly and start one with it.
+  const reload = async () => {
+    log.info("SIGHUP: reloading the configuration", { config: file });
+    let next;
+    try {
+      next = await loadConfigFile(file, { registry: transports });
+      if (p.values.http) next.daemon.http = p.values.http as string;
+      const { permissionNeeds, missingPermissions } = await import("./permissions.ts");
+      const missing = missingPermissions(await permissionNeeds(next));
+      if (missing.length > 0) {
+        log.error("reload refused: the new configuration needs permissions this process lacks; keeping the old one", {
+          missing: missing.join(", "),
+        });
+        return;
+      }
+    } catch (e) {
+      log.error("reload failed: keeping the running configuration", {
+        error: e instanceof ConfigError ? e.message : e,
+      });
+      return;
+    }
+    await daemon.stop();
+    if (stopRequested) return;
+    if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = next.daemon.log_level;
+    daemon = new Daemon(next, log);
+    try {
+      await daemon.start();
+      log.info("reloaded", { inputs: next.inputs.length, outputs: next.outputs.length });
+      if (stopRequested) await daemon.stop();
+    } catch (e) {
+      log.error("start after reload failed", { error: e });
+      reloadFailed = true;
+    }
+  };
+  const onHangup = () => {
+    if (stopRequested || reloading) {
+      log.warn("SIGHUP ignored: a stop or reload is under way");
+      return;
+    }
+    reloading = reload().finally(() => reloading = undefined);
+  };
+  const handlers: [Deno.Signal, () => void][] = [
+    ["SIGINT", onSignal("SIGINT")],
+    ["SIGTERM", onSignal("SIGTERM")],
+    ["SIGHUP", onHangup],
+  ];
   for (const [s, h] of handlers) Deno.addSignalListener(s, h);
   try {
     await daemon.start();
@@ -65,7 +116,14 @@ export async function runCommand(args: string[]): Promise<number> {
     log.error("start failed", { error: e });
     return 1;
   }
-  await daemon.stopped;
+  for (;;) {
+    const running = daemon;
+    await running.stopped;
+    if (reloading) await reloading;
+    if (reloadFailed) return 1;
+    if (daemon === running || stopRequested) break;
+  }
+  if (stopRequested && daemon.state !== "stopped") await daemon.stop();
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
 }

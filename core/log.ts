@@ -3,6 +3,10 @@
  * structured `key=value` fields; repeats of the same message are rate-limited
  * so that a flood of bad input cannot drown the log.
  *
+ * `TELEBUS_LOG_FORMAT=journal` suits systemd's journal: each line starts with
+ * its syslog priority (`<3>` error, `<4>` warn, `<6>` info, `<7>` debug) and
+ * carries no timestamp, since journald records both.
+ *
  * @module
  */
 
@@ -28,10 +32,18 @@ export interface Logger {
   child(component: string): Logger;
 }
 
+/** How a line looks: `text` starts with an ISO timestamp, `journal` with a `<N>` syslog priority. */
+export type LogFormat = "text" | "journal";
+
+/** Syslog priorities of the levels, for the `journal` format. */
+const PRIORITY: Record<LogLevel, number> = { debug: 7, info: 6, warn: 4, error: 3 };
+
 /** Where log lines go and which are kept. */
 export interface LogSink {
   /** Lowest level written. */
   level: LogLevel;
+  /** Line format (default `text`). */
+  format?: LogFormat;
   /** Writes one finished line (without newline). */
   write(line: string): void;
 }
@@ -48,6 +60,13 @@ export const stderrSink: LogSink = {
       // no env permission: keep the default
     }
     return "info";
+  })(),
+  format: (() => {
+    try {
+      return Deno.env.get("TELEBUS_LOG_FORMAT") === "journal" ? "journal" : "text";
+    } catch {
+      return "text"; // no env permission: keep the default
+    }
   })(),
   write(line: string) {
     Deno.stderr.writeSync(encoder.encode(line + "\n"));
@@ -75,6 +94,10 @@ interface RepeatState {
 /** Creates a logger for `component` writing to `sink`. */
 export function createLogger(component: string, sink: LogSink = stderrSink): Logger {
   const repeats = new Map<string, RepeatState>();
+  const head = (level: LogLevel, now: number) =>
+    sink.format === "journal"
+      ? `<${PRIORITY[level]}>${level.toUpperCase()} ${component}: `
+      : `${new Date(now).toISOString()} ${level.toUpperCase()} ${component}: `;
   function log(level: LogLevel, msg: string, fields?: LogFields) {
     if (LEVELS[level] < LEVELS[sink.level]) return;
     const now = Date.now();
@@ -82,11 +105,7 @@ export function createLogger(component: string, sink: LogSink = stderrSink): Log
     let st = repeats.get(key);
     if (!st || now - st.windowStart > REPEAT_WINDOW_MS) {
       if (st && st.suppressed > 0) {
-        sink.write(
-          `${
-            new Date(now).toISOString()
-          } ${level.toUpperCase()} ${component}: ${msg} (repeated ${st.suppressed} more times)`,
-        );
+        sink.write(`${head(level, now)}${msg} (repeated ${st.suppressed} more times)`);
       }
       if (repeats.size > 1000) repeats.clear();
       st = { windowStart: now, count: 0, suppressed: 0 };
@@ -97,7 +116,7 @@ export function createLogger(component: string, sink: LogSink = stderrSink): Log
       st.suppressed++;
       return;
     }
-    let line = `${new Date(now).toISOString()} ${level.toUpperCase()} ${component}: ${msg}`;
+    let line = head(level, now) + msg;
     if (fields) {
       for (const k in fields) line += ` ${k}=${formatField(fields[k])}`;
     }

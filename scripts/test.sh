@@ -51,6 +51,7 @@ step "deno fmt --check" "$DENO" fmt --check
 step "deno lint" "$DENO" lint
 step "deno check" "$DENO" check main.ts mod.ts
 step "deno doc --lint mod.ts" "$DENO" doc --lint mod.ts
+step "compile-readiness (deno compile against a stand-in runtime)" bash scripts/compile_check.sh
 
 echo "== deno test"
 log=$(mktemp)

@@ -1,0 +1,228 @@
+/**
+ * `telebus permissions`: the rules, and the proof that the daemon runs with
+ * exactly the printed flags (no `-A`) on the shipped configuration and on a
+ * configuration using every path- and network-using transport.
+ */
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { parseConfig } from "../config/load.ts";
+import { transports } from "../transports/mod.ts";
+import {
+  BUILTIN_ENV,
+  npmPackageDir,
+  PERMISSION_RULES,
+  permissionFlags,
+  type PermissionNeeds,
+  permissionNeeds,
+  referencedVariables,
+  templateFolder,
+} from "../cli/permissions.ts";
+import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { mpackFiles, printedFlags, ROOT, startWithFlags, until } from "./helpers/least_privilege.ts";
+
+Deno.test("permissions: template folders and referenced variables", () => {
+  assert.equal(templateFolder("data/logs/t-{datetime}.mpack"), "data/logs");
+  assert.equal(templateFolder("/var/log/{host}/{date}/t.mpack"), "/var/log");
+  assert.equal(templateFolder("t-{seq}.mpack"), ".");
+  assert.equal(templateFolder("/t.mpack"), "/");
+  const vars = referencedVariables(`
+# \${IN_COMMENT} is not read
+[daemon]
+http = "\${HTTP_ADDR:-127.0.0.1:8080}"
+data_dir = "$\${LITERAL}/\${DATA:?set DATA}"
+[[outputs.mpack_file]]
+path = "\${A}/\${B}-x.mpack"
+streams = ["\${S}"]
+`);
+  assert.deepEqual([...vars].sort(), ["A", "B", "DATA", "HTTP_ADDR", "S"]);
+});
+
+Deno.test("permissions: every registered transport type has a rule", async () => {
+  for (const [type, load] of Object.entries(transports)) {
+    const mod = await load() as { permissions?: unknown };
+    assert.ok(typeof mod.permissions === "function" || PERMISSION_RULES[type], `no permission rule for ${type}`);
+  }
+});
+
+Deno.test("permissions: needs of a config using every kind of resource", async () => {
+  const text = `
+[daemon]
+http = "127.0.0.1:9100"
+data_dir = "/srv/tb/data"
+[[inputs.mpack_tail]]
+name = "robot"
+path = "\${ROBOT_LOGS}"
+[[outputs.mpack_file]]
+name = "inner"
+path = "/srv/tb/data/logs/{host}-{seq}.mpack"
+[[outputs.mpack_file]]
+name = "rel"
+path = "logs/{date}/t.mpack"
+[[outputs.mpack_serve]]
+listen = "0.0.0.0:4747"
+[[outputs.websocket]]
+`;
+  const env = (n: string) => n === "ROBOT_LOGS" ? "/var/log/robot/" : undefined;
+  const config = await parseConfig(text, { registry: transports, env, file: "/etc/tb/t.toml" });
+  const needs = await permissionNeeds(config, { cwd: "/srv/tb", text });
+  assert.deepEqual([...needs.net].sort(), ["0.0.0.0:4747", "127.0.0.1:9100"]);
+  // data/logs lies inside data_dir: it adds nothing.
+  assert.deepEqual([...needs.read].sort(), ["/etc/tb/t.toml", "/srv/tb/data", "/srv/tb/logs", "/var/log/robot"]);
+  assert.deepEqual([...needs.write].sort(), ["/srv/tb/data", "/srv/tb/logs"]);
+  assert.deepEqual([...needs.env].sort(), [...BUILTIN_ENV, "ROBOT_LOGS"].sort());
+  assert.deepEqual([...needs.sys], ["hostname"]);
+  assert.equal(needs.ffi.size, 0);
+  const flags = permissionFlags(needs);
+  assert.deepEqual(flags.map((f) => f.split("=")[0]), [
+    "--allow-net",
+    "--allow-read",
+    "--allow-write",
+    "--allow-env",
+    "--allow-sys",
+  ]);
+  assert.ok(flags.includes("--allow-sys=hostname"));
+  assert.ok(!flags.some((f) => f === "--allow-read" || f === "--allow-write" || f === "--allow-net"));
+});
+
+Deno.test("permissions: zmq, redis_streams, influxdb and moat_cmd rules", () => {
+  const empty = (): PermissionNeeds => ({
+    net: new Set(),
+    read: new Set(),
+    write: new Set(),
+    env: new Set(),
+    sys: new Set(),
+    ffi: new Set(),
+  });
+  const ctx = (side: "input" | "output") => ({ side, path: (p: string) => p });
+  const zmq = empty();
+  PERMISSION_RULES.zmq({ address: ["tcp://*:5555", "tcp://10.0.0.2:5556", "ipc:///run/x"] }, zmq, ctx("input"));
+  assert.deepEqual([...zmq.ffi], ["*"]);
+  assert.deepEqual([...zmq.net].sort(), ["0.0.0.0:5555", "10.0.0.2:5556"]);
+  assert.ok(zmq.read.has("/etc/alpine-release"));
+  assert.ok([...zmq.read].some((p) => p.endsWith("/node_modules/zeromq")), [...zmq.read].join());
+  const input = empty();
+  PERMISSION_RULES.redis_streams({ url: "redis://robot.local" }, input, ctx("input"));
+  assert.deepEqual([...input.net], ["robot.local:6379"]);
+  assert.deepEqual([...input.sys], ["hostname"]);
+  const output = empty();
+  PERMISSION_RULES.redis_streams({ url: "rediss://10.0.0.3:6380" }, output, ctx("output"));
+  assert.deepEqual([...output.net], ["10.0.0.3:6380"]);
+  assert.equal(output.sys.size, 0);
+  assert.equal(
+    npmPackageDir("file:///a/node_modules/.deno/z@1/node_modules/z/lib/i.js", "z"),
+    "/a/node_modules/.deno/z@1/node_modules/z",
+  );
+  assert.equal(npmPackageDir("npm:z", "z"), undefined);
+  const influx = empty();
+  PERMISSION_RULES.influxdb({ url: "http://10.0.0.4:8086/" }, influx, ctx("output"));
+  PERMISSION_RULES.influxdb({ url: "https://influx.example" }, influx, ctx("output"));
+  assert.deepEqual([...influx.net].sort(), ["10.0.0.4:8086", "influx.example"]);
+  const moat = empty();
+  PERMISSION_RULES.moat_cmd({ connect: "/dev/ttyUSB0" }, moat, ctx("input"));
+  PERMISSION_RULES.moat_cmd({ connect: "ws://robot:8765/ws" }, moat, ctx("input"));
+  PERMISSION_RULES.moat_cmd({ connect: "robot:27587" }, moat, ctx("input"));
+  PERMISSION_RULES.moat_cmd({ listen: "127.0.0.1:27587" }, moat, ctx("output"));
+  assert.deepEqual([...moat.net].sort(), ["127.0.0.1:27587", "robot:27587", "robot:8765"]);
+  assert.deepEqual([...moat.read], ["/dev/ttyUSB0"]);
+  assert.deepEqual([...moat.write], ["/dev/ttyUSB0"]);
+});
+
+Deno.test("permissions: a module's own rule is used; a type without a rule is an error", async () => {
+  const text = `[daemon]\nhttp = "off"\n[[inputs.generator]]\n`;
+  const config = await parseConfig(text, { registry: transports });
+  const registry = {
+    generator: async () => ({
+      ...(await transports.generator()),
+      permissions: (_c: Record<string, unknown>, n: PermissionNeeds) => n.ffi.add("/usr/lib/libzmq.so.5"),
+    }),
+  };
+  assert.ok(
+    permissionFlags(await permissionNeeds(config, { text, registry })).includes(
+      "--allow-ffi=/usr/lib/libzmq.so.5",
+    ),
+  );
+  const can = { ...config, inputs: config.inputs.map((i) => ({ ...i, type: "can_bus" })) };
+  await assert.rejects(permissionNeeds(can, { text, registry }), /no permission rule for transport type "can_bus"/);
+});
+
+Deno.test("permissions: the daemon runs the shipped config with exactly the printed flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "telebus_perm_" });
+  try {
+    await Deno.copyFile(join(ROOT, "telemetry.toml"), join(dir, "telemetry.toml"));
+    const env = { TELEBUS_DATA: join(dir, "data"), TELEBUS_HTTP: "127.0.0.1:0" };
+    const flags = await printedFlags("telemetry.toml", dir, env);
+    assert.ok(flags.every((f) => f.startsWith("--allow-") && f.includes("=")), flags.join(" "));
+    assert.ok(flags.includes("--allow-net=127.0.0.1:0"));
+    assert.ok(flags.includes(`--allow-write=${join(dir, "data")}`));
+    assert.ok(!flags.some((f) => /^--allow-(ffi|sys|run)/.test(f)), "no ffi, sys or run for the shipped config");
+
+    const d = await startWithFlags(flags, "telemetry.toml", dir, env);
+    const health = await fetch(d.url + "/health");
+    assert.equal(health.status, 200, await health.text());
+    const logs = join(dir, "data", "logs");
+    await until("a .mpack file with records", async () => (await mpackFiles(logs)).some((f) => f.size > 0));
+    assert.equal(await d.stop(), 0, d.log());
+    assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied/);
+    assert.match(d.log(), /INFO telebus: stopped/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("permissions: tail, {host} file names, mpack_serve and websocket run with the printed flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "telebus_perm_" });
+  try {
+    const src = join(dir, "robot");
+    await Deno.mkdir(src);
+    const records = Array.from({ length: 50 }, (_, i) => encodeMsgpack({ time: 1_700_000_000 + i, seq: i }));
+    await Deno.writeFile(join(src, "a.mpack"), new Uint8Array(records.flatMap((r) => [...r])));
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const servePort = (l.addr as Deno.NetAddr).port;
+    l.close();
+    await Deno.writeTextFile(
+      join(dir, "t.toml"),
+      `[daemon]
+http = "127.0.0.1:0"
+data_dir = "state"
+[[inputs.mpack_tail]]
+name = "robot"
+path = "\${ROBOT_LOGS}"
+from = "start"
+[[outputs.mpack_file]]
+name = "copy"
+path = "out/{host}-{seq}.mpack"
+[[outputs.mpack_serve]]
+listen = "127.0.0.1:${servePort}"
+[[outputs.websocket]]
+[[outputs.graphql]]
+`,
+    );
+    const env = { ROBOT_LOGS: src };
+    const flags = await printedFlags("t.toml", dir, env);
+    assert.ok(flags.includes("--allow-sys=hostname"), flags.join(" "));
+    assert.ok(flags.some((f) => f.startsWith("--allow-net=") && f.includes(`127.0.0.1:${servePort}`)));
+    const d = await startWithFlags(flags, "t.toml", dir, env);
+    assert.equal((await fetch(d.url + "/health")).status, 200);
+    for (const page of ["/", "/graphql"]) {
+      const r = await fetch(d.url + page, { headers: { accept: "text/html" } });
+      const body = await r.text();
+      assert.equal(r.status, 200, `${page}: ${body}`);
+      assert.match(body, /<html/i, page);
+    }
+    const host = Deno.hostname().replace(/[^A-Za-z0-9_.-]/g, "_");
+    await until(
+      "the tailed records in out/",
+      async () => (await mpackFiles(join(dir, "out"))).some((f) => f.size >= records[0].length * 50),
+    );
+    assert.ok((await mpackFiles(join(dir, "out"))).every((f) => f.name.startsWith(host + "-")));
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: servePort });
+    await conn.write(new TextEncoder().encode("get"));
+    const buf = new Uint8Array(256);
+    assert.ok((await conn.read(buf) ?? 0) > 1, "mpack_serve answers");
+    conn.close();
+    assert.equal(await d.stop(), 0, d.log());
+    assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
