@@ -11,4 +11,5 @@ export * from "./codecs/mod.ts";
 export { transports } from "./transports/mod.ts";
 /** MoaT-Cmd, sans I/O: `moat.Endpoint`, its errors and framings (see protocol/moat_cmd/mod.ts). */
 export * as moat from "./protocol/moat_cmd/mod.ts";
+export { DatartClient, type DatartOptions, InfluxError, type WritePointsOptions } from "./transports/influxdb/mod.ts";
 export { VERSION } from "./version.ts";

@@ -8,5 +8,6 @@ export * from "./msgpack.ts";
 export * from "./mpack_stream.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
+export * from "./line_protocol.ts";
 export * from "./cbor.ts";
 export * from "./mflow.ts";

@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 DENO_VERSION=2.9.6
 # Debian packages the tests start for real (servers, browsers). Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server)
+APT_PACKAGES=(chromium redis-server influxdb)
 
 # --- Deno ---------------------------------------------------------------------------------
 if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then

@@ -18,6 +18,7 @@ export const transports: TransportRegistry = {
   graphql: () => import("./graphql/mod.ts"),
   streamer: () => import("./streamer/mod.ts"),
   redis_streams: () => import("./redis_streams/mod.ts"),
+  influxdb: () => import("./influxdb/mod.ts"),
   zmq: () => import("./zmq/mod.ts"),
   moat_cmd: () => import("./moat_cmd/mod.ts"),
 };

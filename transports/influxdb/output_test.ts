@@ -1,0 +1,329 @@
+import assert from "node:assert/strict";
+import { MockInflux } from "../../tests/helpers/mock_influx.ts";
+import { createLogger, type LogSink } from "../../core/log.ts";
+import { PartStats } from "../../core/stats.ts";
+import { makeRecord } from "../../core/record.ts";
+import type { BusRecord } from "../../core/record.ts";
+import type { OutputContext } from "../../core/transport.ts";
+import { influxdbSchema } from "./schema.ts";
+import { InfluxdbOutput } from "./output.ts";
+import { namedLines } from "./writer.ts";
+
+const T = 1_704_067_200_000_000_000n;
+
+/** An output on a mock, with its counters and log lines. */
+async function outputOn(mock: MockInflux, table: Record<string, unknown>) {
+  const dataDir = await Deno.makeTempDir({ prefix: "telebus-influx-test-" });
+  const lines: string[] = [];
+  const sink: LogSink = { level: "debug", write: (l) => lines.push(l) };
+  const stats = new PartStats("output", "influx", "influxdb");
+  const ctx: OutputContext = {
+    name: "influx",
+    log: createLogger("test", sink),
+    stats,
+    dataDir,
+    http: { route() {} },
+  };
+  const config = influxdbSchema.parse({ url: mock.url, database: "db", retry_initial: "5ms", ...table });
+  const out = await InfluxdbOutput.create(config, ctx);
+  return {
+    out,
+    stats,
+    log: lines,
+    dataDir,
+    async cleanup() {
+      await out.close();
+      await Deno.remove(dataDir, { recursive: true });
+    },
+  };
+}
+
+function recs(n: number, from = 0, stream = "m"): BusRecord[] {
+  return Array.from({ length: n }, (_, i) => makeRecord(stream, T + BigInt(from + i), { v: from + i }, "in"));
+}
+
+async function until(cond: () => boolean, what: string, ms = 20_000) {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+Deno.test("influxdb v1 (mock): /write with db, rp, precision; basic auth; body lines exact", async () => {
+  const mock = new MockInflux();
+  const o = await outputOn(mock, { retention_policy: "week", username: "u ser", password: "pä:ss" });
+  try {
+    await o.out.write([makeRecord("robot/imu", T + 5n, { acc: { x: 1.5 }, ok: true, name: 'a "b"' }, "in")]);
+    await o.out.close();
+    assert.equal(mock.requests.length, 1);
+    const r = mock.requests[0];
+    assert.equal(r.method, "POST");
+    assert.equal(r.path, "/write");
+    assert.deepEqual(r.query, { db: "db", rp: "week", precision: "n" });
+    const [user, pass] = new TextDecoder().decode(
+      Uint8Array.from(atob(r.headers.authorization.replace(/^Basic /, "")), (c) => c.charCodeAt(0)),
+    ).split(/:(.*)/s);
+    assert.deepEqual([user, pass], ["u ser", "pä:ss"]);
+    assert.equal(r.headers["content-type"], "text/plain; charset=utf-8");
+    assert.equal(r.body, 'robot/imu acc/x=1.5,ok=true,name="a \\"b\\"" 1704067200000000005');
+    assert.equal(o.stats.counters.get("points_written"), 1);
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb v1 (mock): u/p query credentials", async () => {
+  const mock = new MockInflux();
+  const o = await outputOn(mock, { username: "me", password: "secret", auth: "query" });
+  try {
+    await o.out.write(recs(1));
+    await o.out.close();
+    assert.deepEqual(mock.requests[0].query, { db: "db", precision: "n", u: "me", p: "secret" });
+    assert.equal(mock.requests[0].headers.authorization, undefined);
+    assert.ok(!o.log.join("\n").includes("secret"), "the password is not logged");
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb v2 and v3 (mock): paths, query strings, Token and Bearer, gzip bodies", async () => {
+  const mock = new MockInflux();
+  const v2 = await outputOn(mock, {
+    api: "v2",
+    database: undefined,
+    org: "my org",
+    bucket: "b/1",
+    token: "t2",
+    gzip: true,
+  });
+  const v3 = await outputOn(mock, { api: "v3", database: "db3", token: "t3" });
+  try {
+    await v2.out.write(recs(2));
+    await v2.out.close();
+    await v3.out.write(recs(2, 2));
+    await v3.out.close();
+    const [a, b] = mock.requests;
+    assert.equal(a.path, "/api/v2/write");
+    assert.deepEqual(a.query, { org: "my org", bucket: "b/1", precision: "ns" });
+    assert.equal(a.headers.authorization, "Token t2");
+    assert.equal(a.headers["content-encoding"], "gzip");
+    assert.deepEqual(a.lines, ["m v=0 1704067200000000000", "m v=1 1704067200000000001"]);
+    assert.equal(b.path, "/api/v3/write_lp");
+    assert.deepEqual(b.query, { db: "db3", precision: "nanosecond" });
+    assert.equal(b.headers.authorization, "Bearer t3");
+    assert.equal(b.headers["content-encoding"], undefined);
+    assert.deepEqual(b.lines, ["m v=2 1704067200000000002", "m v=3 1704067200000000003"]);
+  } finally {
+    await v2.cleanup();
+    await v3.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): batches by size, by bytes and by interval", async () => {
+  const mock = new MockInflux();
+  const o = await outputOn(mock, { batch_size: 3, flush_interval: "50ms" });
+  try {
+    await o.out.write(recs(6));
+    await until(() => mock.requests.length === 2, "two full batches");
+    assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3]);
+    await o.out.write(recs(1, 6));
+    // The seventh waits for the interval.
+    assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3]);
+    await until(() => mock.requests.length === 3, "the interval flush");
+    assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3, 1]);
+    assert.deepEqual(mock.writtenLines, recs(7).map((r) => `m v=${r.data.v} ${r.time}`));
+  } finally {
+    await o.cleanup();
+  }
+  const o2 = await outputOn(mock, { batch_bytes: 1024, batch_size: 100000 });
+  try {
+    mock.requests.length = 0;
+    await o2.out.write(recs(100));
+    await o2.out.close();
+    assert.ok(mock.requests.length >= 3, `${mock.requests.length} requests`);
+    for (const r of mock.requests) assert.ok(r.body.length <= 1024);
+    assert.equal(mock.writtenLines.length, 100);
+  } finally {
+    await o2.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): 400 partial write (field type conflict) drops only the named point, resends the rest", async () => {
+  const mock = new MockInflux();
+  mock.script.push({
+    status: 400,
+    body: {
+      error:
+        'partial write: field type conflict: input field "v" on measurement "m" is type string, already exists as type float dropped=1',
+    },
+  });
+  const o = await outputOn(mock, {});
+  try {
+    const rs = recs(3);
+    rs[1].data = { v: "text" };
+    await o.out.write(rs);
+    await o.out.close();
+    assert.equal(mock.requests.length, 2);
+    assert.equal(mock.requests[0].lines.length, 3);
+    assert.deepEqual(mock.requests[1].lines, ["m v=0 1704067200000000000", "m v=2 1704067200000000002"]);
+    assert.equal(o.stats.counters.get("bad_points"), 1);
+    assert.equal(o.stats.dropped.get("bad_point"), 1);
+    assert.match(o.log.join("\n"), /refused a point.*m v=\\"text\\"/);
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): 400 naming a line (unable to parse; v3 line_number) or none (found by halving)", async () => {
+  const mock = new MockInflux();
+  // The mock refuses every request that holds the point v=5, naming no line: halving finds it.
+  mock.respond = (r) => r.lines.some((l) => l.startsWith("m v=5 ")) ? { status: 400, body: { error: "bad" } } : {};
+  const o = await outputOn(mock, {});
+  try {
+    await o.out.write(recs(8));
+    await o.out.close();
+    assert.deepEqual(mock.writtenLines.map((l) => l.split(" ")[1]), ["v=0", "v=1", "v=2", "v=3", "v=4", "v=6", "v=7"]);
+    assert.equal(o.stats.counters.get("bad_points"), 1);
+  } finally {
+    await o.cleanup();
+  }
+  const lines = ["a x=1 1", "b x=2 2", "c x=3 3"];
+  assert.deepEqual([...namedLines(lines, "partial write: unable to parse 'b x=2 2': invalid field format")], [1]);
+  assert.deepEqual([...namedLines(lines, "partial write", [3])], [2]);
+  assert.deepEqual([...namedLines(lines, "error parsing line 1 (1-based): bad")], [0]);
+  await mock.close();
+});
+
+Deno.test("influxdb (mock): 413 splits the batch; a single point too large is dropped", async () => {
+  const mock = new MockInflux();
+  mock.respond = (r) =>
+    r.lines.length > 2 || r.body.includes("v=3 ") ? { status: 413, body: { error: "Request Entity Too Large" } } : {};
+  const o = await outputOn(mock, {});
+  try {
+    await o.out.write(recs(7));
+    await o.out.close();
+    assert.deepEqual(mock.writtenLines.map((l) => l.split(" ")[1]), ["v=0", "v=1", "v=2", "v=4", "v=5", "v=6"]);
+    assert.equal(o.stats.dropped.get("too_large"), 1);
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): 429 with Retry-After waits as told; 503 is retried", async () => {
+  const mock = new MockInflux();
+  const times: number[] = [];
+  mock.script.push(() => (times.push(Date.now()), { status: 429, headers: { "retry-after": "1" }, body: "slow down" }));
+  mock.script.push(() => (times.push(Date.now()), { status: 503, body: { error: "unavailable" } }));
+  mock.respond = () => (times.push(Date.now()), {});
+  const o = await outputOn(mock, { retries: 5, flush_interval: "10ms" });
+  try {
+    await o.out.write(recs(2));
+    await until(() => mock.writtenLines.length === 2, "the retried write");
+    await o.out.close();
+    assert.equal(mock.requests.length, 3);
+    assert.ok(times[1] - times[0] >= 900, `waited ${times[1] - times[0]} ms after Retry-After: 1`);
+    assert.deepEqual(mock.writtenLines.length, 2);
+    assert.equal(o.stats.counters.get("retries"), 2);
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): 401, 404 and 503 past the retries spool to disk; delivered in order once answered", async () => {
+  for (const status of [401, 404, 503]) {
+    const mock = new MockInflux();
+    let down = true;
+    mock.respond = () => down ? { status, body: { error: `status ${status}` } } : {};
+    const o = await outputOn(mock, { retries: 2, retry_max: "100ms", batch_size: 5 });
+    try {
+      for (let i = 0; i < 4; i++) await o.out.write(recs(5, i * 5));
+      await until(() => o.stats.counters.get("spooled_points") === 20, "the points spooled");
+      assert.equal(mock.writtenLines.length, 0);
+      const files = [...Deno.readDirSync(o.out.spoolDir)].map((e) => e.name).sort();
+      assert.equal(files.length, 4, `${files}`);
+      if (status !== 503) assert.match(o.log.join("\n"), new RegExp(`ERROR .*status=${status}`));
+      down = false;
+      await until(() => mock.writtenLines.length === 20, "the spool delivered");
+      assert.deepEqual(mock.writtenLines, recs(20).map((r) => `m v=${r.data.v} ${r.time}`), "in order, once");
+      await until(() => [...Deno.readDirSync(o.out.spoolDir)].length === 0, "the spool emptied");
+    } finally {
+      await o.cleanup();
+      await mock.close();
+    }
+  }
+});
+
+Deno.test("influxdb (mock): spool bound reached: dropped, counted and loud; spool kept across restarts", async () => {
+  const mock = new MockInflux();
+  let down = true;
+  mock.respond = () => down ? { status: 503 } : {};
+  const o = await outputOn(mock, { retries: 1, retry_max: "50ms", batch_size: 10, spool_max: 600 });
+  try {
+    for (let i = 0; i < 5; i++) await o.out.write(recs(10, i * 10));
+    await until(
+      () => (o.stats.counters.get("spooled_points") ?? 0) + (o.stats.dropped.get("spool_full") ?? 0) === 50,
+      "every point spooled or dropped",
+    );
+    const spooled = o.stats.counters.get("spooled_points") ?? 0;
+    assert.ok(spooled > 0 && spooled < 50);
+    assert.equal(o.stats.dropped.get("spool_full"), 50 - spooled);
+    assert.match(o.log.join("\n"), /ERROR .*SPOOL FULL/);
+    await o.out.close();
+    // A new output on the same data_dir delivers what the first one left.
+    down = false;
+    const ctx: OutputContext = {
+      name: "influx",
+      log: createLogger("test", { level: "error", write() {} }),
+      stats: new PartStats("output", "influx", "influxdb"),
+      dataDir: o.dataDir,
+      http: { route() {} },
+    };
+    const again = await InfluxdbOutput.create(influxdbSchema.parse({ url: mock.url, database: "db" }), ctx);
+    await until(() => mock.writtenLines.length === spooled, "the old spool delivered");
+    await again.close();
+    assert.deepEqual(mock.writtenLines, recs(spooled).map((r) => `m v=${r.data.v} ${r.time}`));
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): acknowledgements are held until the points are written; bad records counted", async () => {
+  const mock = new MockInflux();
+  const o = await outputOn(mock, { flush_interval: "1h" });
+  try {
+    let acked = false;
+    const rs = recs(3);
+    const token = { pending: 3, done: () => acked = true };
+    for (const r of rs) r.ack = token;
+    rs.push(makeRecord("m", T, { list: [1, 2] }, "src"));
+    await o.out.write(rs);
+    // The bus acknowledges after write(): the output's hold keeps the group open.
+    for (const r of rs) if (r.ack && --r.ack.pending === 0) r.ack.done();
+    assert.equal(acked, false);
+    assert.equal(o.stats.counters.get("bad_records"), 1);
+    assert.match(o.log.join("\n"), /cannot be written as a point.*stream=m source=src/);
+    await o.out.close();
+    assert.equal(acked, true);
+    assert.equal(mock.writtenLines.length, 3);
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb: permission rule names InfluxDB's host and port", async () => {
+  const { permissions } = await import("./mod.ts");
+  const needs = { net: new Set<string>() };
+  permissions({ url: "http://db.example:8086/" }, needs);
+  permissions({ url: "https://cloud.example" }, needs);
+  assert.deepEqual([...needs.net], ["db.example:8086", "cloud.example:443"]);
+});
