@@ -45,11 +45,11 @@ async function bare(out: string): Promise<number> {
     const packed: Uint8Array[] = [];
     let end = 0, total = 0;
     try {
-      unpackr.unpackMultiple(buf, (v: unknown, _s: number, e: number) => {
+      unpackr.unpackMultiple(buf, (v: unknown, _s?: number, e?: number) => {
         const p = packr.pack(v);
         packed.push(p);
         total += p.length;
-        end = e;
+        end = e!;
         count++;
       });
     } catch (e) {

@@ -121,7 +121,14 @@ export const PERMISSION_RULES: Record<string, PermissionRule> = {
     needs.net.add(`${u.hostname}:${u.port || "6379"}`);
     if (ctx.side === "input" && c.consumer === undefined) needs.sys.add("hostname"); // default consumer name
   },
-  streamer: () => {}, // served by the daemon's HTTP server
+  // Served by the daemon's HTTP server; Redis when the store lives there; graphql reads NODE_ENV (loaded only then).
+  streamer: (c, needs) => {
+    if (c.graphql === true || c.graphql === "true") needs.env.add("NODE_ENV");
+    if (typeof c.redis_url === "string") {
+      const u = new URL(c.redis_url);
+      needs.net.add(`${u.hostname}:${u.port || "6379"}`);
+    }
+  },
   influxdb: (c, needs) => {
     needs.net.add(urlHost(String(c.url))); // its spool lives in data_dir
   },

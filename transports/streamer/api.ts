@@ -27,7 +27,9 @@ import {
   streamKey,
 } from "../../protocol/streamer/wire.ts";
 import { MemoryStreamStore, type StreamEntry, type StreamStore } from "./store.ts";
+import { RedisStreamStore } from "./redis_store.ts";
 import { STORE_KEY_NAMES, type StoreConfig } from "./schema.ts";
+import type { GraphqlEndpoint } from "../graphql/server.ts";
 import { sleep } from "../../core/async.ts";
 
 /** An entry just added to the store, as the bus side sees it. */
@@ -142,6 +144,11 @@ export class StreamerApi {
 
   #stats(): PartStats | undefined {
     return this.#sink?.stats ?? this.#outputStats;
+  }
+
+  /** Counts `n` under `name` on the attached input, else the output (GraphQL's bad requests go here). */
+  count(name: string, n = 1): void {
+    this.#stats()?.count(name, n);
   }
 
   #bad(message: string, fields: Record<string, string>): void {
@@ -516,19 +523,79 @@ interface Shared {
   api: StreamerApi;
   config: StoreConfig;
   refs: number;
+  /** The store's GraphQL endpoint, when a table asked for it. */
+  graphql?: { endpoint: Promise<GraphqlEndpoint>; path: string; stop: AbortController };
 }
 
-/** Stores by HTTP server and store name; routes by HTTP server and path. */
+/** Stores by HTTP server and store name; routes (data API and GraphQL) by HTTP server and path. */
 const stores = new WeakMap<HttpRoutes, Map<string, Shared>>();
 const routes = new WeakMap<HttpRoutes, Map<string, string>>();
 
 /**
- * The API of store `config.store` on `http`, created (with a
- * {@linkcode MemoryStreamStore}) and routed on first use. An input and an
+ * Loads the GraphQL modules and makes the endpoint. They are imported only when a store serves GraphQL, so the
+ * streamer transport alone does not load the graphql package (nor need the permissions it asks for).
+ */
+async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortSignal): Promise<GraphqlEndpoint> {
+  const [server, schema] = await Promise.all([import("../graphql/server.ts"), import("./graphql.ts")]);
+  return new server.GraphqlEndpoint({
+    path: config.graphql_path,
+    schema: schema.streamerSchema(api.config.device_prefixing),
+    roots: schema.streamerRoots(api.store, { devicePrefixing: api.config.device_prefixing, signal }),
+    maxDepth: config.graphql_max_depth,
+    graphiql: true,
+    stats: { count: (name, n) => api.count(name, n) },
+  });
+}
+
+/** Serves the store's GraphQL schema at `config.graphql_path` (once per store; the path routed once per server). */
+function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig, paths: Map<string, string>): void {
+  if (!config.graphql) return;
+  const path = config.graphql_path;
+  if (shared.graphql) {
+    if (shared.graphql.path !== path) {
+      throw new Error(
+        `streamer store ${JSON.stringify(config.store)} serves GraphQL at ${shared.graphql.path} already, not ${path}`,
+      );
+    }
+    return;
+  }
+  const owner = paths.get(path);
+  if (owner !== undefined && owner !== config.store) {
+    throw new Error(`path ${path} is served by streamer store ${JSON.stringify(owner)} already`);
+  }
+  const api = shared.api, stop = new AbortController();
+  const endpoint = loadGraphql(api, config, stop.signal);
+  endpoint.catch((e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }));
+  shared.graphql = { endpoint, path, stop };
+  if (owner === undefined) {
+    const storeName = config.store;
+    const serve = async (req: Request, asset: boolean): Promise<Response> => {
+      const g = stores.get(http)?.get(storeName)?.graphql;
+      if (!g) return new Response("streamer store stopped\n", { status: 503 });
+      try {
+        const e = await g.endpoint;
+        return asset ? e.asset(req) : await e.handle(req);
+      } catch (err) {
+        return Response.json({ errors: [{ message: errorText(err) }] }, { status: 500 });
+      }
+    };
+    // Throws when another part (e.g. [[outputs.graphql]]) has the path: the daemon then reports the conflict.
+    http.route(path, (req) => serve(req, false));
+    http.route(`${path}/assets/*`, (req) => serve(req, true));
+    paths.set(path, storeName);
+  }
+  api.log.info("streamer GraphQL", { path, store: config.store });
+}
+
+/**
+ * The API of store `config.store` on `http`, created (on a
+ * {@linkcode MemoryStreamStore}, or a {@linkcode RedisStreamStore} with
+ * `redis_url`) and routed on first use, with its GraphQL endpoint when a
+ * table sets `graphql`. An input and an
  * output naming the same store share it; their store keys must agree.
  * Call {@linkcode releaseStreamerApi} once per acquire.
  *
- * @throws Error when the store's keys disagree, or another store uses the path
+ * @throws Error when the store's keys disagree, or another store (or part) uses the path
  */
 export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: Logger): StreamerApi {
   let byName = stores.get(http);
@@ -542,6 +609,7 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
           "give the tables that share a store the same values",
       );
     }
+    attachGraphql(http, shared, config, routes.get(http)!);
     shared.refs++;
     return shared.api;
   }
@@ -551,11 +619,13 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
   if (owner !== undefined && owner !== config.store) {
     throw new Error(`streamer path ${config.path} is served by store ${JSON.stringify(owner)} already`);
   }
-  const store = new MemoryStreamStore({
-    maxlen: config.maxlen,
-    maxStreamBytes: config.max_stream_bytes,
-    maxStreams: config.max_streams,
-  });
+  const store: StreamStore = config.redis_url
+    ? new RedisStreamStore(config.redis_url, log, { maxlen: config.maxlen })
+    : new MemoryStreamStore({
+      maxlen: config.maxlen,
+      maxStreamBytes: config.max_stream_bytes,
+      maxStreams: config.max_streams,
+    });
   const api = new StreamerApi(store, config, log);
   if (owner === undefined) {
     const storeName = config.store;
@@ -565,7 +635,14 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
     });
     paths.set(config.path, storeName);
   }
-  byName.set(config.store, { api, config, refs: 1 });
+  const created: Shared = { api, config, refs: 1 };
+  try {
+    attachGraphql(http, created, config, paths);
+  } catch (e) {
+    api.close().catch(() => {});
+    throw e;
+  }
+  byName.set(config.store, created);
   return api;
 }
 
@@ -575,5 +652,9 @@ export async function releaseStreamerApi(http: HttpRoutes, storeName: string): P
   const shared = byName?.get(storeName);
   if (!shared || --shared.refs > 0) return;
   byName!.delete(storeName);
+  if (shared.graphql) {
+    shared.graphql.stop.abort();
+    await shared.graphql.endpoint.then((e) => e.close(), () => {});
+  }
   await shared.api.close();
 }

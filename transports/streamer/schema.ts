@@ -29,6 +29,18 @@ export const storeKeys = {
   max_buffered: byteSize().pipe(z.number().int().min(1024)).default(4 * 1024 * 1024),
   /** Keys are `{device_id}:{prefix}{sid}`; false gives `{prefix}{sid}` (DISABLE_MULTI_DEVICE_PREFIXING=1). */
   device_prefixing: flag().default(true),
+  /**
+   * Run the store on this Redis (`redis://…`) with redis-streamer's key layout instead of in memory, so that
+   * telebus and the original server can share it. `max_stream_bytes` and `max_streams` do not apply there.
+   */
+  redis_url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+  /** Serve redis-streamer's GraphQL schema on this store (at `graphql_path`). */
+  graphql: flag().default(false),
+  /** Where the store's GraphQL lives; `/graphql` (the original's path) is free unless `[[outputs.graphql]]` uses it. */
+  graphql_path: z.string().regex(/^\/[^?#*]*[^/?#*]$/, "a path starting with / and not ending with /")
+    .default("/streamer/graphql"),
+  /** Deepest GraphQL selection accepted. */
+  graphql_max_depth: numeric().pipe(z.number().int().min(1).max(100)).default(10),
 };
 
 /** The store keys as parsed. */
@@ -51,10 +63,23 @@ export interface StoreConfig {
   max_buffered: number;
   /** See {@linkcode storeKeys}. */
   device_prefixing: boolean;
+  /** See {@linkcode storeKeys}. */
+  redis_url?: string;
+  /** See {@linkcode storeKeys}. */
+  graphql: boolean;
+  /** See {@linkcode storeKeys}. */
+  graphql_path: string;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_depth: number;
 }
 
+/** Keys that only one of the tables sharing a store needs to set (GraphQL is served when any asks for it). */
+export const GRAPHQL_KEY_NAMES: readonly (keyof StoreConfig)[] = ["graphql", "graphql_path", "graphql_max_depth"];
+
 /** Names of the keys that tables sharing a store must agree on. */
-export const STORE_KEY_NAMES = Object.keys(storeKeys).filter((k) => k !== "store") as (keyof StoreConfig)[];
+export const STORE_KEY_NAMES = Object.keys(storeKeys).filter((k) =>
+  k !== "store" && !(GRAPHQL_KEY_NAMES as readonly string[]).includes(k)
+) as (keyof StoreConfig)[];
 
 /** Schema of one `[[inputs.streamer]]` table. */
 export const streamerInputSchema = z.strictObject({

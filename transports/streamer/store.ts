@@ -1,9 +1,11 @@
 /**
  * The stream store behind the streamer API: a small interface shaped after
- * the Redis stream commands the API needs (XADD with approximate MAXLEN,
- * XREAD with BLOCK, XREVRANGE, XINFO STREAM, SCAN TYPE stream, DEL), and
- * {@linkcode MemoryStreamStore}, the embedded implementation used when no
- * Redis is configured. A Redis-backed store can implement the same interface.
+ * the Redis commands the API and its GraphQL schema need (XADD with
+ * approximate MAXLEN, XREAD with BLOCK, XREVRANGE, XINFO STREAM, SCAN TYPE
+ * stream/string, DEL, GET/SET of JSON strings, SADD/SREM/SMEMBERS, FLUSHDB),
+ * and {@linkcode MemoryStreamStore}, the embedded implementation used when no
+ * Redis is configured. `RedisStreamStore` (redis_store.ts) implements it on
+ * Redis with the original's key layout.
  *
  * @module
  */
@@ -40,12 +42,20 @@ export interface StreamInfo {
   readonly firstEntry?: StreamEntry;
   /** The newest entry held. */
   readonly lastEntry?: StreamEntry;
+  /** Keys of the stream's radix tree (`radix-tree-keys`; the embedded store reports 0). */
+  readonly radixTreeKeys?: number;
+  /** Nodes of the stream's radix tree (`radix-tree-nodes`; the embedded store reports 0). */
+  readonly radixTreeNodes?: number;
+  /** Consumer groups (`groups`; the embedded store has none). */
+  readonly groups?: number;
 }
 
 /** Options of {@linkcode StreamStore.add}. */
 export interface AddOptions {
   /** An explicit id (`ms-seq`, `ms`, or `ms-*`); it must be greater than the stream's top id. Default: generated. */
   readonly id?: string | null;
+  /** Trim to `maxlen` (`MAXLEN ~`); false for the untrimmed event streams. Default true. */
+  readonly trim?: boolean;
 }
 
 /** Options of {@linkcode StreamStore.read}. */
@@ -77,8 +87,22 @@ export interface StreamStore {
   info(key: string): Promise<StreamInfo | undefined>;
   /** Keys of the streams, sorted, optionally those matching a glob (`*` matches `:` and `/` too). */
   keys(glob?: string): Promise<string[]>;
-  /** Deletes a stream; resolves to whether it existed. */
+  /** Deletes a key of any kind (DEL); resolves to whether it existed. */
   delete(key: string): Promise<boolean>;
+  /** The string value of a key (GET; the original keeps JSON there), or undefined. */
+  getValue(key: string): Promise<string | undefined>;
+  /** Sets the string value of a key (SET). */
+  setValue(key: string, value: string): Promise<void>;
+  /** Keys holding string values, sorted, optionally those matching a glob (SCAN TYPE string). */
+  valueKeys(glob?: string): Promise<string[]>;
+  /** Adds a member to a set (SADD); resolves to whether it was new. */
+  setAdd(key: string, member: string): Promise<boolean>;
+  /** Removes a member from a set (SREM); resolves to whether it was there. */
+  setRemove(key: string, member: string): Promise<boolean>;
+  /** Members of a set, sorted (SMEMBERS). */
+  setMembers(key: string): Promise<string[]>;
+  /** Deletes everything (FLUSHDB). */
+  flush(): Promise<void>;
   /** Releases the store; blocked reads return at once. */
   close(): Promise<void>;
 }
@@ -89,8 +113,10 @@ export interface MemoryStreamStoreOptions {
   maxlen?: number;
   /** Bytes kept per stream; the oldest entries go first (default 64 MiB). */
   maxStreamBytes?: number;
-  /** Most streams; adding to a new stream beyond this is refused (default 10000). */
+  /** Most streams; adding to a new stream beyond this is refused (default 10000). Also bounds values and set members. */
   maxStreams?: number;
+  /** Largest string value (stream and device meta; default 1 MiB). */
+  maxValueBytes?: number;
 }
 
 interface Entry extends StreamEntry {
@@ -140,6 +166,9 @@ export class MemoryStreamStore implements StreamStore {
   readonly #chunk: number;
   readonly #maxBytes: number;
   readonly #maxStreams: number;
+  readonly #maxValueBytes: number;
+  readonly #values = new Map<string, string>();
+  readonly #sets = new Map<string, Set<string>>();
   #closed = false;
 
   /** Creates an empty store with the given limits. */
@@ -148,6 +177,7 @@ export class MemoryStreamStore implements StreamStore {
     this.#chunk = Math.max(1, Math.min(100, Math.floor(this.#maxlen / 10)));
     this.#maxBytes = options.maxStreamBytes ?? 64 * 1024 * 1024;
     this.#maxStreams = options.maxStreams ?? 10_000;
+    this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
   }
 
   /** Synchronous {@linkcode add}: appends and returns the new id. */
@@ -168,7 +198,9 @@ export class MemoryStreamStore implements StreamStore {
     s.bytes += data.length;
     s.added++;
     s.last = id;
-    this.#trim(s);
+    if (options.trim !== false) this.#trim(s);
+    // Even an untrimmed stream (the device events) stays bounded in memory.
+    else if (s.entries.length > this.#maxlen * 10) this.#trimTo(s, s.entries.length - this.#maxlen * 10);
     const w = this.#waiters.get(key);
     if (w) { for (const wake of w) wake(); }
     return entry.id;
@@ -204,7 +236,15 @@ export class MemoryStreamStore implements StreamStore {
     for (let i = 0; i < drop; i++) bytes -= s.entries[i].data.length;
     // The byte bound is exact; the newest entry is always kept.
     while (bytes > this.#maxBytes && drop < s.entries.length - 1) bytes -= s.entries[drop++].data.length;
+    this.#trimTo(s, drop, bytes);
+  }
+
+  #trimTo(s: Stream, drop: number, bytes?: number): void {
     if (drop === 0) return;
+    if (bytes === undefined) {
+      bytes = s.bytes;
+      for (let i = 0; i < drop; i++) bytes -= s.entries[i].data.length;
+    }
     s.maxDeleted = s.entries[drop - 1].key;
     s.entries.splice(0, drop);
     s.bytes = bytes;
@@ -321,9 +361,70 @@ export class MemoryStreamStore implements StreamStore {
     return Promise.resolve(all.filter((k) => re.test(k)));
   }
 
-  /** Deletes a stream; see {@linkcode StreamStore.delete}. */
+  /** Deletes a key of any kind; see {@linkcode StreamStore.delete}. */
   delete(key: string): Promise<boolean> {
-    return Promise.resolve(this.#streams.delete(key));
+    const a = this.#streams.delete(key), b = this.#values.delete(key), c = this.#sets.delete(key);
+    return Promise.resolve(a || b || c);
+  }
+
+  /** A string value; see {@linkcode StreamStore.getValue}. */
+  getValue(key: string): Promise<string | undefined> {
+    return Promise.resolve(this.#values.get(key));
+  }
+
+  /** Sets a string value; see {@linkcode StreamStore.setValue}. */
+  setValue(key: string, value: string): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error("the stream store is closed"));
+    if (value.length > this.#maxValueBytes) {
+      return Promise.reject(
+        new StreamerProtocolError(`a value of ${value.length} bytes exceeds ${this.#maxValueBytes}`),
+      );
+    }
+    if (!this.#values.has(key) && this.#values.size >= this.#maxStreams) {
+      return Promise.reject(new StreamerProtocolError(`too many values (${this.#maxStreams})`));
+    }
+    this.#values.set(key, value);
+    return Promise.resolve();
+  }
+
+  /** Keys of string values; see {@linkcode StreamStore.valueKeys}. */
+  valueKeys(glob?: string): Promise<string[]> {
+    const all = [...this.#values.keys()].sort();
+    if (glob === undefined || glob === "*") return Promise.resolve(all);
+    const re = globToRegExp(glob);
+    return Promise.resolve(all.filter((k) => re.test(k)));
+  }
+
+  /** Adds to a set; see {@linkcode StreamStore.setAdd}. */
+  setAdd(key: string, member: string): Promise<boolean> {
+    if (this.#closed) return Promise.reject(new Error("the stream store is closed"));
+    let set = this.#sets.get(key);
+    if (!set) this.#sets.set(key, set = new Set());
+    if (set.has(member)) return Promise.resolve(false);
+    if (set.size >= this.#maxStreams) return Promise.reject(new StreamerProtocolError(`set ${key} is full`));
+    set.add(member);
+    return Promise.resolve(true);
+  }
+
+  /** Removes from a set; see {@linkcode StreamStore.setRemove}. */
+  setRemove(key: string, member: string): Promise<boolean> {
+    const set = this.#sets.get(key);
+    const had = set?.delete(member) ?? false;
+    if (set?.size === 0) this.#sets.delete(key);
+    return Promise.resolve(had);
+  }
+
+  /** Members of a set; see {@linkcode StreamStore.setMembers}. */
+  setMembers(key: string): Promise<string[]> {
+    return Promise.resolve([...this.#sets.get(key) ?? []].sort());
+  }
+
+  /** Deletes everything; see {@linkcode StreamStore.flush}. */
+  flush(): Promise<void> {
+    this.#streams.clear();
+    this.#values.clear();
+    this.#sets.clear();
+    return Promise.resolve();
   }
 
   /** Total entries and bytes held, for gauges. */

@@ -77,3 +77,29 @@ Deno.test("store: a blocked read is woken by an append, times out empty, ends on
   assert.deepEqual(await onClose, []);
   await assert.rejects(s.add("k", enc.encode("late")), /closed/);
 });
+
+Deno.test("store: values, sets, untrimmed event streams, delete of any kind, flush", async () => {
+  const s = new MemoryStreamStore({ maxlen: 10, maxStreams: 3 });
+  await s.setValue(":stream:meta:a:b", '{"x":1}');
+  assert.equal(await s.getValue(":stream:meta:a:b"), '{"x":1}');
+  assert.equal(await s.getValue("none"), undefined);
+  assert.deepEqual(await s.valueKeys(":stream:meta:*"), [":stream:meta:a:b"]);
+  assert.equal(await s.setAdd("set", "b"), true);
+  assert.equal(await s.setAdd("set", "a"), true);
+  assert.equal(await s.setAdd("set", "a"), false);
+  assert.deepEqual(await s.setMembers("set"), ["a", "b"]);
+  assert.equal(await s.setRemove("set", "a"), true);
+  assert.equal(await s.setRemove("set", "a"), false);
+  await s.setAdd("set", "c");
+  await s.setAdd("set", "d");
+  await assert.rejects(s.setAdd("set", "e"), /full/, "sets are bounded too");
+  for (let i = 0; i < 30; i++) await s.add("ev", enc.encode(String(i)), { trim: false });
+  for (let i = 0; i < 30; i++) await s.add("data", enc.encode(String(i)));
+  assert.equal((await s.info("ev"))?.length, 30, "event streams are not trimmed to maxlen");
+  assert.ok((await s.info("data"))!.length < 30);
+  assert.equal(await s.delete(":stream:meta:a:b"), true);
+  assert.equal(await s.delete("ev"), true);
+  assert.equal(await s.delete("ev"), false);
+  await s.flush();
+  assert.deepEqual([await s.keys(), await s.valueKeys(), await s.setMembers("set")], [[], [], []]);
+});
