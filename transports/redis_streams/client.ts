@@ -13,8 +13,11 @@ import type { Logger } from "../../core/log.ts";
 /** A connected client. */
 export type RedisClient = ReturnType<typeof createClient>;
 
-/** Creates and connects a client; resolves once connected the first time. */
-export async function connectRedis(url: string, log: Logger): Promise<RedisClient> {
+/**
+ * Creates a client (not yet connected): no offline queue, reconnection with
+ * capped, jittered exponential backoff, connection loss and recovery logged once each.
+ */
+export function createRedis(url: string, log: Logger): RedisClient {
   const client = createClient({
     url,
     disableOfflineQueue: true,
@@ -33,6 +36,12 @@ export async function connectRedis(url: string, log: Logger): Promise<RedisClien
     if (down) log.info("redis connection back", { url });
     down = false;
   });
+  return client;
+}
+
+/** Creates and connects a client; resolves once connected the first time. */
+export async function connectRedis(url: string, log: Logger): Promise<RedisClient> {
+  const client = createRedis(url, log);
   await client.connect();
   return client;
 }

@@ -10,10 +10,10 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { createClient, ErrorReply, RESP_TYPES } from "redis";
+import { ErrorReply, RESP_TYPES } from "redis";
 import type { Logger } from "../../core/log.ts";
 import { parseEntryId, StreamerProtocolError } from "../../protocol/streamer/wire.ts";
-import type { RedisClient } from "../redis_streams/client.ts";
+import { createRedis, type RedisClient } from "../redis_streams/client.ts";
 import type { AddOptions, ReadOptions, StreamEntry, StreamInfo, StreamStore } from "./store.ts";
 
 /** Options of {@linkcode RedisStreamStore}. */
@@ -98,25 +98,8 @@ export class RedisStreamStore implements StreamStore {
   constructor(readonly url: string, readonly log: Logger, options: RedisStreamStoreOptions = {}) {
     this.#maxlen = Math.max(1, options.maxlen ?? 1000);
     this.#idleMax = options.idleReaders ?? 4;
-    // Created here rather than with redis_streams' connectRedis because the store is made synchronously when
-    // the API is acquired; the options are the same: no offline queue, capped backoff with jitter.
-    const client: RedisClient = createClient({
-      url,
-      disableOfflineQueue: true,
-      socket: {
-        connectTimeout: 5000,
-        reconnectStrategy: (retries: number) => Math.min(5000, 50 * 2 ** retries) * (0.5 + Math.random() / 2),
-      },
-    });
-    let down = false;
-    client.on("error", (e: Error) => {
-      if (!down) log.warn("redis connection lost; reconnecting", { url, error: e.message });
-      down = true;
-    });
-    client.on("ready", () => {
-      if (down) log.info("redis connection back", { url });
-      down = false;
-    });
+    // Not connected yet: the store is made synchronously when the API is acquired.
+    const client: RedisClient = createRedis(url, log);
     this.#client = client;
     this.#ready = client.connect().then(() => client);
     // A failed first connection is reported by the commands that wait for it.
