@@ -13,7 +13,7 @@
  */
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { Logger } from "../../core/log.ts";
-import { type BusRecord, type Dict, nowNs } from "../../core/record.ts";
+import { type BusRecord, type Dict, type EncodedCache, nowNs } from "../../core/record.ts";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeCbor } from "../../codecs/cbor.ts";
@@ -83,17 +83,20 @@ function bytesForm(v: unknown): unknown {
  */
 function withBytesForm(r: BusRecord): BusRecord {
   if (!hasTypedArrays(r.data)) return r;
-  let cached: Uint8Array | undefined;
-  const data = r.data;
-  r.encoded = {
-    get msgpack(): Uint8Array {
-      return cached ??= encodeMsgpack(bytesForm(data) as Dict);
-    },
-    set msgpack(v: Uint8Array) {
-      cached = v;
-    },
-  };
+  r.encoded = new BytesFormCache(r.data) as unknown as EncodedCache;
   return r;
+}
+
+/** The lazily encoded bytes form of a record's data; a class, so the accessors live on its prototype (cheaper per record). */
+class BytesFormCache {
+  #cached?: Uint8Array;
+  constructor(readonly data: Dict) {}
+  get msgpack(): Uint8Array {
+    return this.#cached ??= encodeMsgpack(bytesForm(this.data) as Dict);
+  }
+  set msgpack(v: Uint8Array) {
+    this.#cached = v;
+  }
 }
 
 /** Logs at most one line per kind per second, with the count of the ones left out. */
