@@ -310,44 +310,74 @@ export function encodeRecord(record: BusRecord, mapping: RecordMapping = {}, cou
   if (measurement === "") throw new LineProtocolError("the point has no measurement");
   const tagKeys = mapping.tagKeys !== undefined && mapping.tagKeys.length > 0 ? mapping.tagKeys : undefined;
   const numbers = mapping.numbers ?? "float";
-  const sep = mapping.separator ?? "/";
-  let tags: Record<string, string> | undefined;
+  // The hot path: a flat dictionary, walked in place (no closure, no per-record objects); nested maps recurse.
+  let tagPairs: string[] | undefined;
   let fields = "";
-  const walk = (obj: Dict, prefix: string) => {
-    for (const k in obj) {
-      const v = obj[k];
-      if (tagKeys !== undefined && prefix === "" && tagKeys.includes(k)) {
-        const t = tagText(v);
-        if (t !== undefined && t !== "") (tags ??= {})[k] = t;
-        else if (counts) counts.skippedFields++;
-        continue;
-      }
-      if (typeof v === "object" && isDict(v)) {
-        walk(v, prefix + k + sep);
-        continue;
-      }
-      const f = formatField(v, numbers);
-      if (f === undefined || (prefix === "" && k === "")) {
-        if (counts) counts.skippedFields++;
-        continue;
-      }
-      fields += (fields === "" ? " " : ",") + cachedKey(prefix === "" ? k : prefix + k) + "=" + f;
+  for (const k in d) {
+    const v = d[k];
+    if (tagKeys !== undefined && tagKeys.includes(k)) {
+      const t = tagText(v);
+      if (t !== undefined && t !== "") (tagPairs ??= []).push(k, t);
+      else if (counts) counts.skippedFields++;
+      continue;
     }
-  };
-  walk(d, "");
+    if (typeof v === "object" && v !== null && isDict(v)) {
+      fields = nestedFields(v, k + (mapping.separator ?? "/"), fields, numbers, mapping.separator ?? "/", counts);
+      continue;
+    }
+    const f = formatField(v, numbers);
+    if (f === undefined || k === "") {
+      if (counts) counts.skippedFields++;
+      continue;
+    }
+    fields += (fields === "" ? " " : ",") + cachedKey(k) + "=" + f;
+  }
   if (fields === "") throw new LineProtocolError(`the point of ${JSON.stringify(measurement)} has no writable field`);
   let line = escapeMeasurement(measurement);
   const statics = mapping.tags;
-  if (tags !== undefined || (statics !== undefined && Object.keys(statics).length > 0)) {
-    const all: Record<string, string> = statics ? { ...statics, ...tags } : tags!;
-    const keys = Object.keys(all);
-    if (keys.length > 1) keys.sort();
-    for (const k of keys) {
+  if (statics !== undefined && Object.keys(statics).length > 0) {
+    const all: Record<string, string> = { ...statics };
+    for (let i = 0; tagPairs && i < tagPairs.length; i += 2) all[tagPairs[i]] = tagPairs[i + 1];
+    for (const k of Object.keys(all).sort()) {
       const v = all[k];
       if (v !== "" && k !== "") line += "," + cachedKey(k) + "=" + escapeKey(v);
     }
+  } else if (tagPairs !== undefined) {
+    if (tagPairs.length === 2) line += "," + cachedKey(tagPairs[0]) + "=" + escapeKey(tagPairs[1]);
+    else {
+      // Several tags: InfluxDB wants them sorted by key.
+      const order: number[] = [];
+      for (let i = 0; i < tagPairs.length; i += 2) order.push(i);
+      order.sort((x, y) => (tagPairs![x] < tagPairs![y] ? -1 : tagPairs![x] > tagPairs![y] ? 1 : 0));
+      for (const i of order) line += "," + cachedKey(tagPairs[i]) + "=" + escapeKey(tagPairs[i + 1]);
+    }
   }
   return line + fields + " " + record.time;
+}
+
+/** Appends the fields of a nested map (keys prefixed, `a/b/c`) to `fields`. */
+function nestedFields(
+  obj: Dict,
+  prefix: string,
+  fields: string,
+  numbers: NumberMode,
+  sep: string,
+  counts?: EncodeCounts,
+): string {
+  for (const k in obj) {
+    const v = obj[k];
+    if (typeof v === "object" && v !== null && isDict(v)) {
+      fields = nestedFields(v, prefix + k + sep, fields, numbers, sep, counts);
+      continue;
+    }
+    const f = formatField(v, numbers);
+    if (f === undefined) {
+      if (counts) counts.skippedFields++;
+      continue;
+    }
+    fields += (fields === "" ? " " : ",") + cachedKey(prefix + k) + "=" + f;
+  }
+  return fields;
 }
 
 /** A line read back by {@linkcode parseLine}. */
