@@ -1,15 +1,16 @@
 /**
- * GraphiQL, served offline: React 17, ReactDOM 17 (the last with importable UMD builds) and GraphiQL's UMD builds are
- * embedded as text imports (no CDN). Queries and mutations go over HTTP;
+ * GraphiQL, served offline: React 17, ReactDOM 17 and GraphiQL 2's UMD builds, vendored in web/vendor/ (see its
+ * README: importing them from the npm packages made `deno compile` embed the packages' whole trees), embedded as
+ * text imports (no CDN). Queries and mutations go over HTTP;
  * subscriptions over a small `graphql-transport-ws` client in the page
  * (GraphiQL's own needs the graphql-ws package, which has no browser build).
  *
  * @module
  */
-import reactJs from "react/umd/react.production.min.js" with { type: "text" };
-import reactDomJs from "react-dom/umd/react-dom.production.min.js" with { type: "text" };
-import graphiqlJs from "graphiql/graphiql.min.js" with { type: "text" };
-import graphiqlCss from "graphiql/graphiql.min.css" with { type: "text" };
+import reactJs from "../../web/vendor/react-17.0.2.production.min.js" with { type: "text" };
+import reactDomJs from "../../web/vendor/react-dom-17.0.2.production.min.js" with { type: "text" };
+import graphiqlJs from "../../web/vendor/graphiql-2.4.7.min.js" with { type: "text" };
+import graphiqlCss from "../../web/vendor/graphiql-2.4.7.min.css" with { type: "text" };
 
 /** Asset files below `<path>/assets/`. */
 export const graphiqlAssets: Record<string, { body: string; type: string }> = {
