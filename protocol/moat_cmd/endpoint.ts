@@ -16,15 +16,17 @@
  *
  * @module
  */
-import { isPlainDict, Path } from "../../codecs/cbor.ts";
 import { B_ERROR, B_STREAM, decodeHeader, encodeHeader } from "./header.ts";
 import { ConnectionClosed, errorFromPayload, MoatError, payloadFromError } from "./errors.ts";
+import { type Kw, replyList, splitPayload, withKw } from "./payload.ts";
+import { Channel, type Deferred, deferred } from "./channel.ts";
+import { Request, Stream } from "./handles.ts";
+
+export { type Kw, type Payload, replyList, splitPayload } from "./payload.ts";
+export { Request, Stream } from "./handles.ts";
 
 /** A command as sent: a string (moat-lib-cmd 0.3.3) or a path (moat-lib-rpc). */
 export type Command = string | readonly unknown[];
-
-/** A keyword-argument dictionary. */
-export type Kw = Record<string, unknown>;
 
 /** Kinds of bad input an endpoint reports through {@linkcode EndpointOptions.onIssue}. */
 export type IssueKind =
@@ -53,91 +55,6 @@ export interface EndpointOptions {
 
 /** Runs one command the peer sent; its return value is the reply unless a final was already sent. */
 export type Handler = (req: Request) => unknown;
-
-/** A message's payload split as MoaT does: `kw` is the last element when it is a dictionary. */
-export interface Payload {
-  /** Positional elements. */
-  args: unknown[];
-  /** Keyword arguments (the trailing dictionary), if any. */
-  kw?: Kw;
-}
-
-/** Splits a payload (a message minus its header). */
-export function splitPayload(p: readonly unknown[]): Payload {
-  const last = p[p.length - 1];
-  if (p.length > 0 && isPlainDict(last)) return { args: p.slice(0, -1), kw: last };
-  return { args: p.slice() };
-}
-
-/** A reply list as 0.3.3's `cmd()` returns it: a trailing `{}` after a dictionary is stripped. */
-export function replyList(p: readonly unknown[]): unknown[] {
-  const n = p.length;
-  if (n >= 2 && isEmptyDict(p[n - 1]) && isPlainDict(p[n - 2])) return p.slice(0, -1);
-  return p.slice();
-}
-
-function isEmptyDict(v: unknown): boolean {
-  return isPlainDict(v) && Object.keys(v).length === 0;
-}
-
-/** `msg_out`'s rule: kw is appended when given; with no kw and a dictionary last, `{}` is appended. */
-function withKw(payload: readonly unknown[], kw: Kw | undefined): unknown[] {
-  if (kw !== undefined) return [...payload, kw];
-  if (payload.length > 0 && isPlainDict(payload[payload.length - 1])) return [...payload, {}];
-  return payload.slice();
-}
-
-/** One waiter on a promise resolved from elsewhere. */
-interface Deferred<T> {
-  promise: Promise<T>;
-  resolve: (v: T) => void;
-  reject: (e: unknown) => void;
-}
-
-function deferred<T>(): Deferred<T> {
-  let resolve!: (v: T) => void;
-  let reject!: (e: unknown) => void;
-  const promise = new Promise<T>((a, b) => {
-    resolve = a;
-    reject = b;
-  });
-  // A rejection nobody awaits (a cancelled command) must not crash the process.
-  promise.catch(() => {});
-  return { promise, resolve, reject };
-}
-
-/** State of one sub-channel. */
-class Channel {
-  sentFinal = false;
-  recvFinal = false;
-  /** The peer's final payload and whether it was an error. */
-  final?: { payload: unknown[]; error?: Error };
-  /** The peer's final: its payload, or its error (or the connection's). */
-  readonly ended = deferred<unknown[]>();
-  /** First reply to an opener of ours (stream start or final). */
-  opened?: Deferred<void>;
-  /** The peer's first stream message (`st.args`/`st.kw` on entry). */
-  start?: Payload;
-  /** This side reads items. */
-  reading = false;
-  /** Items received and not yet consumed (bounded by the endpoint's queue size). */
-  readonly items: unknown[][] = [];
-  itemWaiter?: Deferred<void>;
-  /** Credit the peer granted; undefined until the first credit (unthrottled, as 0.3.3). */
-  credit?: number;
-  creditWaiter?: Deferred<void>;
-  consumedSinceGrant = 0;
-  /** This side has sent a stream item. */
-  wroteItem = false;
-  /** This side stopped reading after its final: later items are dropped silently. */
-  discard = false;
-  lost = 0;
-  /** Warnings received (bounded: the newest 16). */
-  readonly warnings: unknown[][] = [];
-  /** Aborted when the peer ends the channel with an error or the connection closes. */
-  readonly abort = new AbortController();
-  constructor(readonly id: number) {}
-}
 
 /** The credit that lifts a writer's limit for good. */
 const UNLIMITED = 0x7fffffff;
@@ -584,169 +501,6 @@ export class Endpoint {
     for (const w of this.#roomWaiters) w.resolve();
     this.#roomWaiters = [];
     this.#outWaiter?.resolve();
-  }
-}
-
-/** A command the peer sent, as a handler sees it (0.3.3's `msg`). */
-export class Request {
-  /** The command as sent: a string (0.3.3) or a path array (rpc). */
-  readonly cmd: unknown;
-  /** The command as a path: a string is one element. */
-  readonly path: readonly unknown[];
-  /** Aborted when the peer cancels or errors, or the connection closes. */
-  readonly signal: AbortSignal;
-
-  /** @internal */
-  constructor(
-    private readonly ep: Endpoint,
-    private readonly ch: Channel,
-    cmd: unknown,
-    /** Positional arguments. */
-    readonly args: readonly unknown[],
-    /** Keyword arguments (`{}` when none). */
-    readonly kw: Kw,
-    /** True when the peer opened a stream (it waits for a stream start or a final). */
-    readonly stream: boolean,
-  ) {
-    this.cmd = cmd;
-    this.path = cmd instanceof Path ? cmd.elements : Array.isArray(cmd) ? cmd : [cmd];
-    this.signal = ch.abort.signal;
-  }
-
-  /** Sends the final reply now (`msg.result`); a later return value is dropped. */
-  result(...args: unknown[]): void {
-    this.ep._final(this.ch, 0, withKw(args, undefined));
-  }
-
-  /** Sends a final error now (`msg.error`), e.g. `error(-11)`. */
-  error(...args: unknown[]): void {
-    this.ep._final(this.ch, B_ERROR, args);
-  }
-
-  /** Sends a warning (`msg.warn`). */
-  warn(...args: unknown[]): void {
-    this.ep._warn(this.ch, args);
-  }
-
-  /** Refuses a stream (`msg.no_stream`): error `-2`. */
-  noStream(): void {
-    this.error(-2);
-  }
-
-  /** Answers with a stream this side reads (`msg.stream_r`); `args` go in the stream start. */
-  streamR(...args: unknown[]): Stream {
-    return this.#start(args, true, false);
-  }
-
-  /** Answers with a stream this side writes (`msg.stream_w`). */
-  streamW(...args: unknown[]): Stream {
-    return this.#start(args, false, true);
-  }
-
-  /** Answers with a stream both sides use (`msg.stream_rw`). */
-  streamRW(...args: unknown[]): Stream {
-    return this.#start(args, true, true);
-  }
-
-  #start(args: unknown[], r: boolean, w: boolean): Stream {
-    this.ep._startReply(this.ch, args, r);
-    return new Stream(this.ep, this.ch, r, w, { args: this.args.slice(), kw: this.kw }, false);
-  }
-}
-
-/**
- * An open stream. Iterate it (`for await`) to read items (each the message
- * minus its header); `send` writes one item; `close` ends this side.
- */
-export class Stream implements AsyncIterable<unknown[]> {
-  /** @internal */
-  constructor(
-    private readonly ep: Endpoint,
-    private readonly ch: Channel,
-    /** This side reads. */
-    readonly readable: boolean,
-    /** This side writes. */
-    readonly writable: boolean,
-    /** The peer's first message: its stream start (caller) or its command (handler). */
-    readonly start: Payload,
-    /** True for a stream this side opened (it closes itself at the end of a read-only stream). */
-    readonly opener: boolean,
-  ) {}
-
-  /** Positional part of {@linkcode start}. */
-  get args(): unknown[] {
-    return this.start.args;
-  }
-
-  /** Keyword part of {@linkcode start} (`{}` when none). */
-  get kw(): Kw {
-    return this.start.kw ?? {};
-  }
-
-  /** The peer's final message once it has ended (its payload, and the error for an error final). */
-  get final(): { payload: unknown[]; error?: Error } | undefined {
-    return this.ch.final;
-  }
-
-  /** Resolves with the peer's final payload once it has ended its side; rejects with its error. */
-  done(): Promise<unknown[]> {
-    return this.ch.ended.promise;
-  }
-
-  /** Warnings the peer sent (the newest 16), e.g. `[-5]` for lost data. */
-  get warnings(): readonly unknown[][] {
-    return this.ch.warnings;
-  }
-
-  /** Aborted when the peer errors or the connection closes. */
-  get signal(): AbortSignal {
-    return this.ch.abort.signal;
-  }
-
-  /** Sends one item (`st.send(*a)`); waits for flow credit and room. Rejects once the peer errored. */
-  send(...item: unknown[]): Promise<void> {
-    return this.ep._sendItem(this.ch, item, this.readable);
-  }
-
-  /** The next item, or undefined when the peer has ended its side. Throws the peer's error. */
-  next(): Promise<unknown[] | undefined> {
-    return this.ep._nextItem(this.ch);
-  }
-
-  /** Ends this side with a final message (default `[hdr, null]`). */
-  end(...args: unknown[]): void {
-    this.ep._final(this.ch, 0, args.length ? withKw(args, undefined) : [null]);
-  }
-
-  /** Ends this side as 0.3.3's context exit does: `[hdr, null]`, or cancel (`-3`) if still reading a live stream. */
-  close(): void {
-    this.ep._close(this.ch, this.readable);
-  }
-
-  /** Ends this side with an error (`-3` by default: cancel). */
-  cancel(code = -3): void {
-    this.ep._final(this.ch, B_ERROR, [code]);
-  }
-
-  /** Reads items until the peer ends; a reader-only stream then sends its own final, as 0.3.3 does. */
-  async *[Symbol.asyncIterator](): AsyncGenerator<unknown[]> {
-    let done = false;
-    try {
-      while (true) {
-        const item = await this.next();
-        if (item === undefined) {
-          done = true;
-          return;
-        }
-        yield item;
-      }
-    } finally {
-      // Leaving the loop early cancels a live stream; reaching its end closes a read-only stream normally.
-      // A handler's stream is otherwise ended by the handler's return value.
-      if (!done) {
-        if (this.opener || !this.final) this.close();
-      } else if (this.opener && !this.writable) this.close();
-    }
   }
 }
 

@@ -1,0 +1,59 @@
+/**
+ * The state of one MoaT-Cmd sub-channel, and the small deferred-promise
+ * helper the endpoint uses to wake its waiters.
+ *
+ * @module
+ */
+import type { Payload } from "./payload.ts";
+
+/** One waiter on a promise resolved from elsewhere. */
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((a, b) => {
+    resolve = a;
+    reject = b;
+  });
+  // A rejection nobody awaits (a cancelled command) must not crash the process.
+  promise.catch(() => {});
+  return { promise, resolve, reject };
+}
+
+/** State of one sub-channel. */
+export class Channel {
+  sentFinal = false;
+  recvFinal = false;
+  /** The peer's final payload and whether it was an error. */
+  final?: { payload: unknown[]; error?: Error };
+  /** The peer's final: its payload, or its error (or the connection's). */
+  readonly ended = deferred<unknown[]>();
+  /** First reply to an opener of ours (stream start or final). */
+  opened?: Deferred<void>;
+  /** The peer's first stream message (`st.args`/`st.kw` on entry). */
+  start?: Payload;
+  /** This side reads items. */
+  reading = false;
+  /** Items received and not yet consumed (bounded by the endpoint's queue size). */
+  readonly items: unknown[][] = [];
+  itemWaiter?: Deferred<void>;
+  /** Credit the peer granted; undefined until the first credit (unthrottled, as 0.3.3). */
+  credit?: number;
+  creditWaiter?: Deferred<void>;
+  consumedSinceGrant = 0;
+  /** This side has sent a stream item. */
+  wroteItem = false;
+  /** This side stopped reading after its final: later items are dropped silently. */
+  discard = false;
+  lost = 0;
+  /** Warnings received (bounded: the newest 16). */
+  readonly warnings: unknown[][] = [];
+  /** Aborted when the peer ends the channel with an error or the connection closes. */
+  readonly abort = new AbortController();
+  constructor(readonly id: number) {}
+}
