@@ -40,7 +40,18 @@ Deno.test("serve: the newest appended record of a folder's newest file, as mpack
     stdout: "null",
     stderr: "piped",
   }).spawn();
+  // Wait until the tail has opened the file (at its end, as mpacklog): appends before that would not be served.
+  let log = "";
+  const reader = child.stderr.pipeThrough(new TextDecoderStream()).getReader();
+  const reading = (async () => {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) return;
+      log += value;
+    }
+  })();
   try {
+    await until(() => Promise.resolve(/reading file/.test(log)), "the tail to open the file");
     await until(async () => (await get(port)) === "80", "the server answers 80 before any append");
     await Deno.writeFile(old, new Uint8Array([...encodeMsgpack({ a: 1 }), ...encodeMsgpack({ a: 2, b: [1.5] })]), {
       append: true,
@@ -53,7 +64,7 @@ Deno.test("serve: the newest appended record of a folder's newest file, as mpack
   } finally {
     child.kill("SIGTERM");
     const status = await child.status;
-    await child.stderr.cancel();
+    await reading;
     assert.equal(status.code, 0);
     await Deno.remove(dir, { recursive: true });
   }
