@@ -65,6 +65,8 @@ Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: 
   })();
   await until("daemon a is busy", async () => (await seqsIn(join(dir, "out-a"))).length >= 300);
   assert.equal(await a.stop("SIGKILL"), 137);
+  // What the dead consumer left pending (usually some; none when it had just acknowledged everything).
+  const left = (await c.xPending("jobs", "workers")).consumers?.find((x) => x.name === "a")?.deliveriesCounter ?? 0;
   await writer;
   await until("every entry processed by one of them", async () => {
     const seen = new Set([...await seqsIn(join(dir, "out-a")), ...await seqsIn(join(dir, "out-b"))]);
@@ -72,7 +74,7 @@ Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: 
   });
   await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0);
   assert.equal(await b.stop("SIGTERM"), 0);
-  assert.match(b.log, /took over entries left pending/);
+  if (left > 0) assert.match(b.log, /took over entries left pending/);
   await c.close();
   await redis.close();
   await Deno.remove(dir, { recursive: true });
