@@ -1,9 +1,13 @@
 /**
- * Small helpers shared by the command-line commands.
+ * Small helpers shared by the command-line commands: argument parsing and
+ * loading a configuration with its errors reported.
  *
  * @module
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
+import { loadConfigFile, type TelebusConfig } from "../config/load.ts";
+import { ConfigError } from "../config/errors.ts";
+import { transports } from "../transports/mod.ts";
 
 /** Parses `args` with node's parseArgs; on a usage error prints it with `usage` and returns undefined. */
 export function parseOrUsage<T extends ParseArgsConfig["options"]>(
@@ -17,5 +21,22 @@ export function parseOrUsage<T extends ParseArgsConfig["options"]>(
   } catch (e) {
     console.error(`${(e as Error).message}\n\n${usage}`);
     return undefined;
+  }
+}
+
+/**
+ * Loads a configuration file with the built-in transports; on a configuration
+ * error prints its located message on stderr and returns undefined (the
+ * caller exits 1). Other errors are thrown.
+ */
+export async function loadConfigOrReport(file: string): Promise<TelebusConfig | undefined> {
+  try {
+    return await loadConfigFile(file, { registry: transports });
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      console.error(e.message);
+      return undefined;
+    }
+    throw e;
   }
 }

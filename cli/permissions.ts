@@ -16,11 +16,10 @@
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "smol-toml";
-import { loadConfigFile, type PartConfig, type TelebusConfig } from "../config/load.ts";
-import { ConfigError } from "../config/errors.ts";
+import type { PartConfig, TelebusConfig } from "../config/load.ts";
 import type { TransportRegistry } from "../core/transport.ts";
 import { transports } from "../transports/mod.ts";
-import { parseOrUsage } from "./args.ts";
+import { loadConfigOrReport, parseOrUsage } from "./args.ts";
 
 /** The permissions a configuration needs, as sets of Deno permission descriptors. */
 export interface PermissionNeeds {
@@ -299,16 +298,8 @@ export async function permissionsCommand(args: string[]): Promise<number> {
     return 0;
   }
   const file = (p.values.config as string | undefined) ?? p.positionals[0] ?? "telemetry.toml";
-  let config: TelebusConfig;
-  try {
-    config = await loadConfigFile(file, { registry: transports });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const config = await loadConfigOrReport(file);
+  if (!config) return 1;
   if (p.values.http) config.daemon.http = p.values.http as string;
   try {
     const cwd = p.values.cwd ? resolve(p.values.cwd as string) : undefined;

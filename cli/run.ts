@@ -8,7 +8,7 @@ import { ConfigError } from "../config/errors.ts";
 import { transports } from "../transports/mod.ts";
 import { Daemon } from "../core/daemon.ts";
 import { createLogger, stderrSink } from "../core/log.ts";
-import { parseOrUsage } from "./args.ts";
+import { loadConfigOrReport, parseOrUsage } from "./args.ts";
 
 const RUN_USAGE = `usage: telebus [run] --config FILE [--http HOST:PORT]
 
@@ -34,16 +34,8 @@ export async function runCommand(args: string[]): Promise<number> {
     return 0;
   }
   const file = (p.values.config as string | undefined) ?? p.positionals[0] ?? "telemetry.toml";
-  let config;
-  try {
-    config = await loadConfigFile(file, { registry: transports });
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const config = await loadConfigOrReport(file);
+  if (!config) return 1;
   if (p.values.http) config.daemon.http = p.values.http as string;
   if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = config.daemon.log_level;
   const log = createLogger("telebus");
@@ -145,20 +137,13 @@ export async function checkCommand(args: string[]): Promise<number> {
     console.error(CHECK_USAGE);
     return 2;
   }
-  try {
-    const c = await loadConfigFile(file, { registry: transports });
-    console.log(
-      `${file}: ok — ${c.inputs.length} input(s): ${
-        c.inputs.map((i) => `${i.name} (${i.type})`).join(", ") || "none"
-      }; ` +
-        `${c.outputs.length} output(s): ${c.outputs.map((o) => `${o.name} (${o.type})`).join(", ") || "none"}`,
-    );
-    return 0;
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      console.error(e.message);
-      return 1;
-    }
-    throw e;
-  }
+  const c = await loadConfigOrReport(file);
+  if (!c) return 1;
+  console.log(
+    `${file}: ok — ${c.inputs.length} input(s): ${
+      c.inputs.map((i) => `${i.name} (${i.type})`).join(", ") || "none"
+    }; ` +
+      `${c.outputs.length} output(s): ${c.outputs.map((o) => `${o.name} (${o.type})`).join(", ") || "none"}`,
+  );
+  return 0;
 }

@@ -81,6 +81,21 @@ export async function openSender(address: string, o: SenderOptions): Promise<Sen
   return sock;
 }
 
+/** Opens one socket per address; when one fails, closes those already open and rethrows. */
+export async function openEach<S extends { close(): void }>(
+  addresses: readonly string[],
+  open: (address: string) => Promise<S>,
+): Promise<S[]> {
+  const sockets: S[] = [];
+  try {
+    for (const a of addresses) sockets.push(await open(a));
+  } catch (e) {
+    for (const s of sockets) s.close();
+    throw e;
+  }
+  return sockets;
+}
+
 /** The address actually bound or connected (`tcp://127.0.0.1:*` becomes the chosen port). */
 export function endpointOf(sock: ReceiveSocket | SendSocket, address: string): string {
   return sock.lastEndpoint ?? address;

@@ -21,6 +21,7 @@ import { MflowDecoder, MflowError, preview } from "../../codecs/mflow.ts";
 import {
   endpointOf,
   exposeThroughput,
+  openEach,
   openReceiver,
   receiveMessage,
   type ReceiveSocket,
@@ -134,22 +135,11 @@ export class ZmqInput implements Input {
   /** Opens every socket; throws (closing the ones opened) when one cannot bind or connect. */
   async open(): Promise<string[]> {
     const c = this.config;
-    try {
-      for (const a of c.address) {
-        const s = await openReceiver(a, {
-          mode: c.mode,
-          connType: c.conn_type,
-          queueSize: c.queue_size,
-          topics: c.topics,
-        });
-        this.#sockets.push(s);
-        this.endpoints.push(endpointOf(s, a));
-      }
-    } catch (e) {
-      for (const s of this.#sockets) s.close();
-      this.#sockets = [];
-      throw e;
-    }
+    this.#sockets = await openEach(
+      c.address,
+      (a) => openReceiver(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, topics: c.topics }),
+    );
+    this.endpoints.push(...this.#sockets.map((s, i) => endpointOf(s, c.address[i])));
     this.log?.info("zmq input open", { mode: c.mode, conn_type: c.conn_type, endpoints: this.endpoints.join(" ") });
     return this.endpoints;
   }

@@ -22,6 +22,7 @@ import { encodeArrayMessage, encodeMflow } from "../../codecs/mflow.ts";
 import {
   endpointOf,
   exposeThroughput,
+  openEach,
   openSender,
   sendMessage,
   type SendSocket,
@@ -75,22 +76,11 @@ export class ZmqOutput implements Output {
   async open(): Promise<string[]> {
     const c = this.config;
     this.#sendTimeout = c.send_timeout ?? (c.when_full === "block" ? undefined : 0);
-    try {
-      for (const a of c.address) {
-        const s = await openSender(a, {
-          mode: c.mode,
-          connType: c.conn_type,
-          queueSize: c.queue_size,
-          linger: c.linger,
-        });
-        this.#sockets.push(s);
-        this.endpoints.push(endpointOf(s, a));
-      }
-    } catch (e) {
-      for (const s of this.#sockets) s.close();
-      this.#sockets = [];
-      throw e;
-    }
+    this.#sockets = await openEach(
+      c.address,
+      (a) => openSender(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, linger: c.linger }),
+    );
+    this.endpoints.push(...this.#sockets.map((s, i) => endpointOf(s, c.address[i])));
     this.#stopGauges = exposeThroughput(this.ctx.stats, this.statistics, c.statistics_interval);
     this.ctx.log.info("zmq output open", { mode: c.mode, conn_type: c.conn_type, endpoints: this.endpoints.join(" ") });
     return this.endpoints;
