@@ -57,7 +57,7 @@ async function bare(n: number, frames: number): Promise<number> {
   const c = await clients(`ws://127.0.0.1:${server.addr.port}/`, n, frames);
   while (sockets.length < n) await new Promise((r) => setTimeout(r, 5));
   for (let i = 0; i < frames; i++) {
-    // The same frame telebus sends, encoded once per record as telebus does (and as any real broadcaster must).
+    // The same frame telebus sends, encoded once per record as telebus does (and as every real broadcaster must).
     const ns = nowNs();
     const t = `{"stream":"robot/telemetry","time":${Number(ns / 1000n) / 1e6},"time_ns":"${ns}","source":"bench",` +
       `"data":${toJson(dicts[i % dicts.length])}}`;
