@@ -9,7 +9,10 @@
  * into a database of its own; the order alternates between rounds. Prints the
  * median points/s of each and the ratios.
  *
- *   deno run -A bench/influx_throughput.ts [--points 200000] [--rounds 3] [--batch 5000] [--gzip]
+ *   deno run -A bench/influx_throughput.ts [--points 200000] [--rounds 3] [--batch 5000] [--gzip] [--no-send-thread]
+ *
+ * `--no-send-thread` runs the output with `send_thread = false` (requests
+ * sent from the daemon's own thread, so encoding and sending do not overlap).
  *
  * @module
  */
@@ -28,12 +31,14 @@ const { values } = parseArgs({
     rounds: { type: "string", default: "3" },
     batch: { type: "string", default: "5000" },
     gzip: { type: "boolean", default: false },
+    "no-send-thread": { type: "boolean", default: false },
   },
 });
 const N = Number(values.points);
 const ROUNDS = Number(values.rounds);
 const BATCH = Number(values.batch);
 const GZIP = values.gzip;
+const SEND_THREAD = !values["no-send-thread"];
 
 const T0 = 1_704_067_200_000_000_000n;
 /** Telemetry of 8 robots: a tag and ten float fields, 1 ms apart. */
@@ -104,6 +109,7 @@ async function daemon(db: string, recs: BusRecord[]): Promise<number> {
           gzip: GZIP,
           queue_records: 50_000,
           batch_records: BATCH,
+          send_thread: SEND_THREAD,
         }],
       },
     },
@@ -160,7 +166,9 @@ try {
   const rate = (xs: number[]) => N / (median(xs) / 1000);
   const fmt = (x: number) => Math.round(x).toLocaleString("en").padStart(9);
   const bareRate = rate(bareTimes), encRate = rate(encTimes), outRate = rate(outTimes);
-  const setup = `${N} points, batches of ${BATCH}${GZIP ? ", gzip" : ""}, median of ${ROUNDS}`;
+  const setup = `${N} points, batches of ${BATCH}${GZIP ? ", gzip" : ""}${
+    SEND_THREAD ? "" : ", no send thread"
+  }, median of ${ROUNDS}`;
   const pct = (x: number, of: number) => `${(100 * x / of).toFixed(0)} %`;
   console.log(`bare fetch loop, lines encoded beforehand:    ${fmt(bareRate)} points/s (${setup})`);
   console.log(`bare fetch loop, encoding each batch:         ${fmt(encRate)} points/s`);

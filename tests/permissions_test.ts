@@ -19,6 +19,7 @@ import {
 } from "../cli/permissions.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { mpackFiles, printedFlags, ROOT, startWithFlags, until } from "./helpers/least_privilege.ts";
+import { MockInflux } from "./helpers/mock_influx.ts";
 
 Deno.test("permissions: template folders and referenced variables", () => {
   assert.equal(templateFolder("data/logs/t-{datetime}.mpack"), "data/logs");
@@ -223,6 +224,40 @@ listen = "127.0.0.1:${servePort}"
     assert.equal(await d.stop(), 0, d.log());
     assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied/);
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("permissions: the influxdb output's sending thread runs with the printed flags (a MOCK InfluxDB)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "telebus_perm_" });
+  const mock = new MockInflux();
+  try {
+    await Deno.writeTextFile(
+      join(dir, "t.toml"),
+      `[daemon]
+http = "127.0.0.1:0"
+data_dir = "state"
+[[inputs.generator]]
+rate = 200
+keys = 4
+[[outputs.influxdb]]
+url = "\${INFLUX_URL}"
+database = "telemetry"
+batch_size = 50
+flush_interval = "100ms"
+`,
+    );
+    const env = { INFLUX_URL: mock.url };
+    const flags = await printedFlags("t.toml", dir, env);
+    assert.ok(flags.some((f) => f.startsWith("--allow-net=") && f.includes(new URL(mock.url).host)), flags.join(" "));
+    assert.ok(!flags.some((f) => f.startsWith("--allow-read=") && f.includes(ROOT)), "no read access to the sources");
+    const d = await startWithFlags(flags, "t.toml", dir, env);
+    await until("points written through the sending thread", () => Promise.resolve(mock.writtenLines.length >= 100));
+    assert.equal(await d.stop(), 0, d.log());
+    assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied|sending thread/);
+    assert.ok(mock.writtenLines.every((l) => l.startsWith("robot/telemetry ")), mock.writtenLines[0]);
+  } finally {
+    await mock.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -32,12 +32,18 @@ export interface MockAnswer {
   body?: unknown;
   /** Extra headers (e.g. `retry-after`). */
   headers?: Record<string, string>;
+  /** Milliseconds to wait before answering (a slow server). */
+  delay?: number;
 }
 
 /** The mock server. */
 export class MockInflux {
   /** Every request so far. */
   readonly requests: MockRequest[] = [];
+  /** Requests being answered now. */
+  inFlight = 0;
+  /** The most requests there ever were at once. */
+  maxInFlight = 0;
   /** Answers used in order, one per request; when empty, `respond` decides. */
   readonly script: (MockAnswer | ((r: MockRequest) => MockAnswer))[] = [];
   /** The answer once the script is used up (default: 204). */
@@ -53,6 +59,15 @@ export class MockInflux {
   }
 
   async #handle(req: Request): Promise<Response> {
+    this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+    try {
+      return await this.#answer(req);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  async #answer(req: Request): Promise<Response> {
     const url = new URL(req.url);
     let bytes = new Uint8Array(await req.arrayBuffer());
     if (req.headers.get("content-encoding") === "gzip") {
@@ -71,6 +86,7 @@ export class MockInflux {
     this.requests.push(r);
     const next = this.script.shift();
     const a = next === undefined ? this.respond(r) : typeof next === "function" ? next(r) : next;
+    if (a.delay) await new Promise((resolve) => setTimeout(resolve, a.delay));
     const status = a.status ?? 204;
     r.status = status;
     const text = a.body === undefined ? null : typeof a.body === "string" ? a.body : JSON.stringify(a.body);

@@ -16,6 +16,7 @@ import { type EncodeCounts, encodeRecord, type RecordMapping } from "../../codec
 import type { InfluxdbConfig } from "./schema.ts";
 import { Spool } from "./spool.ts";
 import { InfluxWriter, namedLines, type WriteOutcome } from "./writer.ts";
+import { PostThread } from "./post_thread.ts";
 
 /** InfluxDB stayed unavailable (or the output is closing): the lines not delivered are in `remaining`. */
 export class InfluxUnavailable extends Error {
@@ -137,18 +138,27 @@ export async function deliverLines(
   return dropped;
 }
 
+/** Bytes of the lines as a request body (one newline each; line protocol is mostly ASCII, so this is close enough). */
+function byteLength(lines: readonly string[]): number {
+  let b = 0;
+  for (const l of lines) b += l.length + 1;
+  return b;
+}
+
 /** The output. */
 export class InfluxdbOutput implements Output {
   readonly #config: InfluxdbConfig;
   readonly #ctx: OutputContext;
   readonly #writer: InfluxWriter;
+  readonly #thread?: PostThread;
   readonly #spool: Spool;
   readonly #mapping: RecordMapping;
   readonly #counts: EncodeCounts = { skippedFields: 0 };
   readonly #closing = new AbortController();
   #lines: string[] = [];
   #bytes = 0;
-  #held: BusRecord[] = [];
+  /** Records whose acknowledgement waits for their points, with the index of their line in `#lines`. */
+  #held: { record: BusRecord; line: number }[] = [];
   #timer?: ReturnType<typeof setTimeout>;
   #chain: Promise<void> = Promise.resolve();
   /** Batches handed to the sender and not yet written or spooled, oldest first. */
@@ -160,7 +170,10 @@ export class InfluxdbOutput implements Output {
     this.#config = config;
     this.#ctx = ctx;
     this.#spool = spool;
-    this.#writer = new InfluxWriter(config);
+    if (config.send_thread) {
+      const thread = this.#thread = new PostThread();
+      this.#writer = new InfluxWriter(config, (request) => thread.post(request));
+    } else this.#writer = new InfluxWriter(config);
     this.#mapping = {
       measurement: config.measurement,
       tagKeys: config.tag_keys,
@@ -202,11 +215,12 @@ export class InfluxdbOutput implements Output {
   }
 
   /**
-   * Encodes the records into the batch buffer; a full buffer is handed to the
-   * sender. Resolves at once unless a batch is on its way; then once it is
-   * written or spooled (back-pressure). Records
-   * whose input asked for an acknowledgement are acknowledged only when their
-   * points are written or spooled (their ack is held until then).
+   * Encodes the records into the batch buffer; full batches are handed to the
+   * sender. Resolves at once unless as many batches as may wait are waiting
+   * (two with the send thread: one on its way, one behind it; else one); then
+   * once the oldest is written or spooled (back-pressure). Records whose input
+   * asked for an acknowledgement are acknowledged only when their points are
+   * written or spooled (their ack is held until then).
    */
   write(records: BusRecord[]): Promise<void> | void {
     const stats = this.#ctx.stats;
@@ -229,27 +243,43 @@ export class InfluxdbOutput implements Output {
       this.#bytes += line.length + 1;
       if (r.ack) {
         r.ack.pending++;
-        this.#held.push(r);
+        this.#held.push({ record: r, line: this.#lines.length - 1 });
       }
     }
     const c = this.#config;
-    if (this.#lines.length >= c.batch_size || this.#bytes >= c.batch_bytes) this.#flush();
-    else if (this.#lines.length > 0) this.#timer ??= setTimeout(() => this.#flush(), c.flush_interval);
-    // While a batch is on its way the bus waits (back-pressure). Encoding the next batch meanwhile was measured
-    // slower: on a small machine it takes CPU from InfluxDB (bench/influx_throughput.ts).
-    if (this.#sends.length >= 1) return this.#sends[0];
+    if (this.#lines.length >= c.batch_size || this.#bytes >= c.batch_bytes) this.#flush(true);
+    if (this.#lines.length > 0) this.#timer ??= setTimeout(() => this.#flush(), c.flush_interval);
+    // Back-pressure. With the sending thread, one batch is on its way while the next is encoded and waits behind it;
+    // in one thread, encoding would stall the request in flight (see post_thread.ts), so the bus waits for each.
+    if (this.#sends.length >= (this.#thread ? 2 : 1)) return this.#sends[0];
   }
 
-  /** Hands the buffer to the sender; resolves when it was written or spooled. */
-  #flush(): Promise<void> {
+  /**
+   * Hands the buffer to the sender; resolves when it was written or spooled.
+   * With `fullOnly`, a last batch smaller than `batch_size` and `batch_bytes`
+   * stays in the buffer (requests keep their size; the timer sends it).
+   */
+  #flush(fullOnly = false): Promise<void> {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#lines.length === 0) return this.#chain;
-    const lines = this.#lines, held = this.#held;
-    this.#lines = [];
-    this.#held = [];
-    this.#bytes = 0;
-    const p: Promise<void> = this.#chain.then(() => this.#send(lines, held)).finally(() => {
+    const chunks = this.#chunks(this.#lines);
+    let rest: string[] = [];
+    if (fullOnly && chunks.length > 0) {
+      const last = chunks[chunks.length - 1];
+      if (last.length < this.#config.batch_size && byteLength(last) < this.#config.batch_bytes) rest = chunks.pop()!;
+    }
+    if (chunks.length === 0) return this.#chain;
+    const sent = this.#lines.length - rest.length;
+    const held: BusRecord[] = [];
+    const heldLater: { record: BusRecord; line: number }[] = [];
+    for (const h of this.#held) {
+      if (h.line < sent) held.push(h.record);
+      else heldLater.push({ record: h.record, line: h.line - sent });
+    }
+    this.#lines = rest;
+    this.#held = heldLater;
+    this.#bytes = byteLength(rest);
+    const p: Promise<void> = this.#chain.then(() => this.#send(chunks, held)).finally(() => {
       this.#sends.splice(this.#sends.indexOf(p), 1);
     });
     this.#sends.push(p);
@@ -260,11 +290,8 @@ export class InfluxdbOutput implements Output {
   /** Splits a buffer into requests of at most `batch_size` points and `batch_bytes` bytes. */
   #chunks(lines: string[]): string[][] {
     const c = this.#config;
-    if (lines.length <= c.batch_size) {
-      let b = 0;
-      for (const l of lines) b += l.length + 1;
-      if (b <= c.batch_bytes) return [lines];
-    }
+    if (lines.length === 0) return [];
+    if (lines.length <= c.batch_size && byteLength(lines) <= c.batch_bytes) return [lines];
     const out: string[][] = [];
     let cur: string[] = [], bytes = 0;
     for (const l of lines) {
@@ -279,10 +306,9 @@ export class InfluxdbOutput implements Output {
     return out;
   }
 
-  async #send(lines: string[], held: BusRecord[]): Promise<void> {
+  async #send(chunks: string[][], held: BusRecord[]): Promise<void> {
     const { stats, log } = this.#ctx;
     try {
-      const chunks = this.#chunks(lines);
       for (let i = 0; i < chunks.length; i++) {
         if (!this.#spool.empty || this.#draining) {
           // Older batches wait in the spool: these go behind them, to keep the order.
@@ -302,9 +328,10 @@ export class InfluxdbOutput implements Output {
         }
       }
     } catch (e) {
+      const points = chunks.reduce((n, c) => n + c.length, 0);
       stats.errors++;
-      stats.drop("write_error", lines.length);
-      log.error("points lost: neither written nor spooled", { points: lines.length, error: e });
+      stats.drop("write_error", points);
+      log.error("points lost: neither written nor spooled", { points, error: e });
     } finally {
       ackRecords(held);
     }
@@ -379,6 +406,7 @@ export class InfluxdbOutput implements Output {
     await this.#flush();
     await this.#chain;
     await this.#draining;
+    this.#thread?.close();
     if (!this.#spool.empty) {
       this.#ctx.log.warn("points left in the spool for the next start", {
         batches: this.#spool.batches,

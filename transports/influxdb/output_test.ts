@@ -327,3 +327,55 @@ Deno.test("influxdb: permission rule names InfluxDB's host and port", async () =
   permissions({ url: "https://cloud.example" }, needs);
   assert.deepEqual([...needs.net], ["db.example:8086", "cloud.example:443"]);
 });
+
+Deno.test("influxdb (mock): with the send thread the next batch is encoded while one is on its way, sent one at a time in order", async () => {
+  const mock = new MockInflux();
+  mock.respond = () => ({ status: 204, delay: 150 });
+  const o = await outputOn(mock, { batch_size: 3, flush_interval: "1h" });
+  try {
+    // The first full batch goes to the sending thread; the bus is not held up.
+    assert.equal(o.out.write(recs(3)), undefined);
+    // The second is encoded and waits behind it: now the bus waits for the first.
+    const second = o.out.write(recs(3, 3));
+    assert.ok(second instanceof Promise);
+    await second;
+    assert.ok(mock.requests.length >= 1);
+    await o.out.close();
+    assert.equal(mock.maxInFlight, 1, "one request at a time");
+    assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3]);
+    assert.deepEqual(mock.writtenLines, recs(6).map((r) => `m v=${r.data.v} ${r.time}`));
+  } finally {
+    await o.cleanup();
+  }
+  // Without it, the bus waits for each batch (encoding would stall the request in flight).
+  const o2 = await outputOn(mock, { batch_size: 3, flush_interval: "1h", send_thread: false });
+  try {
+    assert.ok(o2.out.write(recs(3)) instanceof Promise);
+  } finally {
+    await o2.cleanup();
+    await mock.close();
+  }
+});
+
+Deno.test("influxdb (mock): requests keep batch_size; the rest waits for the interval with its acknowledgements", async () => {
+  const mock = new MockInflux();
+  const o = await outputOn(mock, { batch_size: 3, flush_interval: "300ms" });
+  try {
+    const acked: number[] = [];
+    const rs = recs(5);
+    rs.forEach((r, i) => r.ack = { pending: 1, done: () => acked.push(i) });
+    await o.out.write(rs);
+    // The bus acknowledges after write(): the output's hold keeps each record open until its point is written.
+    for (const r of rs) if (r.ack && --r.ack.pending === 0) r.ack.done();
+    await until(() => mock.requests.length === 1 && acked.length === 3, "the full batch");
+    assert.deepEqual(mock.requests[0].lines.length, 3);
+    assert.deepEqual(acked, [0, 1, 2], "only the records of the sent batch are acknowledged");
+    await until(() => mock.requests.length === 2, "the interval flush");
+    assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 2]);
+    await until(() => acked.length === 5, "the rest acknowledged");
+    assert.deepEqual(mock.writtenLines, recs(5).map((r) => `m v=${r.data.v} ${r.time}`));
+  } finally {
+    await o.cleanup();
+    await mock.close();
+  }
+});

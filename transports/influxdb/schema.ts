@@ -51,6 +51,8 @@ export interface InfluxdbConfig extends OutputCommon {
   flush_interval: number;
   /** Gzip request bodies. */
   gzip: boolean;
+  /** Send requests from a worker thread, so that the next batch is encoded while one is on its way. */
+  send_thread: boolean;
   /** Timeout of one request. */
   timeout: number;
   /** Attempts of a request before the batch goes to the spool. */
@@ -86,6 +88,7 @@ export const influxdbSchema: z.ZodType<InfluxdbConfig, unknown> = z.strictObject
   batch_bytes: byteSize().pipe(z.number().int().min(1024)).default(4 * 1024 * 1024),
   flush_interval: duration().pipe(z.number().min(1)).default(1000),
   gzip: flag().default(false),
+  send_thread: flag().default(true),
   timeout: duration().pipe(z.number().min(1)).default(10_000),
   retries: numeric().pipe(z.number().int().min(1)).default(3),
   retry_initial: duration().pipe(z.number().min(1)).default(250),

@@ -6,6 +6,7 @@
  * @module
  */
 import { parseLine } from "../../codecs/line_protocol.ts";
+import { type Poster, postOnce } from "./post_thread.ts";
 
 /** Where and how to write. */
 export interface InfluxTarget {
@@ -47,12 +48,6 @@ export type WriteOutcome =
 
 const encoder = new TextEncoder();
 
-/** Gzips bytes with the web `CompressionStream`. */
-export async function gzipBytes(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-
 /** Milliseconds of a `Retry-After` header (seconds or an HTTP date), or undefined. */
 export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
   if (!value) return undefined;
@@ -75,10 +70,15 @@ export class InfluxWriter {
   readonly writeUrl: string;
   readonly #headers: Record<string, string>;
   readonly #target: InfluxTarget;
+  readonly #post: Poster;
 
-  /** Builds the URL and headers of `target`. */
-  constructor(target: InfluxTarget) {
+  /**
+   * Builds the URL and headers of `target`; requests go through `post`
+   * (default: {@linkcode postOnce}, in this thread).
+   */
+  constructor(target: InfluxTarget, post: Poster = postOnce) {
     this.#target = target;
+    this.#post = post;
     const base = target.url.replace(/\/+$/, "");
     const q = new URLSearchParams();
     const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
@@ -109,28 +109,19 @@ export class InfluxWriter {
 
   /** Sends the lines in one request; never throws. */
   async write(lines: readonly string[]): Promise<WriteOutcome> {
-    let body: Uint8Array = encoder.encode(lines.join("\n"));
-    if (this.#target.gzip) body = await gzipBytes(body);
-    let res: Response;
-    try {
-      res = await fetch(this.writeUrl, {
-        method: "POST",
-        headers: this.#headers,
-        body: body as Uint8Array<ArrayBuffer>,
-        signal: AbortSignal.timeout(this.#target.timeout ?? 10_000),
-      });
-    } catch (e) {
-      return { kind: "retry", status: 0, message: (e as Error).message ?? String(e) };
-    }
-    if (res.ok) {
-      await res.body?.cancel();
-      return { kind: "ok", bytes: body.length };
-    }
-    const text = (await res.text().catch(() => "")).slice(0, 64 * 1024);
-    const { message, v3Lines } = errorMessage(text);
-    const s = res.status;
+    const answer = await this.#post({
+      url: this.writeUrl,
+      headers: this.#headers,
+      body: encoder.encode(lines.join("\n")),
+      gzip: this.#target.gzip ?? false,
+      timeoutMs: this.#target.timeout ?? 10_000,
+    });
+    if ("error" in answer) return { kind: "retry", status: 0, message: answer.error };
+    const s = answer.status;
+    if (s >= 200 && s < 300) return { kind: "ok", bytes: answer.bytes };
+    const { message, v3Lines } = errorMessage(answer.text);
     if (s === 429 || s >= 500 || s === 401 || s === 403 || s === 404 || s === 408) {
-      return { kind: "retry", status: s, message, retryAfterMs: parseRetryAfter(res.headers.get("retry-after")) };
+      return { kind: "retry", status: s, message, retryAfterMs: parseRetryAfter(answer.retryAfter) };
     }
     if (s === 413) return { kind: "too_large", status: s, message };
     return { kind: "bad", status: s, message, v3Lines };
