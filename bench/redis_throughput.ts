@@ -3,8 +3,10 @@
  * XREADGROUP + XACK) through telebus's `redis_streams` output and input,
  * beside bare node-redis loops doing the same work (MessagePack in field `d`,
  * 1000 entries per pipeline or read) in the same run, on a real redis-server.
+ * Each round runs every pair, the order of bare and telebus alternating
+ * between rounds; prints the median of the rounds.
  *
- *   deno run -A bench/redis_throughput.ts [--records 100000]
+ *   deno run -A bench/redis_throughput.ts [--records 100000] [--rounds 5]
  *
  * @module
  */
@@ -19,8 +21,12 @@ import { asBuffer, binary } from "../transports/redis_streams/client.ts";
 import { RedisServer } from "../tests/helpers/redis_server.ts";
 import { telemetry } from "./fixtures.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { records: { type: "string", default: "100000" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { records: { type: "string", default: "100000" }, rounds: { type: "string", default: "5" } },
+});
 const N = Number(values.records);
+const ROUNDS = Number(values.rounds);
 const dicts = telemetry(1000);
 const log = createLogger("bench", { level: "warn", write: (l) => console.error(l) });
 const redis = await RedisServer.start(false);
@@ -65,7 +71,8 @@ async function telebusXadd(key: string): Promise<number> {
     const p = ctx.emit(batch);
     if (p) await p;
   }
-  while (out.records < N) await new Promise((r) => setTimeout(r, 1));
+  // Until Redis has confirmed every entry (write() returns before the last batch is confirmed).
+  while ((out.counters.get("entries_written") ?? 0) < N) await new Promise((r) => setTimeout(r, 1));
   const ms = performance.now() - t0;
   await d.stop();
   await Deno.remove(dir, { recursive: true });
@@ -100,10 +107,15 @@ async function telebusXread(key: string, group?: string): Promise<number> {
       inputs: { redis_streams: [{ name: "in", url: redis.url, streams: [key], from: "0", count: 1000, group }] },
     },
   }, { log });
-  let n = 0;
-  const stop = d.subscribe((rs) => void (n += rs.length), { whenFull: "block" });
+  let n = 0, keys = 0;
+  // Every record's dictionary is read (decoded), as the bare loop decodes every entry.
+  const stop = d.subscribe((rs) => {
+    n += rs.length;
+    for (const r of rs) if (r.data) keys++;
+  }, { whenFull: "block" });
   while (n < N) await new Promise((r) => setTimeout(r, 1));
   const ms = performance.now() - t0;
+  if (keys < n) throw new Error("records without their dictionaries");
   await stop();
   await d.stop();
   await Deno.remove(dir, { recursive: true });
@@ -111,11 +123,25 @@ async function telebusXread(key: string, group?: string): Promise<number> {
 }
 
 const fmt = (x: number) => x.toLocaleString("en").padStart(9);
-const row = (name: string, bare: number, tb: number) =>
-  console.log(`${name.padEnd(22)} bare ${fmt(bare)}/s   telebus ${fmt(tb)}/s   = ${(100 * tb / bare).toFixed(0)} %`);
-console.log(`${N} records of 20-key telemetry, MessagePack in field d:`);
-row("XADD", await bareXadd("bare:add"), await telebusXadd("tb:add"));
-row("XREAD", await bareXread("bare:add"), await telebusXread("tb:add"));
-row("XREADGROUP + XACK", await bareXread("bare:add", "g1"), await telebusXread("tb:add", "g2"));
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const results = new Map<string, { bare: number[]; telebus: number[] }>();
+for (let r = 0; r < ROUNDS; r++) {
+  const rounds: [string, () => Promise<number>, () => Promise<number>][] = [
+    ["XADD", () => bareXadd("bare:add"), () => telebusXadd("tb:add")],
+    ["XREAD", () => bareXread("bare:add"), () => telebusXread("tb:add")],
+    ["XREADGROUP + XACK", () => bareXread("bare:add", `bare${r}`), () => telebusXread("tb:add", `tb${r}`)],
+  ];
+  for (const [name, bare, telebus] of rounds) {
+    const res = results.get(name) ?? { bare: [], telebus: [] };
+    results.set(name, res);
+    if (r % 2 === 0) res.bare.push(await bare()), res.telebus.push(await telebus());
+    else res.telebus.push(await telebus()), res.bare.push(await bare());
+  }
+}
+console.log(`${N} records of 20-key telemetry, MessagePack in field d, median of ${ROUNDS} rounds:`);
+for (const [name, { bare, telebus }] of results) {
+  const b = median(bare), t = median(telebus);
+  console.log(`${name.padEnd(22)} bare ${fmt(b)}/s   telebus ${fmt(t)}/s   = ${(100 * t / b).toFixed(0)} %`);
+}
 await c.close();
 await redis.close();

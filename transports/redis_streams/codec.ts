@@ -6,6 +6,7 @@
 import type { Dict, Value } from "../../core/record.ts";
 import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";
 import { toJson } from "../../codecs/json.ts";
+import { checkRecordSpan, lastCheckFailure } from "../../codecs/mpack_stream.ts";
 
 /** A codec name (see schema.ts). */
 export type EntryCodec = "msgpack" | "json" | "bytes" | "fields";
@@ -37,6 +38,24 @@ export function encodeEntry(data: Dict, codec: EntryCodec, cached?: Uint8Array):
       return out;
     }
   }
+}
+
+/**
+ * Checks, without decoding, that bytes hold exactly one MessagePack map with
+ * string keys (what the `msgpack` codec expects in field `d`); throws with the
+ * reason otherwise. The input then passes the bytes on undecoded: the
+ * dictionary is decoded only if an output reads it.
+ */
+export function checkMsgpackMap(d: Uint8Array | undefined): Uint8Array {
+  if (!d) throw new Error("no field d");
+  if (d.length === 1 && d[0] === 0x80) return d; // {}
+  const end = checkRecordSpan(d, 0, d.length, d.length);
+  if (end === d.length) return d;
+  throw new Error(
+    end < 0
+      ? `field d is not a MessagePack map: ${lastCheckFailure() || "cut short"}`
+      : "field d holds more than one value",
+  );
 }
 
 /** A record's dictionary from an entry's fields (values as bytes). Throws with a reason on a bad entry. */

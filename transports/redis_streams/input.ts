@@ -11,9 +11,9 @@
  * @module
  */
 import type { Input, InputContext } from "../../core/transport.ts";
-import type { BusRecord } from "../../core/record.ts";
+import { type BusRecord, EncodedRecord } from "../../core/record.ts";
 import { binary, connectRedis, type RedisClient, sleep } from "./client.ts";
-import { decodeEntry } from "./codec.ts";
+import { checkMsgpackMap, decodeEntry } from "./codec.ts";
 import type { RedisInputConfig } from "./schema.ts";
 
 /** What the checkpoint holds (non-group mode): the last accepted id per key. */
@@ -28,10 +28,13 @@ interface RawEntry {
 
 const hasWildcard = (s: string) => /[*?[]/.test(s);
 
-/** Nanoseconds since the epoch of an entry id's millisecond part. */
+let lastMs = "", lastNs = 0n;
+
+/** Nanoseconds since the epoch of an entry id's millisecond part (entries of one read mostly share it). */
 function idTime(id: string): bigint {
   const ms = id.slice(0, id.indexOf("-"));
-  return BigInt(ms) * 1_000_000n;
+  if (ms !== lastMs) lastMs = ms, lastNs = BigInt(ms) * 1_000_000n;
+  return lastNs;
 }
 
 /** The input. */
@@ -120,8 +123,24 @@ export class RedisStreamsInput implements Input {
         for (const f in e.message) size += f.length + e.message[f].length;
         ctx.stats.bytes += size;
         try {
-          const data = decodeEntry(e.message, cfg.codec);
-          out.push({ stream, time: idTime(id), data, source: ctx.name, size, meta: { redis_key: key, redis_id: id } });
+          const meta = { redis_key: key, redis_id: id };
+          if (cfg.codec === "msgpack") {
+            // Checked, not decoded: the bytes travel on as they are (an mpack file, Redis or ZeroMQ output writes
+            // them unchanged) and are decoded once, if an output reads the dictionary.
+            const r = new EncodedRecord(stream, idTime(id), checkMsgpackMap(e.message.d), ctx.name);
+            r.size = size;
+            r.meta = meta;
+            out.push(r);
+          } else {
+            out.push({
+              stream,
+              time: idTime(id),
+              data: decodeEntry(e.message, cfg.codec),
+              source: ctx.name,
+              size,
+              meta,
+            });
+          }
         } catch (err) {
           ctx.stats.errors++;
           log.warn("entry skipped: it does not hold a record", {
@@ -152,6 +171,53 @@ export class RedisStreamsInput implements Input {
       if (p) await p;
     };
 
+    type ReadReply = { name: { toString(): string }; messages: RawEntry[] }[];
+    /**
+     * One XREAD or XREADGROUP of every known key, positions advanced from its reply at once (so the next read can
+     * go out before this one's entries are emitted). In group mode a key reads its own pending entries ("0", then
+     * past the last one returned) until none are left, then new ones (">"), which block.
+     */
+    const read = async (): Promise<{ streams: ReadReply }> => {
+      const streams = [...positions].map(([key, id]) => ({ key, id }));
+      if (group) {
+        const history = streams.some((s) => s.id !== ">");
+        const res = await binary(reader).xReadGroup(group, consumer, streams, {
+          COUNT: cfg.count,
+          ...(history ? {} : { BLOCK: cfg.block }),
+        }) as unknown as ReadReply | null;
+        const got = new Set<string>();
+        for (const s of res ?? []) {
+          if (s.messages.length === 0) continue;
+          const key = s.name.toString();
+          got.add(key);
+          if (positions.get(key) !== ">") positions.set(key, s.messages[s.messages.length - 1].id.toString());
+        }
+        for (const s of streams) if (s.id !== ">" && !got.has(s.key)) positions.set(s.key, ">");
+        return { streams: (res ?? []).filter((s) => s.messages.length > 0) };
+      }
+      const res = await binary(reader).xRead(streams, { COUNT: cfg.count, BLOCK: cfg.block }) as unknown as
+        | ReadReply
+        | null;
+      const out = (res ?? []).filter((s) => s.messages.length > 0);
+      for (const s of out) positions.set(s.name.toString(), s.messages[s.messages.length - 1].id.toString());
+      return { streams: out };
+    };
+    let nextRead: Promise<{ streams: ReadReply }> | undefined;
+
+    const emitPlain = async (key: string, entries: RawEntry[]) => {
+      const last = entries[entries.length - 1].id.toString();
+      const records = toRecords(key, entries);
+      const onAccepted = () => {
+        accepted = { ...accepted, [key]: last };
+        saveCheckpoint();
+      };
+      if (records.length === 0) onAccepted();
+      else {
+        const p = ctx.emit(records, onAccepted);
+        if (p) await p;
+      }
+    };
+
     let lastScan = 0;
     let lastClaim = Date.now();
     let backoff = 100;
@@ -168,7 +234,6 @@ export class RedisStreamsInput implements Input {
             await sleep(cfg.scan_interval, ctx.signal);
             continue;
           }
-          const streams = [...positions].map(([key, id]) => ({ key, id }));
           if (group) {
             if (cfg.claim_idle > 0 && Date.now() - lastClaim > cfg.claim_idle / 2) {
               lastClaim = Date.now();
@@ -184,37 +249,21 @@ export class RedisStreamsInput implements Input {
                 }
               }
             }
-            // Reading our own pending entries ("0") never blocks; new ones (">") block.
-            const ownPending = streams.some((s) => s.id === "0");
-            const res = await binary(reader).xReadGroup(group, consumer, streams, {
-              COUNT: cfg.count,
-              ...(ownPending ? {} : { BLOCK: cfg.block }),
-            });
-            const got = new Set<string>();
-            for (const s of (res ?? []) as unknown as { name: { toString(): string }; messages: RawEntry[] }[]) {
-              const key = s.name.toString();
-              if (s.messages.length > 0) got.add(key);
-              await emitGroup(key, s.messages);
-            }
-            for (const s of streams) if (s.id === "0" && !got.has(s.key)) positions.set(s.key, ">");
-          } else {
-            const res = await binary(reader).xRead(streams, { COUNT: cfg.count, BLOCK: cfg.block });
-            for (const s of (res ?? []) as unknown as { name: { toString(): string }; messages: RawEntry[] }[]) {
-              const key = s.name.toString();
-              if (s.messages.length === 0) continue;
-              const last = s.messages[s.messages.length - 1].id.toString();
-              positions.set(key, last);
-              const records = toRecords(key, s.messages);
-              const onAccepted = () => {
-                accepted = { ...accepted, [key]: last };
-                saveCheckpoint();
-              };
-              if (records.length === 0) onAccepted();
-              else {
-                const p = ctx.emit(records, onAccepted);
-                if (p) await p;
-              }
-            }
+          }
+          // Read ahead: the next read is sent before this batch is decoded and emitted, so that Redis prepares it
+          // meanwhile (one batch of `count` entries per key at most is held; the loop still waits for the bus).
+          const thisRead = nextRead ?? read();
+          nextRead = undefined;
+          const batch = await thisRead;
+          if (batch.streams.length > 0 && !ctx.signal.aborted) {
+            nextRead = read();
+            // Its failure is handled when it is awaited, on the next turn.
+            nextRead.catch(() => {});
+          }
+          for (const s of batch.streams) {
+            const key = s.name.toString();
+            if (group) await emitGroup(key, s.messages);
+            else await emitPlain(key, s.messages);
           }
           backoff = 100;
         } catch (e) {

@@ -3,17 +3,29 @@
  * `MAXLEN ~` trimming) on a key built from a template — `{device}:{stream}` is
  * redis-streamer's layout, so the streamer's clients see telebus's data.
  * A batch goes out as one pipeline (node-redis pipelines the commands of one
- * tick). While Redis is away the batch is retried with backoff for
- * `retry_for`; meanwhile the bus queue in front of this output (bounded, with
- * its `when_full` policy) holds what comes next — there is no other queue.
+ * tick); while Redis works on it, the next batch is encoded and sent behind
+ * it on the same connection (so entries keep their order), and only then does
+ * the bus wait. Records are acknowledged once Redis has their entries. While
+ * Redis is away a batch is retried with backoff for `retry_for`, batches in
+ * order; meanwhile the bus queue in front of this output (bounded, with its
+ * `when_full` policy) holds what comes next — there is no other queue.
  *
  * @module
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
+import { ackRecords } from "../../core/queue.ts";
 import { asBuffer, connectRedis, type RedisClient, sleep } from "./client.ts";
 import { encodeEntry } from "./codec.ts";
+import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import type { RedisOutputConfig } from "./schema.ts";
+
+/** One XADD: key, fields, and their size for the byte counter. */
+interface Entry {
+  key: string;
+  fields: Record<string, string | ReturnType<typeof asBuffer>>;
+  bytes: number;
+}
 
 /** The output. */
 export class RedisStreamsOutput implements Output {
@@ -32,21 +44,51 @@ export class RedisStreamsOutput implements Output {
     return new RedisStreamsOutput(client, config, ctx);
   }
 
+  /** Keys by stream and source: a few streams repeat, so each key is built once (bounded). */
+  readonly #keys = new Map<string, string>();
+
+  #last?: BusRecord;
+  #lastKey = "";
+
   #key(r: BusRecord): string {
-    return this.config.key.replaceAll("{stream}", r.stream).replaceAll("{device}", this.config.device)
-      .replaceAll("{source}", r.source);
+    // Batches mostly hold runs of one stream from one input.
+    const last = this.#last;
+    if (last !== undefined && last.stream === r.stream && last.source === r.source) return this.#lastKey;
+    this.#last = r;
+    return this.#lastKey = this.#keyOf(r);
   }
 
-  /** Appends the batch; resolves when Redis has every entry. */
-  async write(records: BusRecord[]): Promise<void> {
-    const { codec, maxlen } = this.config;
-    const options = maxlen > 0
-      ? { TRIM: { strategy: "MAXLEN" as const, strategyModifier: "~" as const, threshold: maxlen } }
-      : undefined;
-    const entries = records.map((r) => {
-      const cached = codec === "msgpack" ? r.encoded?.msgpack : undefined;
-      const fields = encodeEntry(r.data, codec, cached);
-      if (codec === "msgpack" && !cached) (r.encoded ??= {}).msgpack = fields.d as Uint8Array;
+  #keyOf(r: BusRecord): string {
+    const id = r.stream + "\0" + r.source;
+    let key = this.#keys.get(id);
+    if (key === undefined) {
+      key = this.config.key.replaceAll("{stream}", r.stream).replaceAll("{device}", this.config.device)
+        .replaceAll("{source}", r.source);
+      if (this.#keys.size >= 10_000) this.#keys.clear();
+      this.#keys.set(id, key);
+    }
+    return key;
+  }
+
+  /** Batches sent and not yet confirmed (or given up), oldest first: at most two. */
+  readonly #inFlight: Promise<void>[] = [];
+
+  /**
+   * Encodes the batch and sends it at once. Resolves at once while no other
+   * batch waits for Redis; otherwise when the older one is confirmed
+   * (back-pressure: one batch on its way, one behind it). Records whose input
+   * asked for an acknowledgement are acknowledged when Redis has their
+   * entries (their ack is held until then).
+   */
+  write(records: BusRecord[]): Promise<void> | void {
+    const { codec } = this.config;
+    const entries = records.map((r): Entry => {
+      if (codec === "msgpack") {
+        // The common layout, without the generic field loop: one field d of MessagePack, reused when cached.
+        const d = r.encoded?.msgpack ?? ((r.encoded ??= {}).msgpack = encodeMsgpack(r.data));
+        return { key: this.#key(r), fields: { d: asBuffer(d) }, bytes: d.length };
+      }
+      const fields = encodeEntry(r.data, codec);
       let bytes = 0;
       const out: Record<string, string | ReturnType<typeof asBuffer>> = {};
       for (const k in fields) {
@@ -56,28 +98,73 @@ export class RedisStreamsOutput implements Output {
       }
       return { key: this.#key(r), fields: out, bytes };
     });
-    const deadline = Date.now() + this.config.retry_for;
-    let delay = 100;
-    for (;;) {
-      try {
-        await Promise.all(entries.map((e) => this.client.xAdd(e.key, "*", e.fields, options)));
-        this.ctx.stats.bytes += entries.reduce((n, e) => n + e.bytes, 0);
-        return;
-      } catch (e) {
-        // At-least-once: a retried batch may repeat entries that got in before the connection broke.
-        if (Date.now() > deadline || this.#stop.signal.aborted) {
-          this.ctx.stats.errors++;
-          throw e;
-        }
-        this.ctx.stats.count("retries");
-        await sleep(delay, this.#stop.signal);
-        delay = Math.min(delay * 2, 5000);
+    const held: BusRecord[] = [];
+    for (const r of records) {
+      if (r.ack) {
+        r.ack.pending++;
+        held.push(r);
       }
+    }
+    const first = this.#send(entries);
+    const before = this.#inFlight[this.#inFlight.length - 1];
+    const done: Promise<void> = this.#settle(entries, first, before, held).finally(() => {
+      this.#inFlight.splice(this.#inFlight.indexOf(done), 1);
+    });
+    this.#inFlight.push(done);
+    if (this.#inFlight.length >= 2) return this.#inFlight[0];
+  }
+
+  #options() {
+    const maxlen = this.config.maxlen;
+    return maxlen > 0
+      ? { TRIM: { strategy: "MAXLEN" as const, strategyModifier: "~" as const, threshold: maxlen } }
+      : undefined;
+  }
+
+  #send(entries: Entry[]): Promise<unknown> {
+    const options = this.#options();
+    return Promise.all(entries.map((e) => this.client.xAdd(e.key, "*", e.fields, options)));
+  }
+
+  /**
+   * Waits for the first attempt; on failure retries (after the batch before has settled, so batches land in order)
+   * until `retry_for` is over. Counts, logs and releases the held acknowledgements; never rejects.
+   */
+  async #settle(entries: Entry[], first: Promise<unknown>, before: Promise<void> | undefined, held: BusRecord[]) {
+    const { stats, log } = this.ctx;
+    try {
+      let attempt = first;
+      const deadline = Date.now() + this.config.retry_for;
+      let delay = 100;
+      for (;;) {
+        try {
+          await attempt;
+          stats.bytes += entries.reduce((n, e) => n + e.bytes, 0);
+          stats.count("entries_written", entries.length);
+          return;
+        } catch (e) {
+          // At-least-once: a retried batch may repeat entries that got in before the connection broke.
+          if (Date.now() > deadline || this.#stop.signal.aborted) {
+            stats.errors++;
+            stats.drop("write_error", entries.length);
+            log.error("XADD failed; entries dropped", { entries: entries.length, error: e });
+            return;
+          }
+          stats.count("retries");
+          await before;
+          await sleep(delay, this.#stop.signal);
+          delay = Math.min(delay * 2, 5000);
+          attempt = this.#send(entries);
+        }
+      }
+    } finally {
+      ackRecords(held);
     }
   }
 
-  /** Disconnects (after the bus has drained this output). */
+  /** Waits for the batches on their way, then disconnects (after the bus has drained this output). */
   async close(): Promise<void> {
+    await Promise.all(this.#inFlight);
     this.#stop.abort();
     try {
       await this.client.close();

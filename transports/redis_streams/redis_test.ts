@@ -30,6 +30,7 @@ async function daemon(config: Record<string, unknown>) {
   return {
     dir: t.dir,
     got,
+    daemon: t.daemon,
     emit: t.emitRecords,
     async stop(keepDir = false) {
       await unsubscribe();
@@ -155,4 +156,113 @@ Deno.test("redis input: a consumer group acks only what the outputs accepted, an
   await t.stop();
   await c.close();
   await redis.close();
+});
+
+Deno.test("redis input: MessagePack entries pass on as their bytes; bad entries are skipped, counted and named", async () => {
+  const redis = await RedisServer.start();
+  const c = await redisClient(redis.url);
+  const good = encodeMsgpack({ seq: 1, x: 1.5 });
+  await c.xAdd("s", "*", { d: asBuffer(good) });
+  await c.xAdd("s", "*", { d: asBuffer(encodeMsgpack([1, 2])) }); // a list, not a map
+  await c.xAdd("s", "*", { d: asBuffer(good.subarray(0, good.length - 2)) }); // cut short
+  await c.xAdd("s", "*", { x: "no field d" });
+  await c.xAdd("s", "*", { d: asBuffer(encodeMsgpack({ seq: 2 })) });
+  const t = await daemon({
+    inputs: { redis_streams: [{ name: "redis", url: redis.url, streams: ["s"], from: "0", block: "100ms" }] },
+  });
+  try {
+    await until("the two good records", () => t.got.length === 2);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(t.got.length, 2);
+    // Undecoded: the entry's bytes are the record's MessagePack encoding, written on unchanged by byte outputs.
+    assert.deepEqual([...t.got[0].encoded!.msgpack!], [...good]);
+    assert.deepEqual(t.got.map((r) => r.data.seq), [1, 2]);
+    const input = t.daemon.stats.find((st) => st.name === "redis")!;
+    assert.equal(input.errors, 3);
+    assert.equal(input.records, 2);
+  } finally {
+    await t.stop();
+    await c.close();
+    await redis.close();
+  }
+});
+
+Deno.test("redis input: a consumer's own pending entries after a crash are read once each, then new ones", async () => {
+  const redis = await RedisServer.start();
+  const c = await redisClient(redis.url);
+  await c.xGroupCreate("jobs", "workers", "0", { MKSTREAM: true });
+  for (let i = 0; i < 25; i++) await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
+  // This consumer read 25 entries and crashed before acknowledging them.
+  await c.xReadGroup("workers", "me", [{ key: "jobs", id: ">" }], { COUNT: 25 });
+  const t = await daemon({
+    inputs: {
+      redis_streams: [{
+        name: "redis",
+        url: redis.url,
+        streams: ["jobs"],
+        group: "workers",
+        consumer: "me",
+        count: 4, // fewer than pending: the history is read in several steps
+        claim_idle: 0,
+        block: "100ms",
+      }],
+    },
+  });
+  try {
+    await until("the 25 pending entries", () => t.got.length >= 25);
+    for (let i = 25; i < 30; i++) await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
+    await until("the new ones", () => t.got.length >= 30);
+    await new Promise((r) => setTimeout(r, 300));
+    assert.deepEqual(t.got.map((r) => r.data.seq), Array.from({ length: 30 }, (_, i) => i), "each once, in order");
+    await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0);
+  } finally {
+    await t.stop();
+    await c.close();
+    await redis.close();
+  }
+});
+
+Deno.test("redis output: the next batch goes out behind the one Redis works on; order kept, acks once Redis has them", async () => {
+  const redis = await RedisServer.start();
+  const { RedisStreamsOutput } = await import("./output.ts");
+  const { redisOutputSchema } = await import("./schema.ts");
+  const { PartStats } = await import("../../core/stats.ts");
+  const { createLogger } = await import("../../core/log.ts");
+  const stats = new PartStats("output", "redis", "redis_streams");
+  const out = await RedisStreamsOutput.create(redisOutputSchema.parse({ url: redis.url, key: "k", maxlen: 0 }), {
+    name: "redis",
+    log: createLogger("test", { level: "error", write() {} }),
+    stats,
+    dataDir: "/nonexistent",
+    http: { route() {} },
+  });
+  const c = await redisClient(redis.url);
+  try {
+    const acked: number[] = [];
+    const batch = (from: number) =>
+      Array.from({ length: 500 }, (_, i) => {
+        const r = makeRecord("s", 0n, { seq: from + i }, "test");
+        r.ack = { pending: 1, done: () => acked.push(from + i) };
+        return r;
+      });
+    const a = batch(0), b = batch(500);
+    assert.equal(out.write(a), undefined, "the first batch does not hold up the bus");
+    const second = out.write(b);
+    assert.ok(second instanceof Promise, "the second waits for the first");
+    // The bus acknowledges after write(): the output's hold keeps each record open until Redis has its entry.
+    for (const r of [...a, ...b]) if (r.ack && --r.ack.pending === 0) r.ack.done();
+    await second;
+    assert.ok(acked.length >= 500 && acked.slice(0, 500).every((v, i) => v === i));
+    await out.close();
+    assert.equal(acked.length, 1000);
+    assert.equal(stats.counters.get("entries_written"), 1000);
+    const entries = await binary(c).xRange("k", "-", "+");
+    assert.deepEqual(
+      entries.map((e) => (decodeMsgpack(e.message.d as Uint8Array) as { seq: number }).seq),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+  } finally {
+    await c.close();
+    await redis.close();
+  }
 });
