@@ -68,6 +68,14 @@ export class OutputQueue {
     return this.#items.length - this.#head;
   }
 
+  /**
+   * Array slots in use, records already taken included: stays below twice
+   * {@linkcode OutputQueue.length} plus 1024 however long the queue runs.
+   */
+  get slots(): number {
+    return this.#items.length;
+  }
+
   /** Bytes held now. */
   get bytes(): number {
     return this.#bytes;
@@ -91,11 +99,20 @@ export class OutputQueue {
   #shift(): BusRecord {
     const r = this.#items[this.#head++];
     this.#bytes -= r.size;
+    this.#compact();
+    return r;
+  }
+
+  /**
+   * Drops the taken records from the front of the array once they are half
+   * of it: a queue that is never quite empty (a consumer that keeps up) would
+   * otherwise hold on to every record it ever passed. Amortised O(1).
+   */
+  #compact(): void {
     if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head);
       this.#head = 0;
     }
-    return r;
   }
 
   #dropped(reason: string, records: BusRecord[]): void {
@@ -234,7 +251,7 @@ export class OutputQueue {
       if (this.#head === this.#items.length) {
         this.#items = [];
         this.#head = 0;
-      }
+      } else this.#compact();
     }
     this.#release();
     return batch;

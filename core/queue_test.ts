@@ -95,3 +95,20 @@ Deno.test("ackRecords runs done once when the group is complete", () => {
   ackRecords(rs.slice(2));
   assertEquals(done, 1);
 });
+
+Deno.test("queue: a queue that is never empty lets go of the records it passed on", async () => {
+  const { q } = queue("block", 10_000);
+  let seq = 0;
+  const push = (n: number) => q.push(Array.from({ length: n }, () => rec("s", seq++)));
+  push(1500);
+  let taken = 0;
+  for (let round = 0; round < 200; round++) {
+    push(1000);
+    const batch = await q.take(1000);
+    assertEquals(batch![0].data.seq, taken);
+    taken += batch!.length;
+    assert(q.length === 1500, `length ${q.length}`);
+    assert(q.slots < 2 * q.length + 1024 + 1000, `round ${round}: ${q.slots} slots for ${q.length} records`);
+  }
+  assertEquals(taken, 200_000);
+});
