@@ -138,6 +138,10 @@ for (let r = 0; r < ROUNDS; r++) {
     else res.telebus.push(await telebus()), res.bare.push(await bare());
   }
 }
+const k = (x: number) => `${Math.round(x / 1000)}k`;
+for (const [name, r] of results) {
+  console.log(`${name}: rounds bare ${r.bare.map(k).join(" ")}, telebus ${r.telebus.map(k).join(" ")} (records/s)`);
+}
 console.log(`${N} records of 20-key telemetry, MessagePack in field d, median of ${ROUNDS} rounds:`);
 for (const [name, { bare, telebus }] of results) {
   const b = median(bare), t = median(telebus);
