@@ -1,6 +1,7 @@
 /**
  * `deno bench` of the hot paths: decoding a `.mpack` stream, encoding a
- * record, bus fan-out through queues, JSON for `dump`. Each bench handles
+ * record (MessagePack, InfluxDB line protocol), sizing a record for queue
+ * accounting, bus fan-out through queues, JSON for `dump`. Each bench handles
  * 1000 20-key telemetry records (~260 B each), so ops/s × 1000 = records/s.
  *
  *   deno bench -A bench/
@@ -9,7 +10,8 @@ import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { toJson } from "../codecs/json.ts";
 import { Bus, OutputAttachment } from "../core/bus.ts";
-import { makeRecord } from "../core/record.ts";
+import { estimateSize, makeRecord } from "../core/record.ts";
+import { encodeRecord } from "../codecs/line_protocol.ts";
 import { PartStats } from "../core/stats.ts";
 import { createLogger } from "../core/log.ts";
 import { telemetry } from "./fixtures.ts";
@@ -45,6 +47,15 @@ Deno.bench("encode: record → MessagePack", { group: "encode" }, () => {
 
 Deno.bench("json: record → NDJSON line (python style)", { group: "encode" }, () => {
   for (const d of dicts) toJson(d, { style: "python" });
+});
+
+const records = dicts.map((d, i) => makeRecord("robot/telemetry", 1_700_000_000_000_000_000n + BigInt(i), d, "bench"));
+Deno.bench("line protocol: record → line (the mode key as a tag)", { group: "encode" }, () => {
+  for (const r of records) encodeRecord(r, { tagKeys: ["mode"] });
+});
+
+Deno.bench("size: estimate a record's size for queue accounting", { group: "encode" }, () => {
+  for (const d of dicts) estimateSize(d);
 });
 
 const log = createLogger("bench", { level: "error", write() {} });
