@@ -4,7 +4,9 @@
  * beside bare node-redis loops doing the same work (MessagePack in field `d`,
  * 1000 entries per pipeline or read) in the same run, on a real redis-server.
  * Each round runs every pair, the order of bare and telebus alternating
- * between rounds; prints the median of the rounds.
+ * between rounds; prints every round, the ratio of the medians, and the
+ * median of the per-round ratios (bare and telebus of a round run back to
+ * back, so their ratio is less exposed to the machine's drift).
  *
  *   deno run -A bench/redis_throughput.ts [--records 100000] [--rounds 5]
  *
@@ -145,7 +147,14 @@ for (const [name, r] of results) {
 console.log(`${N} records of 20-key telemetry, MessagePack in field d, median of ${ROUNDS} rounds:`);
 for (const [name, { bare, telebus }] of results) {
   const b = median(bare), t = median(telebus);
-  console.log(`${name.padEnd(22)} bare ${fmt(b)}/s   telebus ${fmt(t)}/s   = ${(100 * t / b).toFixed(0)} %`);
+  // Each round runs bare and telebus back to back: their ratio is less exposed to the machine's drift between rounds.
+  const paired = telebus.map((x, i) => 100 * x / bare[i]);
+  const pct = (x: number) => `${x.toFixed(0)} %`;
+  console.log(
+    `${name.padEnd(22)} bare ${fmt(b)}/s   telebus ${fmt(t)}/s   = ${pct(100 * t / b)}   (paired rounds: median ${
+      pct(median(paired))
+    }, ${pct(Math.min(...paired))}–${pct(Math.max(...paired))})`,
+  );
 }
 await c.close();
 await redis.close();
