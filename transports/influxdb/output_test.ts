@@ -367,9 +367,10 @@ Deno.test("influxdb (mock): requests keep batch_size; the rest waits for the int
     await o.out.write(rs);
     // The bus acknowledges after write(): the output's hold keeps each record open until its point is written.
     for (const r of rs) if (r.ack && --r.ack.pending === 0) r.ack.done();
-    await until(() => mock.requests.length === 1 && acked.length === 3, "the full batch");
+    await until(() => mock.requests.length >= 1 && acked.length >= 3, "the full batch");
     assert.deepEqual(mock.requests[0].lines.length, 3);
-    assert.deepEqual(acked, [0, 1, 2], "only the records of the sent batch are acknowledged");
+    // Unless the interval already sent the rest (a very slow machine), only the sent batch's records are acknowledged.
+    if (mock.requests.length === 1) assert.deepEqual(acked, [0, 1, 2]);
     await until(() => mock.requests.length === 2, "the interval flush");
     assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 2]);
     await until(() => acked.length === 5, "the rest acknowledged");
