@@ -15,10 +15,10 @@ const decoder = new TextDecoder();
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 /** Entry fields for a record's dictionary. Bytes where the codec is binary. */
-export function encodeEntry(data: Dict, codec: EntryCodec, cached?: Uint8Array): Record<string, string | Uint8Array> {
+export function encodeEntry(data: Dict, codec: EntryCodec): Record<string, string | Uint8Array> {
   switch (codec) {
     case "msgpack":
-      return { d: cached ?? encodeMsgpack(data) };
+      return { d: encodeMsgpack(data) };
     case "json":
       return { d: toJson(data) };
     case "bytes": {

@@ -47,18 +47,7 @@ export class RedisStreamsOutput implements Output {
   /** Keys by stream and source: a few streams repeat, so each key is built once (bounded). */
   readonly #keys = new Map<string, string>();
 
-  #last?: BusRecord;
-  #lastKey = "";
-
   #key(r: BusRecord): string {
-    // Batches mostly hold runs of one stream from one input.
-    const last = this.#last;
-    if (last !== undefined && last.stream === r.stream && last.source === r.source) return this.#lastKey;
-    this.#last = r;
-    return this.#lastKey = this.#keyOf(r);
-  }
-
-  #keyOf(r: BusRecord): string {
     const id = r.stream + "\0" + r.source;
     let key = this.#keys.get(id);
     if (key === undefined) {
