@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { checkRecordSpan, type MpackStreamItem, MpackStreamReader } from "./mpack_stream.ts";
 import { encodeMsgpack } from "./msgpack.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/mpacklog/", import.meta.url);
+const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url);
 
 function readAll(chunks: Uint8Array[], finish = true): MpackStreamItem[] {
   const r = new MpackStreamReader();

@@ -9,7 +9,7 @@ import { csvCell } from "../cli/dump.ts";
 import { compareCodePoints } from "../cli/list.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
-const FIXTURES = new URL("../../shared/fixtures/mpacklog/", import.meta.url).pathname;
+const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url).pathname;
 const NAMES = ["plain", "quirks", "binary"] as const;
 
 interface RunResult {

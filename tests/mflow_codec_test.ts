@@ -11,7 +11,7 @@ import {
   registerMflowType,
 } from "../codecs/mflow.ts";
 
-const FIXTURES = new URL("../../shared/fixtures/mflow/", import.meta.url).pathname;
+const FIXTURES = new URL("../testdata/mflow/", import.meta.url).pathname;
 
 interface FixtureMessage {
   htype: string;

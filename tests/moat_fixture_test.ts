@@ -1,6 +1,6 @@
 /**
  * MoaT-Cmd against the recorded exchange of two moat-lib-cmd 0.3.3 peers
- * (../shared/fixtures/moat): telebus as the server answers the recorded
+ * (testdata/moat): telebus as the server answers the recorded
  * client exactly as the original server did, and telebus as the client sends
  * exactly what the original client sent.
  */
@@ -10,7 +10,7 @@ import { decodeHeader } from "../protocol/moat_cmd/header.ts";
 import { RemoteError } from "../protocol/moat_cmd/errors.ts";
 import { decodeCbor, encodeCbor } from "../codecs/cbor.ts";
 
-const DIR = new URL("../../shared/fixtures/moat/", import.meta.url);
+const DIR = new URL("../testdata/moat/", import.meta.url);
 
 interface Wire {
   dir: "in" | "out";

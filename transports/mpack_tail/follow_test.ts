@@ -4,7 +4,7 @@ import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import type { Dict } from "../../core/record.ts";
 import { type FollowEvent, followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
 
-const FIXTURES = new URL("../../../shared/fixtures/mpacklog/", import.meta.url);
+const FIXTURES = new URL("../../testdata/mpacklog/", import.meta.url);
 
 /** A record as the tests write them. */
 function rec(seq: number, pad = 0): Uint8Array {

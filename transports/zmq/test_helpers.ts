@@ -71,8 +71,8 @@ export async function until(
   }
 }
 
-/** The mflow fixtures made by the original (../shared/fixtures/mflow). */
-export const MFLOW_FIXTURES = new URL("../../../shared/fixtures/mflow/", import.meta.url).pathname;
+/** The mflow fixtures made by the original (testdata/mflow). */
+export const MFLOW_FIXTURES = new URL("../../testdata/mflow/", import.meta.url).pathname;
 
 /** The messages of frames.jsonl: htype and frames (with their SNDMORE flags). */
 export function fixtureMessages(): { htype: string; frames: Uint8Array[]; more: boolean[] }[] {
