@@ -17,6 +17,9 @@ SIGHUP reloads the configuration (a bad one is logged and the running one kept).
   -c, --config FILE   the TOML configuration (default: telemetry.toml)
       --http ADDR     override [daemon].http (host:port, or "off")`;
 
+/** Signals closer together than this are one (see `onSignal`); a later one exits without draining. */
+const SAME_SIGNAL_MS = 500;
+
 const CHECK_USAGE = `usage: telebus check --config FILE
 
 Validates a configuration without starting anything. Exit 0 when valid, 1 otherwise.`;
@@ -45,7 +48,12 @@ export async function runCommand(args: string[]): Promise<number> {
   let stopRequested = false;
   let reloading: Promise<void> | undefined;
   let reloadFailed = false;
+  let firstSignalAt = 0;
   const onSignal = (sig: Deno.Signal) => () => {
+    // One Ctrl-C reaches the daemon twice when it runs under npm or deno task: from the terminal
+    // and forwarded by the wrapper, milliseconds apart. Signals that close together count as one.
+    if (signals > 0 && performance.now() - firstSignalAt < SAME_SIGNAL_MS) return;
+    if (signals === 0) firstSignalAt = performance.now();
     if (++signals > 1) {
       log.warn("second signal: exiting without draining", { signal: sig });
       Deno.exit(1);

@@ -6,23 +6,15 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-DENO_VERSION=2.9.6
 # Debian packages the tests start for real (servers, browsers). Empty entries are skipped.
 APT_PACKAGES=(chromium redis-server influxdb)
 
 # --- Deno ---------------------------------------------------------------------------------
-if command -v deno >/dev/null 2>&1 && deno --version 2>/dev/null | grep -q "^deno $DENO_VERSION "; then
-  DENO=$(command -v deno)
-else
-  echo "== fetching deno $DENO_VERSION through npx"
-  DENO=$(npx -y "deno@$DENO_VERSION" eval --no-config 'console.log(Deno.execPath())' 2>/dev/null | tail -n 1)
-  if [ ! -x "$DENO" ]; then
-    echo "could not obtain deno $DENO_VERSION through npx" >&2
-    echo "0 passed, 1 failed"
-    exit 1
-  fi
+# shellcheck source=scripts/find_deno.sh
+if ! source scripts/find_deno.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
 fi
-export PATH="$(dirname "$DENO"):$PATH"
 echo "== using $DENO ($("$DENO" --version | head -n 1))"
 
 # --- Debian packages ----------------------------------------------------------------------
