@@ -14,6 +14,7 @@
  */
 import type { Dict } from "../core/record.ts";
 import { decodeMsgpack } from "./msgpack.ts";
+import { MAX_DEPTH, MAX_RECORD_BYTES } from "./limits.ts";
 
 /** One whole record read from the stream. */
 export interface MpackRecordItem {
@@ -46,7 +47,7 @@ export type MpackStreamItem = MpackRecordItem | MpackGarbageItem;
 
 /** Options of {@linkcode MpackStreamReader}. */
 export interface MpackStreamOptions {
-  /** Largest record accepted; a header that claims more is garbage (default 64 MiB). */
+  /** Largest record accepted; a header that claims more is garbage (default {@linkcode MAX_RECORD_BYTES}, 64 MiB). */
   maxRecordBytes?: number;
   /** Absolute offset of the first byte that will be pushed (default 0). */
   offset?: number;
@@ -73,7 +74,6 @@ class LazyRecordItem implements MpackRecordItem {
 export const INVALID: number = -1;
 /** {@linkcode checkRecordSpan}'s answer when the data ends before the record does. */
 export const INCOMPLETE: number = -2;
-const MAX_DEPTH = 100;
 
 /** The reason the last structural check failed, for error messages. */
 let failReason = "";
@@ -86,7 +86,7 @@ function fail(reason: string): number {
 /**
  * Returns the end of the object starting at `p`, INCOMPLETE when `end` comes
  * first, or INVALID for a byte sequence no MessagePack writer produces (0xc1,
- * lengths above `max`, nesting deeper than MAX_DEPTH).
+ * lengths above `max`, nesting deeper than MAX_DEPTH of codecs/limits.ts).
  */
 function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: number): number {
   if (p >= end) return INCOMPLETE;
@@ -265,7 +265,7 @@ export class MpackStreamReader {
    * @param options limits and the starting offset
    */
   constructor(options: MpackStreamOptions = {}) {
-    this.#max = options.maxRecordBytes ?? 64 * 1024 * 1024;
+    this.#max = options.maxRecordBytes ?? MAX_RECORD_BYTES;
     this.#base = options.offset ?? 0;
     this.#decode = options.decode ?? true;
   }

@@ -12,6 +12,7 @@
 import { addExtension, Packr } from "msgpackr/pack";
 import { Unpackr } from "msgpackr/unpack";
 import type { Dict, Value } from "../core/record.ts";
+import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
 
 /** Options shared by the encoder and decoder: plain MessagePack, nothing msgpackr-specific. */
 const OPTIONS = {
@@ -55,6 +56,24 @@ export function encodeMsgpack(value: Value | Dict): Uint8Array {
   // msgpackr returns a view into a shared 8 KiB block that later encodes never overwrite (they move on to a new
   // block), so the result may be kept, e.g. as a record's cached encoding.
   return packr.pack(value);
+}
+
+/**
+ * Encodes a record's dictionary as {@linkcode encodeMsgpack} does, within the
+ * limits of codecs/limits.ts, so that telebus's readers take back what its
+ * writers write. Throws a {@linkcode RecordLimitError} (`too_deep`,
+ * `too_large` or `unencodable`, e.g. a bigint beyond 64 bits) otherwise.
+ */
+export function encodeRecordMsgpack(data: Dict): Uint8Array {
+  assertWithinDepth(data);
+  let b: Uint8Array;
+  try {
+    b = packr.pack(data);
+  } catch (e) {
+    throw new RecordLimitError(limitReasonOf(e), `not encodable as MessagePack: ${(e as Error).message}`);
+  }
+  assertRecordSize(b.length);
+  return b;
 }
 
 /** Decodes the one MessagePack object in `bytes[start, end)`. */

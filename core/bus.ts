@@ -88,9 +88,11 @@ export class OutputAttachment {
     for (;;) {
       const batch = await this.queue.take(max);
       if (batch === null) return;
+      const rejected = this.stats.rejectedTotal;
       try {
         await this.output.write(batch);
-        this.stats.records += batch.length;
+        // Records the output refused alone (beyond the codecs' limits) were counted as rejected, not written.
+        this.stats.records += batch.length - (this.stats.rejectedTotal - rejected);
       } catch (e) {
         // Counted (as drops; the output counts its own errors) and logged; the records are acknowledged anyway
         // so that one broken output cannot stall every checkpoint. Outputs that can retry do so inside write().

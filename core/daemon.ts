@@ -9,6 +9,7 @@ import { Bus, OutputAttachment } from "./bus.ts";
 import type { FullPolicy } from "./queue.ts";
 import type { BusRecord } from "./record.ts";
 import { PartStats, renderPrometheus } from "./stats.ts";
+import { RecordRejects } from "./reject.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { HttpServer } from "./http.ts";
 import { FileCheckpointStore } from "./checkpoint.ts";
@@ -230,9 +231,11 @@ export class Daemon {
     const stats = new PartStats("input", name, type);
     const abort = new AbortController();
     const log = this.log.child(`input.${name}`);
+    const rejects = new RecordRejects(stats, log);
     const ctx: InputContext = {
       name,
-      emit: (records, onAccepted) => this.bus.emit(records, onAccepted),
+      // Records beyond the codecs' limits are counted and left out here, so one cannot cost its batch downstream.
+      emit: (records, onAccepted) => this.bus.emit(rejects.admit(records), onAccepted),
       signal: abort.signal,
       log,
       stats,

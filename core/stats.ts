@@ -14,6 +14,10 @@ export class PartStats {
   errors = 0;
   /** Records dropped, by reason (e.g. `drop_oldest`, `latest`). */
   readonly dropped = new Map<string, number>();
+  /** Records refused because they are beyond the codecs' limits or cannot be encoded, by reason (`too_deep`…). */
+  readonly rejected = new Map<string, number>();
+  /** Records refused, all reasons (a plain field: the bus reads it around every write). */
+  rejectedTotal = 0;
   /** Extra named counters a transport wants visible (e.g. `garbage_bytes`). */
   readonly counters = new Map<string, number>();
   /** Gauges read when metrics are rendered (e.g. queue depth). */
@@ -35,6 +39,12 @@ export class PartStats {
   /** Adds `n` drops for `reason`. */
   drop(reason: string, n = 1): void {
     this.dropped.set(reason, (this.dropped.get(reason) ?? 0) + n);
+  }
+
+  /** Adds `n` refused records for `reason`. */
+  reject(reason: string, n = 1): void {
+    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + n);
+    this.rejectedTotal += n;
   }
 
   /** Adds `n` to the named extra counter. */
@@ -61,6 +71,7 @@ export class PartStats {
       bytes: this.bytes,
       errors: this.errors,
       dropped: Object.fromEntries(this.dropped),
+      rejected: Object.fromEntries(this.rejected),
       counters: Object.fromEntries(this.counters),
       gauges,
     };
@@ -103,6 +114,15 @@ export function renderPrometheus(parts: Iterable<PartStats>, extra: Record<strin
       add(
         `telebus_${k}_dropped_by_reason_total`,
         "Records dropped, by reason.",
+        "counter",
+        `${labels},reason="${esc(reason)}"`,
+        n,
+      );
+    }
+    for (const [reason, n] of p.rejected) {
+      add(
+        `telebus_${k}_rejected_total`,
+        "Records refused: beyond the codecs' limits or not encodable, by reason.",
         "counter",
         `${labels},reason="${esc(reason)}"`,
         n,

@@ -14,7 +14,9 @@ import type { Logger } from "../../core/log.ts";
 import { type BusRecord, type Dict, nsToSeconds } from "../../core/record.ts";
 import type { PartStats } from "../../core/stats.ts";
 import type { Output, OutputContext } from "../../core/transport.ts";
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { encodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { assertRecordSize } from "../../codecs/limits.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import { checkRecordSpan, INCOMPLETE, MpackStreamReader } from "../../codecs/mpack_stream.ts";
 import type { MpackFileConfig } from "./schema.ts";
 
@@ -220,11 +222,14 @@ function float64(v: number): Uint8Array {
   return b;
 }
 
-/** The record's dictionary as MessagePack: the cached bytes, or encoded now and cached for later outputs. */
+/**
+ * The record's dictionary as MessagePack: the cached bytes (which came through a reader's check or an encoding
+ * within the limits), or encoded now within the limits and cached for later outputs.
+ */
 function dataBytes(r: BusRecord): Uint8Array {
   const cached = r.encoded?.msgpack;
   if (cached) return cached;
-  const b = encodeMsgpack(r.data);
+  const b = encodeRecordMsgpack(r.data);
   if (r.encoded) r.encoded.msgpack = b;
   else r.encoded = { msgpack: b };
   return b;
@@ -261,6 +266,7 @@ export class MpackFileOutput implements Output {
   readonly #name: string;
   readonly #log: Logger;
   readonly #stats: PartStats;
+  readonly #rejects: RecordRejects;
   readonly #host: string;
   readonly #streamKey?: Uint8Array;
   readonly #timeKey?: Uint8Array;
@@ -284,6 +290,7 @@ export class MpackFileOutput implements Output {
     this.#name = ctx.name;
     this.#log = ctx.log;
     this.#stats = ctx.stats;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#host = config.path.includes("{host}") ? hostName() : "localhost";
     // Keys are encoded once; slice() so they do not pin msgpackr's shared 8 KiB buffer.
     if (config.stream_key !== undefined) this.#streamKey = encodeMsgpack(config.stream_key).slice();
@@ -349,7 +356,14 @@ export class MpackFileOutput implements Output {
       let parts: Uint8Array[] = [];
       let length = 0;
       for (const r of records) {
-        const b = this.#encode(r);
+        let b: Uint8Array;
+        try {
+          b = this.#encode(r);
+        } catch (e) {
+          // A record that cannot be written within the limits costs only itself.
+          this.#rejects.rejectError(r, e, { path: this.#path });
+          continue;
+        }
         // Split before a record that would push a non-empty file over the limit.
         if (this.#size + length > 0 && this.#size + length + b.length > limit) {
           await this.#append(parts, length);
@@ -413,10 +427,10 @@ export class MpackFileOutput implements Output {
     const clash = (sk !== undefined && Object.hasOwn(data, sk)) || (tk !== undefined && Object.hasOwn(data, tk));
     // The added keys go in front of the data's own entries; splicing them onto the data's bytes keeps the cache
     // useful and the data byte-exact. A data key of the same name is left out so the map has no duplicate.
-    let body = clash ? encodeMsgpack(this.#without(data)) : dataBytes(r);
+    let body = clash ? encodeRecordMsgpack(this.#without(data)) : dataBytes(r);
     let header = readMapHeader(body);
     if (!header) { // a cache holding something other than a map: encode the dictionary afresh
-      body = encodeMsgpack(data);
+      body = encodeRecordMsgpack(data);
       header = readMapHeader(body) ?? [0, 0];
     }
     const parts: Uint8Array[] = [];
@@ -433,6 +447,7 @@ export class MpackFileOutput implements Output {
     parts.push(body.subarray(header[1]));
     let length = 0;
     for (const p of parts) length += p.length;
+    assertRecordSize(length);
     return concat(parts, length);
   }
 

@@ -18,6 +18,8 @@ import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeCbor } from "../../codecs/cbor.ts";
 import { MflowDecoder, MflowError, preview } from "../../codecs/mflow.ts";
+import { checkRecordLimits, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../../codecs/limits.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import {
   endpointOf,
   exposeThroughput,
@@ -36,8 +38,8 @@ const utf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** A message that is not decodable in a non-mflow format. */
 class PayloadError extends Error {
-  constructor(readonly kind: string, message: string) {
-    super(message);
+  constructor(readonly kind: string, message: string, cause?: unknown) {
+    super(message, { cause });
   }
 }
 
@@ -167,6 +169,7 @@ export class ZmqInput implements Input {
     const decoder = new MflowDecoder();
     const stream = c.stream ?? ctx.name;
     const stats = this.statistics;
+    const rejects = new RecordRejects(ctx.stats, ctx.log);
     const bad = (kind: string, message: string, bytes: number, frames: Uint8Array[]) => {
       ctx.stats.errors++;
       ctx.stats.count(`bad_${kind}`);
@@ -205,12 +208,29 @@ export class ZmqInput implements Input {
           stats.add(bytes);
           if (c.statistics_key) r.data[c.statistics_key] = stats.toDict();
         }
+        // Checked here rather than only on the bus's way in, so that the log names the peer.
+        const tooMuch = checkRecordLimits(r.data, bytes);
+        if (tooMuch) {
+          const why = tooMuch === "too_deep"
+            ? `nested deeper than ${MAX_DEPTH} levels`
+            : `${bytes} B is more than the ${MAX_RECORD_BYTES} B record limit`;
+          return rejects.reject(r, tooMuch, why, { endpoint, bytes, first_frame: preview(frames[0]) });
+        }
         ctx.stats.records++;
         ctx.stats.bytes += bytes;
         out.push(r);
       } catch (e) {
-        if (e instanceof MflowError || e instanceof PayloadError) bad(e.kind, e.message, bytes, frames);
-        else bad("payload", (e as Error).message, bytes, frames);
+        if (e instanceof MflowError || e instanceof PayloadError) {
+          // msgpackr and cbor-x recurse: a message nested thousands deep overflows the stack while decoding.
+          if (limitReasonOf(e.cause) === "too_deep") {
+            return rejects.reject({ stream }, "too_deep", e.message, {
+              endpoint,
+              bytes,
+              first_frame: preview(frames[0]),
+            });
+          }
+          bad(e.kind, e.message, bytes, frames);
+        } else bad("payload", (e as Error).message, bytes, frames);
       }
     };
     // receive_timeout is watched here, not with RCVTIMEO: zeromq.js crashes under Deno when RCVTIMEO expires.
@@ -301,7 +321,7 @@ export class ZmqInput implements Input {
         ? decodeCbor(payload)
         : JSON.parse(utf8.decode(payload));
     } catch (e) {
-      throw new PayloadError("payload", `not ${c.format}: ${(e as Error).message}`);
+      throw new PayloadError("payload", `not ${c.format}: ${(e as Error).message}`, e);
     }
     if (!isDict(v)) throw new PayloadError("payload", `${c.format} value is not a map`);
     const r: BusRecord = { stream, time, data: v, source, size };
