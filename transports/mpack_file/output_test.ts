@@ -446,3 +446,43 @@ Deno.test("the transport definition creates a working output", async () => {
     assert.equal(hex(await Deno.readFile(`${env.dir}/m.mpack`)), VECTOR_1);
   });
 });
+
+/** A value nested `levels` lists deep. */
+function nested(levels: number): Dict {
+  let v: unknown = 1;
+  for (let i = 0; i < levels; i++) v = [v];
+  return { deep: v as Dict["deep"] };
+}
+
+Deno.test("a record it cannot write costs only itself: too deep, beyond the reader's limit, or a bigint beyond 64 bits", async () => {
+  for (const cfg of [{}, { stream_key: "stream", time_key: "time" }]) {
+    await withEnv(async (env) => {
+      const out = await env.open({ path: `${env.dir}/x.mpack`, ...cfg });
+      await out.write([
+        rec({ i: 0 }),
+        rec(nested(5000), "bad/stack"), // msgpackr's encoder overflows the call stack
+        rec({ i: 1 }),
+        rec({ i: 2, big: 2n ** 64n }, "bad/bigint"),
+        rec({ i: 3 }),
+        rec(nested(100), "bad/deep"), // encodable, but telebus's reader would take it for garbage
+        rec({ i: 4, ok: nested(98) }), // its 1 sits at level 100, the limit: written
+      ]);
+      await out.close();
+      const reader = new MpackStreamReader();
+      reader.push(await Deno.readFile(`${env.dir}/x.mpack`));
+      const got: unknown[] = [];
+      for (let item = reader.next(); item; item = reader.next()) {
+        assert.equal(item.kind, "record", JSON.stringify(item));
+        if (item.kind === "record") got.push(item.value.i);
+      }
+      assert.equal(reader.finish(), undefined);
+      assert.deepEqual(got, [0, 1, 2, 3, 4].filter((i) => i !== 2));
+      assert.deepEqual(Object.fromEntries(env.stats.rejected), { too_deep: 2, unencodable: 1 });
+      const logged = env.lines.filter((l) => l.includes("record refused"));
+      assert.equal(logged.length, 2, logged.join("\n"));
+      assert.match(logged[0], /stream=bad\/stack .*reason=too_deep/);
+      assert.match(logged[1], /stream=bad\/bigint .*reason=unencodable/);
+      assert.equal(env.stats.errors, 0);
+    });
+  }
+});

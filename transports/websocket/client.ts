@@ -14,7 +14,7 @@
  */
 import type { BusRecord } from "../../core/record.ts";
 import { globMatcher } from "../../core/glob.ts";
-import { type FrameFormat, frameOf } from "./frames.ts";
+import { type FrameFormat, frameOf, RECORD_ENCODERS } from "./frames.ts";
 
 /** Limits and policy of a client. */
 export interface ClientOptions {
@@ -57,6 +57,9 @@ export class WsClient {
    * @param drops where losses are counted (shared by the output)
    * @param streams stream globs (default: every stream)
    */
+  /** Called with a record whose frame cannot be encoded (it is left out; the others are sent). */
+  onReject?: (record: BusRecord, error: unknown) => void;
+
   constructor(
     readonly socket: WebSocket,
     readonly options: ClientOptions,
@@ -117,8 +120,29 @@ export class WsClient {
     this.#send(records);
   }
 
+  /**
+   * The records whose part of a frame can be encoded (it is cached on the record, so the frame reuses it); a record
+   * that cannot is left out alone and reported, instead of costing the frame or the rest of the batch.
+   */
+  #encodable(records: BusRecord[], format: FrameFormat): BusRecord[] {
+    const encode = RECORD_ENCODERS[format];
+    let kept: BusRecord[] | undefined;
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i];
+      try {
+        encode(r);
+        kept?.push(r);
+      } catch (e) {
+        kept ??= records.slice(0, i);
+        this.onReject?.(r, e);
+      }
+    }
+    return kept ?? records;
+  }
+
   #send(records: BusRecord[]): void {
     const { batch, format } = this.options;
+    records = this.#encodable(records, format);
     try {
       if (format === "datart" || batch === 1) {
         for (const r of records) this.socket.send(frameOf([r], format));

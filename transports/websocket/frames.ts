@@ -48,6 +48,13 @@ export function msgpackBytes(r: BusRecord): Uint8Array {
   return b;
 }
 
+/** The per-record encoder of each format: encodes and caches one record's part of a frame. */
+export const RECORD_ENCODERS: Readonly<Record<FrameFormat, (r: BusRecord) => unknown>> = {
+  datart: datartText,
+  json: jsonText,
+  msgpack: msgpackBytes,
+};
+
 /** One frame holding `records` (one record: itself; several: an array). */
 export function frameOf(records: readonly BusRecord[], format: FrameFormat): string | Uint8Array {
   if (format === "datart") return datartText(records[0]);

@@ -19,6 +19,7 @@
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
 import { type ClientDrops, WsClient } from "./client.ts";
 import type { FrameFormat } from "./frames.ts";
@@ -37,6 +38,9 @@ export class WebsocketOutput implements Output {
   readonly #drops: ClientDrops = { latest: 0, oldest: 0, disconnected: 0 };
   #timer?: ReturnType<typeof setInterval>;
   #closed = false;
+  readonly #rejects: RecordRejects;
+  /** Records already counted as refused (every client that selects one finds it unencodable). */
+  readonly #refused = new WeakSet<BusRecord>();
 
   /**
    * Registers the routes on the daemon's HTTP server.
@@ -47,6 +51,7 @@ export class WebsocketOutput implements Output {
   constructor(config: WebsocketConfig, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     const stats = ctx.stats;
     stats.gauges.set("clients", () => this.#clients.size);
     stats.gauges.set("client_drops_latest", () => this.#drops.latest);
@@ -97,6 +102,11 @@ export class WebsocketOutput implements Output {
       this.#drops,
       streams,
     );
+    client.onReject = (r, e) => {
+      if (this.#refused.has(r)) return;
+      this.#refused.add(r);
+      this.#rejects.rejectError(r, e, { format });
+    };
     socket.onopen = () => {
       this.#clients.add(client);
       this.#startTimer();

@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import type { Daemon } from "../../core/daemon.ts";
 import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
+import { makeRecord } from "../../core/record.ts";
 
 /** A daemon with the given websocket outputs and an input the test drives. */
 async function daemonWith(outputs: Record<string, unknown>[]) {
@@ -169,4 +170,42 @@ Deno.test("websocket: a stalled client never slows a fast one, stays bounded, an
   stalled.close();
   await fast.close();
   await d.close();
+});
+
+Deno.test("websocket: a record whose frame cannot be encoded costs only itself, counted once for all clients", async () => {
+  const t = await testDaemon({
+    outputs: { websocket: [{ name: "ws", format: "msgpack" }, { name: "wsb", path: "/ws/batched", batch: 3 }] },
+  });
+  try {
+    const single = await client(`ws://${t.url}/ws/records`);
+    const batched = await client(`ws://${t.url}/ws/batched`);
+    const json = await client(`ws://${t.url}/ws/records?format=json`);
+    const clients = (name: string) => t.daemon.stats.find((s) => s.name === name)!.gauges.get("clients")!();
+    for (const end = Date.now() + 5000; clients("ws") < 2 || clients("wsb") < 1;) {
+      assert.ok(Date.now() < end, "the clients' open events reach the outputs");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const time = 1_700_000_000_000_000_000n;
+    // A bigint beyond 64 bits has no MessagePack form (JSON prints it).
+    await t.emitRecords(
+      [0, 1, 2, 3].map((i) => makeRecord(`s/${i}`, time, i === 1 ? { i, big: 2n ** 64n } : { i }, "test")),
+    );
+    const ids = (frames: (string | ArrayBuffer)[]) =>
+      frames.flatMap((f) => {
+        const v = typeof f === "string" ? JSON.parse(f) : decodeMsgpack(new Uint8Array(f));
+        return (Array.isArray(v) ? v : [v]).map((x: { data: { i: number } }) => x.data.i);
+      });
+    assert.deepEqual(ids(await single.waitFor(3)), [0, 2, 3]);
+    assert.deepEqual(ids(await batched.waitFor(1)), [0, 2, 3]); // one frame of three
+    assert.deepEqual(ids(await json.waitFor(4)), [0, 1, 2, 3]);
+    for (const name of ["ws", "wsb"]) {
+      const stats = t.daemon.stats.find((s) => s.name === name)!;
+      assert.deepEqual(Object.fromEntries(stats.rejected), { unencodable: 1 }, name);
+    }
+    await single.close();
+    await batched.close();
+    await json.close();
+  } finally {
+    await t.close();
+  }
 });
