@@ -16,7 +16,8 @@
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { parseHostPort } from "../../core/http.ts";
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import type { MpackServeConfig } from "./schema.ts";
 
 /** The reply before any record arrived: an empty map, as mpacklog sends. */
@@ -45,12 +46,14 @@ export class MpackServeOutput implements Output {
   readonly #listener: Deno.TcpListener;
   readonly #conns = new Set<Deno.TcpConn>();
   readonly #ctx: OutputContext;
+  readonly #rejects: RecordRejects;
   readonly #maxClients: number;
   readonly #accepting: Promise<void>;
 
   private constructor(listener: Deno.TcpListener, config: MpackServeConfig, ctx: OutputContext) {
     this.#listener = listener;
     this.#ctx = ctx;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#maxClients = config.max_clients;
     ctx.stats.gauges.set("clients", () => this.#conns.size);
     this.#accepting = this.#accept();
@@ -72,13 +75,22 @@ export class MpackServeOutput implements Output {
 
   /** Keeps the newest record of the batch, encoded once. */
   write(records: BusRecord[]): void {
-    const r = records[records.length - 1];
-    let bytes = r.encoded?.msgpack;
-    if (!bytes) {
-      bytes = encodeMsgpack(r.data);
-      (r.encoded ??= {}).msgpack = bytes;
+    // The newest record that can be encoded within the codecs' limits; one that cannot is refused alone.
+    for (let i = records.length - 1; i >= 0; i--) {
+      const r = records[i];
+      let bytes = r.encoded?.msgpack;
+      if (!bytes) {
+        try {
+          bytes = encodeRecordMsgpack(r.data);
+        } catch (e) {
+          this.#rejects.rejectError(r, e);
+          continue;
+        }
+        (r.encoded ??= {}).msgpack = bytes;
+      }
+      this.#latest = bytes;
+      return;
     }
-    this.#latest = bytes;
   }
 
   async #accept(): Promise<void> {

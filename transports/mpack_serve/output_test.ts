@@ -86,3 +86,24 @@ Deno.test("mpack_serve: stop from a client is ignored and logged; close ends cli
   await c.done; // the server closed the connection
   c.conn.close();
 });
+
+Deno.test("mpack_serve: a newest record it cannot encode costs only itself; the one before it is served", async () => {
+  const { out, stats, lines } = open();
+  const c = await Client.connect(out.port);
+  let deep: unknown = 1;
+  for (let i = 0; i < 100; i++) deep = [deep]; // its 1 sits at level 101: telebus's reader would refuse it
+  assert.doesNotThrow(() =>
+    out.write([
+      makeRecord("s", 1n, { a: 1 }, "t"),
+      makeRecord("s", 2n, { a: 2 }, "t"),
+      makeRecord("bad/deep", 3n, { deep: deep as number }, "t"),
+      makeRecord("bad/big", 4n, { big: 2n ** 64n }, "t"),
+    ])
+  );
+  assert.equal(hex(await c.ask("get", 4)), "81a16102");
+  assert.deepEqual(Object.fromEntries(stats.rejected), { unencodable: 1, too_deep: 1 });
+  assert.equal(lines.filter((l) => l.includes("record refused")).length, 2);
+  c.conn.close();
+  await c.done;
+  await out.close();
+});
