@@ -4,8 +4,9 @@
  * @module
  */
 import type { Dict, Value } from "../../core/record.ts";
-import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";
+import { decodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { toJson } from "../../codecs/json.ts";
+import { assertWithinDepth } from "../../codecs/limits.ts";
 import { checkRecordSpan, lastCheckFailure } from "../../codecs/mpack_stream.ts";
 
 /** A codec name (see schema.ts). */
@@ -14,21 +15,26 @@ export type EntryCodec = "msgpack" | "json" | "bytes" | "fields";
 const decoder = new TextDecoder();
 const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
-/** Entry fields for a record's dictionary. Bytes where the codec is binary. */
+/**
+ * Entry fields for a record's dictionary. Bytes where the codec is binary. Throws a `RecordLimitError` for a
+ * dictionary beyond the codecs' limits (codecs/limits.ts), which the input would refuse to read back.
+ */
 export function encodeEntry(data: Dict, codec: EntryCodec): Record<string, string | Uint8Array> {
   switch (codec) {
     case "msgpack":
-      return { d: encodeMsgpack(data) };
+      return { d: encodeRecordMsgpack(data) };
     case "json":
+      assertWithinDepth(data);
       return { d: toJson(data) };
     case "bytes": {
       const d = data.d;
       if (d instanceof Uint8Array) return { d };
       if (typeof d === "string") return { d };
       // Not in the streamer's layout: store the dictionary encoded, so nothing is lost.
-      return { d: encodeMsgpack(data) };
+      return { d: encodeRecordMsgpack(data) };
     }
     case "fields": {
+      assertWithinDepth(data);
       const out: Record<string, string | Uint8Array> = {};
       for (const k in data) {
         const v = data[k];

@@ -17,7 +17,8 @@ import type { BusRecord } from "../../core/record.ts";
 import { ackRecords } from "../../core/queue.ts";
 import { asBuffer, connectRedis, type RedisClient, sleep } from "./client.ts";
 import { encodeEntry } from "./codec.ts";
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import type { RedisOutputConfig } from "./schema.ts";
 
 /** One XADD: key, fields, and their size for the byte counter. */
@@ -30,12 +31,15 @@ interface Entry {
 /** The output. */
 export class RedisStreamsOutput implements Output {
   readonly #stop = new AbortController();
+  readonly #rejects: RecordRejects;
 
   private constructor(
     readonly client: RedisClient,
     readonly config: RedisOutputConfig,
     readonly ctx: OutputContext,
-  ) {}
+  ) {
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
+  }
 
   /** Connects (so that a wrong URL fails at start-up) and returns the output. */
   static async create(config: RedisOutputConfig, ctx: OutputContext): Promise<RedisStreamsOutput> {
@@ -71,22 +75,16 @@ export class RedisStreamsOutput implements Output {
    */
   write(records: BusRecord[]): Promise<void> | void {
     const { codec } = this.config;
-    const entries = records.map((r): Entry => {
-      if (codec === "msgpack") {
-        // The common layout, without the generic field loop: one field d of MessagePack, reused when cached.
-        const d = r.encoded?.msgpack ?? ((r.encoded ??= {}).msgpack = encodeMsgpack(r.data));
-        return { key: this.#key(r), fields: { d: asBuffer(d) }, bytes: d.length };
+    const entries: Entry[] = [];
+    for (const r of records) {
+      try {
+        entries.push(this.#entry(r, codec));
+      } catch (e) {
+        // One record that cannot be encoded within the codecs' limits costs only itself.
+        this.#rejects.rejectError(r, e, { key: this.#key(r) });
       }
-      const fields = encodeEntry(r.data, codec);
-      let bytes = 0;
-      const out: Record<string, string | ReturnType<typeof asBuffer>> = {};
-      for (const k in fields) {
-        const v = fields[k];
-        out[k] = typeof v === "string" ? v : asBuffer(v);
-        bytes += v.length;
-      }
-      return { key: this.#key(r), fields: out, bytes };
-    });
+    }
+    if (entries.length === 0) return;
     const held: BusRecord[] = [];
     for (const r of records) {
       if (r.ack) {
@@ -101,6 +99,23 @@ export class RedisStreamsOutput implements Output {
     });
     this.#inFlight.push(done);
     if (this.#inFlight.length >= 2) return this.#inFlight[0];
+  }
+
+  #entry(r: BusRecord, codec: RedisOutputConfig["codec"]): Entry {
+    if (codec === "msgpack") {
+      // The common layout, without the generic field loop: one field d of MessagePack, reused when cached.
+      const d = r.encoded?.msgpack ?? ((r.encoded ??= {}).msgpack = encodeRecordMsgpack(r.data));
+      return { key: this.#key(r), fields: { d: asBuffer(d) }, bytes: d.length };
+    }
+    const fields = encodeEntry(r.data, codec);
+    let bytes = 0;
+    const out: Record<string, string | ReturnType<typeof asBuffer>> = {};
+    for (const k in fields) {
+      const v = fields[k];
+      out[k] = typeof v === "string" ? v : asBuffer(v);
+      bytes += v.length;
+    }
+    return { key: this.#key(r), fields: out, bytes };
   }
 
   #options() {

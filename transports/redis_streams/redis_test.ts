@@ -266,3 +266,50 @@ Deno.test("redis output: the next batch goes out behind the one Redis works on; 
     await redis.close();
   }
 });
+
+Deno.test("redis output: a record it cannot encode costs only itself, in every codec", async () => {
+  const redis = await RedisServer.start();
+  const { RedisStreamsOutput } = await import("./output.ts");
+  const { redisOutputSchema } = await import("./schema.ts");
+  const { PartStats } = await import("../../core/stats.ts");
+  const { createLogger } = await import("../../core/log.ts");
+  const c = await redisClient(redis.url);
+  try {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep]; // its 1 at level 101: telebus's readers would refuse it
+    const cyclic: Record<string, unknown> = { i: -1 };
+    cyclic.self = cyclic;
+    for (const codec of ["msgpack", "json", "bytes", "fields"] as const) {
+      const stats = new PartStats("output", "redis", "redis_streams");
+      const lines: string[] = [];
+      const out = await RedisStreamsOutput.create(
+        redisOutputSchema.parse({ url: redis.url, key: `k:${codec}`, maxlen: 0, codec }),
+        {
+          name: "redis",
+          log: createLogger("test", { level: "warn", write: (l) => lines.push(l) }),
+          stats,
+          dataDir: "/nonexistent",
+          http: { route() {} },
+        },
+      );
+      await out.write([
+        makeRecord("s", 0n, { i: 0 }, "test"),
+        makeRecord("bad/big", 0n, { i: -1, big: 2n ** 64n }, "test"),
+        makeRecord("s", 0n, { i: 1 }, "test"),
+        makeRecord("bad/cyclic", 0n, cyclic as never, "test", 10),
+        makeRecord("bad/deep", 0n, { deep: deep as number }, "test"),
+        makeRecord("s", 0n, { i: 2 }, "test"),
+      ]);
+      await out.close();
+      assert.equal(await c.xLen(`k:${codec}`), codec === "json" || codec === "fields" ? 4 : 3, codec);
+      // JSON prints a bigint; a cyclic value is too deep for every codec.
+      const expected = codec === "json" || codec === "fields" ? { too_deep: 2 } : { too_deep: 2, unencodable: 1 };
+      assert.deepEqual(Object.fromEntries(stats.rejected), expected, codec);
+      assert.equal(stats.errors, 0);
+      assert.equal(lines.filter((l) => l.includes("record refused")).length, Object.keys(expected).length, codec);
+    }
+  } finally {
+    await c.close();
+    await redis.close();
+  }
+});
