@@ -12,7 +12,9 @@ import type { BusRecord } from "../../core/record.ts";
 import { ackRecords } from "../../core/queue.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
-import { type EncodeCounts, encodeRecord, type RecordMapping } from "../../codecs/line_protocol.ts";
+import { type EncodeCounts, encodeRecord, LineProtocolError, type RecordMapping } from "../../codecs/line_protocol.ts";
+import { limitReasonOf } from "../../codecs/limits.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import type { InfluxdbConfig } from "./schema.ts";
 import { Spool } from "./spool.ts";
 import { InfluxWriter, namedLines, type WriteOutcome } from "./writer.ts";
@@ -154,6 +156,7 @@ export class InfluxdbOutput implements Output {
   readonly #spool: Spool;
   readonly #mapping: RecordMapping;
   readonly #counts: EncodeCounts = { skippedFields: 0 };
+  readonly #rejects: RecordRejects;
   readonly #closing = new AbortController();
   #lines: string[] = [];
   #bytes = 0;
@@ -169,6 +172,7 @@ export class InfluxdbOutput implements Output {
   private constructor(config: InfluxdbConfig, ctx: OutputContext, spool: Spool) {
     this.#config = config;
     this.#ctx = ctx;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#spool = spool;
     if (config.send_thread) {
       const thread = this.#thread = new PostThread();
@@ -223,19 +227,15 @@ export class InfluxdbOutput implements Output {
    * written or spooled (their ack is held until then).
    */
   write(records: BusRecord[]): Promise<void> | void {
-    const stats = this.#ctx.stats;
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
       let line: string;
       try {
         line = encodeRecord(r, this.#mapping, this.#counts);
       } catch (e) {
-        stats.errors++;
-        stats.count("bad_records");
-        this.#ctx.log.warn("record cannot be written as a point; dropped", {
-          stream: r.stream,
+        // Costs only this record: counted per reason, logged once per reason.
+        this.#rejects.reject(r, e instanceof LineProtocolError ? "not_a_point" : limitReasonOf(e), e, {
           source: r.source,
-          error: e,
         });
         continue;
       }

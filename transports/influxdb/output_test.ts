@@ -296,7 +296,7 @@ Deno.test("influxdb (mock): spool bound reached: dropped, counted and loud; spoo
   }
 });
 
-Deno.test("influxdb (mock): acknowledgements are held until the points are written; bad records counted", async () => {
+Deno.test("influxdb (mock): acknowledgements are held until the points are written; a record that cannot be a point costs only itself", async () => {
   const mock = new MockInflux();
   const o = await outputOn(mock, { flush_interval: "1h" });
   try {
@@ -305,15 +305,19 @@ Deno.test("influxdb (mock): acknowledgements are held until the points are writt
     const token = { pending: 3, done: () => acked = true };
     for (const r of rs) r.ack = token;
     rs.push(makeRecord("m", T, { list: [1, 2] }, "src"));
+    const cyclic: Record<string, unknown> = { v: 1 };
+    cyclic.self = cyclic;
+    rs.push(makeRecord("m/cyclic", T, cyclic as never, "src", 10), ...recs(1));
     await o.out.write(rs);
     // The bus acknowledges after write(): the output's hold keeps the group open.
     for (const r of rs) if (r.ack && --r.ack.pending === 0) r.ack.done();
     assert.equal(acked, false);
-    assert.equal(o.stats.counters.get("bad_records"), 1);
-    assert.match(o.log.join("\n"), /cannot be written as a point.*stream=m source=src/);
+    assert.deepEqual(Object.fromEntries(o.stats.rejected), { not_a_point: 1, too_deep: 1 });
+    assert.match(o.log.join("\n"), /record refused.*stream=m reason=not_a_point .*source=src/);
+    assert.match(o.log.join("\n"), /record refused.*stream=m\/cyclic reason=too_deep /);
     await o.out.close();
     assert.equal(acked, true);
-    assert.equal(mock.writtenLines.length, 3);
+    assert.equal(mock.writtenLines.length, 4);
   } finally {
     await o.cleanup();
     await mock.close();
