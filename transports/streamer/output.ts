@@ -6,7 +6,9 @@
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { assertWithinDepth } from "../../codecs/limits.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import { toJson } from "../../codecs/json.ts";
 import { streamKey } from "../../protocol/streamer/wire.ts";
 import { acquireStreamerApi, releaseStreamerApi, type StreamerApi } from "./api.ts";
@@ -19,10 +21,16 @@ const utf8 = new TextEncoder();
 function msgpackOf(r: BusRecord): Uint8Array {
   const cached = r.encoded?.msgpack;
   if (cached) return cached;
-  const b = encodeMsgpack(r.data);
+  const b = encodeRecordMsgpack(r.data);
   if (r.encoded) r.encoded.msgpack = b;
   else r.encoded = { msgpack: b };
   return b;
+}
+
+/** JSON bytes of a record within the codecs' depth limit (the streamer input would refuse a deeper one). */
+function jsonOf(r: BusRecord): Uint8Array {
+  assertWithinDepth(r.data);
+  return utf8.encode(toJson(r.data));
 }
 
 /**
@@ -35,6 +43,7 @@ export class StreamerOutput implements Output {
   readonly #api: StreamerApi;
   readonly #ctx: OutputContext;
   readonly #config: StreamerOutputConfig;
+  readonly #rejects: RecordRejects;
 
   /**
    * Attaches to (or creates) the store named by `config.store`.
@@ -45,6 +54,7 @@ export class StreamerOutput implements Output {
   constructor(config: StreamerOutputConfig, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#api = acquireStreamerApi(ctx.http, config, ctx.log);
     this.#api.outputStats = ctx.stats;
     const store = this.#api.store;
@@ -70,7 +80,13 @@ export class StreamerOutput implements Output {
         stats.count("own_entries_skipped");
         continue;
       }
-      const bytes = c.format === "msgpack" ? msgpackOf(r) : utf8.encode(toJson(r.data));
+      let bytes: Uint8Array;
+      try {
+        bytes = c.format === "msgpack" ? msgpackOf(r) : jsonOf(r);
+      } catch (e) {
+        this.#rejects.rejectError(r, e); // costs only this record
+        continue;
+      }
       const key = streamKey({ device: c.device_id, prefix: "" }, r.stream, c.device_prefixing);
       stats.bytes += bytes.length;
       keys.push(key);
