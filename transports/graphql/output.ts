@@ -10,6 +10,7 @@
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { globMatcher } from "../../core/glob.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import { type RecordView, recordView, telebusSchema } from "./api.ts";
 import { BoundedChannel } from "./channel.ts";
 import { GraphqlEndpoint, routeGraphql } from "./server.ts";
@@ -29,6 +30,7 @@ export class GraphqlOutput implements Output {
   readonly #counts = new Map<string, { count: number; lastTime: bigint }>();
   readonly #endpoint: GraphqlEndpoint;
   #dropped = 0;
+  readonly #rejects: RecordRejects;
 
   /**
    * Registers `path` (and its assets) on the daemon's HTTP server.
@@ -39,6 +41,7 @@ export class GraphqlOutput implements Output {
   constructor(config: GraphqlConfig, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
+    this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     ctx.stats.gauges.set("subscribers", () => this.#subscribers.size);
     ctx.stats.gauges.set(
       "subscriber_drops",
@@ -84,6 +87,7 @@ export class GraphqlOutput implements Output {
 
   /** Keeps the newest record per stream and feeds the subscribers. */
   write(records: BusRecord[]): void {
+    records = this.#rejects.admit(records); // one record beyond the codecs' limits costs only itself
     for (const r of records) {
       let c = this.#counts.get(r.stream);
       if (!c) {

@@ -120,3 +120,68 @@ Deno.test("graphql: GraphiQL page and its embedded assets", async () => {
   }
   await d.close();
 });
+
+Deno.test("graphql: a record it cannot serve (cyclic, too deep) costs only itself, for subscribers and latest", async () => {
+  const { GraphqlOutput } = await import("./output.ts");
+  const { graphqlSchema } = await import("./schema.ts");
+  const { HttpServer } = await import("../../core/http.ts");
+  const { PartStats } = await import("../../core/stats.ts");
+  const { createLogger } = await import("../../core/log.ts");
+  const { makeRecord } = await import("../../core/record.ts");
+  const lines: string[] = [];
+  const log = createLogger("test", { level: "warn", write: (l) => lines.push(l) });
+  const http = new HttpServer(log);
+  const url = `127.0.0.1:${http.listen("127.0.0.1:0").port}`;
+  const stats = new PartStats("output", "graphql", "graphql");
+  const out = new GraphqlOutput(graphqlSchema.parse({}), {
+    name: "graphql",
+    log,
+    stats,
+    dataDir: "/nonexistent",
+    http,
+  });
+  const client = createClient({ url: `ws://${url}/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+  try {
+    const got: unknown[] = [];
+    const done = new Promise<void>((resolve, reject) => {
+      const stop = client.subscribe<{ records: { data: { i: number } } }>(
+        { query: `subscription { records { data } }` },
+        {
+          next: (v) => {
+            got.push(v.data?.records.data.i);
+            if (got.length === 2) stop(), resolve();
+          },
+          error: reject,
+          complete: () => {},
+        },
+      );
+    });
+    for (const end = Date.now() + 5000; stats.gauges.get("subscribers")!() < 1;) {
+      assert.ok(Date.now() < end, "the subscription is registered");
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    const cyclic: Record<string, unknown> = { i: -1 };
+    cyclic.self = cyclic;
+    out.write([
+      makeRecord("a", 1n, { i: 0 }, "test"),
+      makeRecord("a", 2n, cyclic as never, "test", 10),
+      makeRecord("b", 3n, { i: 1 }, "test"),
+    ]);
+    await done;
+    assert.deepEqual(got, [0, 1]);
+    assert.deepEqual(Object.fromEntries(stats.rejected), { too_deep: 1 });
+    const r = await fetch(`http://${url}/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ latest(stream: "a") { data } streams { stream count } }` }),
+    });
+    assert.deepEqual(await r.json(), {
+      data: { latest: { data: { i: 0 } }, streams: [{ stream: "a", count: 1 }, { stream: "b", count: 1 }] },
+    });
+    assert.equal(lines.filter((l) => l.includes("record refused")).length, 1);
+  } finally {
+    await client.dispose();
+    await out.close();
+    await http.close();
+  }
+});
