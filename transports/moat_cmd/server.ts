@@ -22,6 +22,7 @@ import type { Input, InputContext, Output, OutputContext } from "../../core/tran
 import type { BusRecord, Dict } from "../../core/record.ts";
 import { makeRecord, nowNs, nsToSeconds, secondsToNs } from "../../core/record.ts";
 import { globMatcher } from "../../core/glob.ts";
+import { RecordRejects } from "../../core/reject.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import { isPlainDict } from "../../codecs/cbor.ts";
@@ -55,6 +56,8 @@ interface SubSide {
   subs: Set<Subscriber>;
   latest: Map<string, BusRecord>;
   counts: Map<string, number>;
+  /** Refuses a record beyond the codecs' limits alone (it could not be sent, and would spoil `latest`). */
+  rejects: RecordRejects;
 }
 
 /** One listening server, shared by the input and the output of the same `listen`. */
@@ -273,7 +276,7 @@ class Hub {
   deliver(records: BusRecord[]): void {
     const side = this.sub;
     if (!side) return;
-    for (const r of records) {
+    for (const r of side.rejects.admit(records)) {
       if (!side.counts.has(r.stream) && side.counts.size >= side.config.max_streams) {
         side.ctx.stats.count("streams_over_limit");
       } else {
@@ -349,7 +352,14 @@ export function createMoatServerInput(config: MoatInputConfig): Input {
 /** The server's bus side: answers `sub`, `latest`, `streams`, `stats`. */
 export function createMoatServerOutput(config: MoatOutputConfig, ctx: OutputContext): Output & { address: string } {
   const hub = hubFor(config.listen, ctx.log, ctx.stats, config);
-  hub.sub = { ctx, config, subs: new Set(), latest: new Map(), counts: new Map() };
+  hub.sub = {
+    ctx,
+    config,
+    subs: new Set(),
+    latest: new Map(),
+    counts: new Map(),
+    rejects: new RecordRejects(ctx.stats, ctx.log),
+  };
   hub.attach();
   return {
     get address() {

@@ -87,3 +87,45 @@ Deno.test("moat server: unknown commands answer -11/-12, bad pubs and bad bytes 
     await d.stop();
   }
 });
+
+Deno.test("moat server: a record it cannot send (cyclic, too deep) costs only itself, for sub and latest", async () => {
+  const { createMoatServerOutput } = await import("./server.ts");
+  const { moatOutputSchema } = await import("./schema.ts");
+  const { PartStats } = await import("../../core/stats.ts");
+  const { makeRecord } = await import("../../core/record.ts");
+  const port = freePort();
+  const { log, lines } = memoryLogger();
+  const stats = new PartStats("output", "moatsrv", "moat_cmd");
+  const out = createMoatServerOutput(moatOutputSchema.parse({ listen: `127.0.0.1:${port}` }), {
+    name: "moatsrv",
+    log,
+    stats,
+    dataDir: "/nonexistent",
+    http: { route() {} },
+  });
+  const c = await connectClient(port);
+  try {
+    const st = await c.ep.streamR("sub", []);
+    await until(() => (stats.counters.get("cmd_sub") ?? 0) > 0, "the subscription is registered");
+    const cyclic: Record<string, unknown> = { i: -1 };
+    cyclic.self = cyclic;
+    out.write([
+      makeRecord("a", 1n, { i: 0 }, "test"),
+      makeRecord("a", 2n, cyclic as never, "test", 10),
+      makeRecord("b", 3n, { i: 1 }, "test"),
+    ]);
+    const got: unknown[] = [];
+    for await (const item of st) {
+      got.push((item[2] as { i: number }).i);
+      if (got.length === 2) break;
+    }
+    assert.deepEqual(got, [0, 1]);
+    assert.deepEqual(Object.fromEntries(stats.rejected), { too_deep: 1 });
+    const latest = await c.ep.cmd("latest", ["a"]) as [[string, number, unknown]];
+    assert.deepEqual(latest[0][2], { i: 0 });
+    assert.equal(lines.filter((l) => l.includes("record refused")).length, 1);
+  } finally {
+    await c.close();
+    await out.close();
+  }
+});
