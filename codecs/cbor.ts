@@ -13,6 +13,10 @@
  * @module
  */
 import { addExtension, Decoder } from "cbor-x";
+import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "./limits.ts";
+
+/** How deep a whole message may nest: a record's limit plus the levels a MoaT message wraps around it. */
+const MESSAGE_DEPTH = MAX_DEPTH + ENVELOPE_DEPTH;
 
 /** A MoaT `Path` (tag 39): a sequence of path elements such as `["sys", "ping"]`. */
 export class Path {
@@ -239,7 +243,7 @@ export function encodeCbor(value: unknown): Uint8Array {
 }
 
 function write(w: Writer, v: unknown, depth: number): void {
-  if (depth > 512) throw new RangeError("CBOR: value nested too deeply");
+  if (depth > MESSAGE_DEPTH) throw new RecordLimitError("too_deep", "CBOR: value nested too deeply");
   switch (typeof v) {
     case "number":
       // Only safe integers are integers: 1e300 came from a Python float and must go back as one.
@@ -401,7 +405,7 @@ function mpExt(w: Writer, type: number, data: Uint8Array): void {
 }
 
 function mpWrite(w: Writer, v: unknown, depth: number): void {
-  if (depth > 512) throw new RangeError("MessagePack: value nested too deeply");
+  if (depth > MESSAGE_DEPTH) throw new RecordLimitError("too_deep", "MessagePack: value nested too deeply");
   if (v === null || v === undefined) return mpByte(w, 0xc0);
   switch (typeof v) {
     case "boolean":
@@ -581,7 +585,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
     }
   };
   const read = (depth: number): unknown => {
-    if (depth > 512) throw new Error("bad MessagePack: nested too deeply");
+    if (depth > MESSAGE_DEPTH) throw new Error("bad MessagePack: nested too deeply");
     need(1);
     const c = b[p++];
     if (c < 0x80) return c;

@@ -124,3 +124,20 @@ Deno.test("bus: onAccepted runs after every output wrote the records, also when 
   await empty.emit(recs(2), () => now++);
   assertEquals(now, 1);
 });
+
+Deno.test("bus: records an output refused alone are counted as rejected, not as written", async () => {
+  const bus = new Bus();
+  const refused: PartStats[] = [];
+  const out: Output = {
+    write: (rs) => {
+      for (const r of rs) if ((r.data.seq as number) % 2 === 1) refused[0].reject("too_deep");
+    },
+    close: () => Promise.resolve(),
+  };
+  const { stats } = attach(bus, "o", out);
+  refused.push(stats);
+  await bus.emit(recs(4));
+  await bus.outputs[0].drainAndClose();
+  assertEquals(stats.records, 2);
+  assertEquals(stats.rejectedTotal, 2);
+});
