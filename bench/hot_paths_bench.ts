@@ -1,13 +1,14 @@
 /**
  * `deno bench` of the hot paths: decoding a `.mpack` stream, encoding a
- * record (MessagePack, InfluxDB line protocol), sizing a record for queue
- * accounting, bus fan-out through queues, JSON for `dump`. Each bench handles
+ * record (MessagePack, InfluxDB line protocol), checking a record against the
+ * codecs' limits, sizing a record for queue accounting, bus fan-out through queues, JSON for `dump`. Each bench handles
  * 1000 20-key telemetry records (~260 B each), so ops/s × 1000 = records/s.
  *
  *   deno bench -A bench/
  */
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { encodeMsgpack, encodeRecordMsgpack } from "../codecs/msgpack.ts";
+import { withinDepth } from "../codecs/limits.ts";
 import { toJson } from "../codecs/json.ts";
 import { Bus, OutputAttachment } from "../core/bus.ts";
 import { estimateSize, makeRecord } from "../core/record.ts";
@@ -43,6 +44,16 @@ Deno.bench("decode: .mpack stream → records (checked, decoded lazily)", { grou
 
 Deno.bench("encode: record → MessagePack", { group: "encode" }, () => {
   for (const d of dicts) encodeMsgpack(d);
+});
+
+Deno.bench("encode: record → MessagePack within the limits (depth check + encode + size check)", {
+  group: "encode",
+}, () => {
+  for (const d of dicts) encodeRecordMsgpack(d);
+});
+
+Deno.bench("limits: depth check of a decoded record (what an input's admission adds)", { group: "encode" }, () => {
+  for (const d of dicts) withinDepth(d);
 });
 
 Deno.bench("json: record → NDJSON line (python style)", { group: "encode" }, () => {

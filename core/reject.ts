@@ -56,15 +56,17 @@ export class RecordRejects {
    * The records of a batch an input may put on the bus: those within the
    * codecs' limits. The others are counted and logged here. Returns `records`
    * itself when every record is within (the common case allocates nothing).
-   * A record that still holds only the bytes it came as (an
-   * {@linkcode EncodedRecord}) was checked by the reader that cut it out, so
-   * only its size is checked and it is not decoded.
+   * A record that came as MessagePack bytes (an {@linkcode EncodedRecord},
+   * or one whose `encoded.msgpack` holds its bytes) was checked by the reader
+   * that cut it out (the `.mpack` reader, Redis entries, the zmq input), so
+   * only its size is checked and it is not walked again. A program that sets
+   * `encoded.msgpack` itself vouches for those bytes.
    */
   admit(records: BusRecord[]): BusRecord[] {
     let kept: BusRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      const reason = r instanceof EncodedRecord
+      const reason = r instanceof EncodedRecord || hasCheckedBytes(r)
         ? (r.size > MAX_RECORD_BYTES ? "too_large" : undefined)
         : checkRecordLimits(r.data, r.size);
       if (reason === undefined) {
@@ -83,4 +85,10 @@ export class RecordRejects {
     }
     return kept ?? records;
   }
+}
+
+/** The record carries its MessagePack bytes as a plain own property (not a lazy encoder such as zmq's bytes form). */
+function hasCheckedBytes(r: BusRecord): boolean {
+  const e = r.encoded;
+  return e !== undefined && Object.hasOwn(e, "msgpack") && e.msgpack !== undefined;
 }
