@@ -466,3 +466,21 @@ Deno.test("streamer config: tables sharing a store must agree; max_clients refus
   await daemon.stop();
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("streamer push: an entry that decodes to a record beyond the codecs' limits is refused before the bus", async () => {
+  const d = await daemonWith({ decode: "json" });
+  const seen: BusRecord[] = [];
+  const unsubscribe = d.daemon.subscribe((rs) => void seen.push(...rs), { streams: ["default:*"] });
+  const push = await Peer.open(`ws://${d.host}/data/cnt/push?ack=1`);
+  const deep = `{"deep": ${"[".repeat(5000)}${"]".repeat(5000)}}`;
+  for (const body of ['{"v": 1}', deep, '{"v": 2}']) {
+    push.push([body.length], body);
+    await push.next(); // the ack
+  }
+  await until(() => seen.length === 2 && d.stats("push").rejectedTotal === 1, "two records on the bus, one refused");
+  assert.deepEqual(seen.map((r) => r.data), [{ v: 1 }, { v: 2 }]);
+  assert.deepEqual(Object.fromEntries(d.stats("push").rejected), { too_deep: 1 });
+  await unsubscribe();
+  await push.close();
+  await d.close();
+});

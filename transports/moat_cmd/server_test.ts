@@ -129,3 +129,25 @@ Deno.test("moat server: a record it cannot send (cyclic, too deep) costs only it
     await out.close();
   }
 });
+
+Deno.test("moat server: a pub of a record beyond the codecs' limits is refused before the bus, counted", async () => {
+  const port = freePort();
+  const { d, lines } = await daemon(port);
+  const c = await connectClient(port);
+  try {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep]; // its 1 at level 101
+    await c.ep.cmd("pub", ["robot/a", { x: 1 }]);
+    await c.ep.cmd("pub", ["robot/deep", { deep }]);
+    await c.ep.cmd("pub", ["robot/b", { x: 2 }]);
+    const moat = d.stats.find((p) => p.name === "moat")!;
+    await until(() => moat.rejectedTotal === 1, "the refusal is counted");
+    assert.deepEqual(Object.fromEntries(moat.rejected), { too_deep: 1 });
+    await until(() => d.stats.find((p) => p.name === "moatsrv")!.records === 2, "the good records reach the output");
+    assert.deepEqual(await c.ep.cmd("streams"), [{ "robot/a": 1, "robot/b": 1 }]);
+    assert.ok(lines.some((l) => /record refused.*stream=robot\/deep reason=too_deep/.test(l)), lines.join("\n"));
+  } finally {
+    await c.close();
+    await d.stop();
+  }
+});
