@@ -1,6 +1,6 @@
 /**
  * Codecs: MessagePack (mpacklog's layout), the `.mpack` stream reader, JSON
- * for telemetry values, flattening.
+ * for telemetry values, flattening, and the limits every codec shares.
  *
  * @module
  */
@@ -11,3 +11,4 @@ export * from "./flatten.ts";
 export * from "./line_protocol.ts";
 export * from "./cbor.ts";
 export * from "./mflow.ts";
+export * from "./limits.ts";
