@@ -72,6 +72,19 @@ export class DaemonProcess {
     return s.code;
   }
 
+  /** The daemon's process id. */
+  get pid(): number {
+    return this.#child.pid;
+  }
+
+  /** Peak resident memory of the daemon process so far, in bytes (Linux's `VmHWM`). */
+  async peakRss(): Promise<number> {
+    const status = await Deno.readTextFile(`/proc/${this.#child.pid}/status`);
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status);
+    if (!kb) throw new Error("no VmHWM in /proc/PID/status");
+    return Number(kb[1]) * 1024;
+  }
+
   /** The exit status, when the daemon ends by itself. */
   get status(): Promise<Deno.CommandStatus> {
     return this.#child.status;

@@ -72,14 +72,18 @@ export function createGeneratorInput(config: GeneratorConfig): Input {
       const limit = config.count ?? Infinity;
       let seq = 0;
       const started = performance.now();
+      let lastNs = 0n;
       const make = (n: number): BusRecord[] => {
         const out: BusRecord[] = new Array(n);
         const nowMs = performance.timeOrigin + performance.now();
         const ns = BigInt(Math.round(nowMs * 1000)) * 1000n;
         for (let i = 0; i < n; i++, seq++) {
           const data = telemetryDict(seq, nowMs / 1000, keys, random);
+          // Every record gets its own time, at least 1 µs after the one before: records of one batch would
+          // otherwise share it, and stores that keep one point per series and time (InfluxDB) lose all but one.
+          lastNs = ns > lastNs ? ns : lastNs + 1000n;
           // Size is about 12 B per numeric key; exactness is not needed for queue accounting.
-          out[i] = { stream: streams[seq % streams.length], time: ns, data, source: ctx.name, size: 12 * keys + 8 };
+          out[i] = { stream: streams[seq % streams.length], time: lastNs, data, source: ctx.name, size: 12 * keys + 8 };
         }
         ctx.stats.records += n;
         ctx.stats.bytes += n * (12 * keys + 8);

@@ -58,3 +58,13 @@ Deno.test("generator: waits for a blocked bus instead of queueing", async () => 
   assert.equal(n, 3000);
   assert.equal(maxInFlight, 1);
 });
+
+Deno.test("generator: every record has its own time, rising, also within a batch", async () => {
+  const config = generatorSchema.parse({ rate: 0, count: 5000 });
+  const got: BusRecord[] = [];
+  await createGeneratorInput(config).run(context((rs) => void got.push(...rs)));
+  assert.equal(got.length, 5000);
+  for (let i = 1; i < got.length; i++) {
+    assert.ok(got[i].time > got[i - 1].time, `record ${i} has the time of record ${i - 1} or earlier`);
+  }
+});
