@@ -31,6 +31,8 @@ export interface InputContext {
   readonly checkpoints: CheckpointStore;
   /** The daemon's HTTP server, for inputs that accept data over HTTP. */
   readonly http: HttpRoutes;
+  /** The daemon's `token` (empty: none): inputs with listeners of their own must ask peers for it too. */
+  readonly token?: string;
 }
 
 /** A running input: produces records until its context's signal aborts. */
@@ -53,6 +55,8 @@ export interface OutputContext {
   readonly http: HttpRoutes;
   /** Counters of every input and output of the daemon, for outputs that report on it (GraphQL, dashboards). */
   readonly parts?: () => readonly PartStats[];
+  /** The daemon's `token` (empty: none): outputs with listeners of their own must ask peers for it too. */
+  readonly token?: string;
 }
 
 /** A running output: takes batches in order. */
