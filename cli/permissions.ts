@@ -215,6 +215,7 @@ export async function permissionNeeds(config: TelebusConfig, options: NeedsOptio
   needs.read.add(abs(options.installedConfig ?? config.file));
   needs.read.add(abs(config.daemon.data_dir));
   needs.write.add(abs(config.daemon.data_dir));
+  for (const f of [config.daemon.tls_cert, config.daemon.tls_key]) if (f) needs.read.add(abs(f));
   const text = options.text ?? await Deno.readTextFile(config.file);
   for (const v of referencedVariables(text)) needs.env.add(v);
   for (const [side, parts] of [["input", config.inputs], ["output", config.outputs]] as const) {
