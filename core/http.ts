@@ -56,7 +56,7 @@ const OPEN_PATHS = new Set(["/health"]);
 const FOREIGN_FETCH = new Set(["cross-site", "same-site"]);
 
 /** Compares secrets in time independent of where they differ. */
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
