@@ -28,6 +28,13 @@ export function parseHostPort(addr: string): { hostname: string; port: number } 
   return { hostname: m[1] || "127.0.0.1", port };
 }
 
+/** Whether `hostname` only reaches this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    /^::ffff:127\./.test(h);
+}
+
 /** Who may use the HTTP server. */
 export interface HttpAccess {
   /**
@@ -123,6 +130,12 @@ export class HttpServer implements HttpRoutes {
     return { "access-control-allow-origin": any ? "*" : origin, vary: "Origin" };
   }
 
+  /** Whether the server listens on a loopback address only. */
+  get #loopbackOnly(): boolean {
+    const a = this.#server?.addr;
+    return a !== undefined && isLoopback(a.hostname);
+  }
+
   /** The session cookie's value in the request, if any. */
   #cookie(req: Request): string | undefined {
     const name = this.cookieName + "=";
@@ -144,6 +157,13 @@ export class HttpServer implements HttpRoutes {
     // WebSocket upgrade.
     if (origin !== null && this.#foreign(origin, url) && !this.#listed(origin)) {
       return { refused: this.#refuse("origin not allowed", 403) };
+    }
+    // DNS rebinding: a page of evil.example whose name was made to point at 127.0.0.1 is "same origin" by the
+    // rule above. A server on loopback is reached by a browser under a loopback name only, so a browser's
+    // request (Origin or Sec-Fetch-Site present) for another host name is foreign unless cors_origins lists it.
+    const browser = origin !== null || req.headers.has("sec-fetch-site");
+    if (browser && this.#loopbackOnly && !isLoopback(url.hostname) && !(origin !== null && this.#listed(origin))) {
+      return { refused: this.#refuse("host not allowed", 403) };
     }
     if (req.method === "OPTIONS" && req.headers.has("access-control-request-method")) {
       const cors = this.#cors(origin, url);

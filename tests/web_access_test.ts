@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { testDaemon } from "./helpers/test_daemon.ts";
-import { upgradeStatus } from "./helpers/ws_upgrade.ts";
+import { getStatus, upgradeStatus } from "./helpers/ws_upgrade.ts";
 
 /** A daemon with the streamer's GraphQL (embedded store) and a telebus WebSocket output, and one stored stream. */
 async function setup(daemon: Record<string, unknown> = {}) {
@@ -122,5 +122,41 @@ Deno.test("web access: cors_origins opens the daemon to the listed origins only"
     assert.equal(await upgradeStatus(any.t.url, "/ws", { origin: "http://evil.example" }), 101);
   } finally {
     await any.t.close();
+  }
+});
+
+Deno.test("web access: DNS rebinding (a foreign host name pointed at 127.0.0.1) is refused to browsers", async () => {
+  const { t } = await setup();
+  try {
+    const port = t.daemon.http.addr!.port;
+    const evil = `evil.example:${port}`;
+    // The page's own origin and Host agree, but the name is not this loopback server's.
+    const rebound = { host: evil, origin: `http://${evil}` };
+    assert.equal(await upgradeStatus(t.url, "/ws", rebound), 403);
+    assert.equal(await getStatus(t.url, "/metrics", rebound), 403);
+    // A same-origin GET carries no Origin, but a browser says Sec-Fetch-Site.
+    assert.equal(await getStatus(t.url, "/metrics", { host: evil, "sec-fetch-site": "same-origin" }), 403);
+    // Loopback names are the server's own; tools (no browser headers) are not affected.
+    assert.equal(
+      await getStatus(t.url, "/metrics", { host: `localhost:${port}`, origin: `http://localhost:${port}` }),
+      200,
+    );
+    assert.equal(
+      await upgradeStatus(t.url, "/ws", { host: `localhost:${port}`, origin: `http://localhost:${port}` }),
+      101,
+    );
+    assert.equal(await getStatus(t.url, "/metrics", { host: evil }), 200);
+    const text = await (await fetch(`http://${t.url}/metrics`)).text();
+    assert.match(text, /telebus_http_refused_host_not_allowed_total 3/);
+  } finally {
+    await t.close();
+  }
+  // A reverse proxy that forwards its own host name: list its origin.
+  const proxied = await setup({ cors_origins: ["https://robot.example"] });
+  try {
+    const headers = { host: "robot.example", origin: "https://robot.example" };
+    assert.equal(await upgradeStatus(proxied.t.url, "/ws", headers), 101);
+  } finally {
+    await proxied.t.close();
   }
 });

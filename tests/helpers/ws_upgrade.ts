@@ -1,22 +1,19 @@
 /**
- * A raw WebSocket upgrade request over TCP, with headers a browser would send (`Origin`), which Deno's own
- * WebSocket client cannot set.
+ * Raw HTTP requests over TCP with headers a browser would send (`Origin`, `Host`, `Sec-Fetch-Site`), which
+ * Deno's fetch and WebSocket clients cannot set.
  *
  * @module
  */
 
-/** Sends a WebSocket upgrade request over a raw TCP connection and returns the response's status code. */
-export async function upgradeStatus(hostPort: string, path: string, headers: Record<string, string> = {}) {
+/** Sends one request over a raw TCP connection to `hostPort` and returns the response's status code. */
+export async function rawStatus(hostPort: string, head: string[], headers: Record<string, string> = {}) {
   const [hostname, port] = hostPort.split(":");
   const conn = await Deno.connect({ hostname, port: Number(port) });
   try {
+    const given = Object.keys(headers).map((k) => k.toLowerCase());
     const lines = [
-      `GET ${path} HTTP/1.1`,
-      `Host: ${hostPort}`,
-      "Upgrade: websocket",
-      "Connection: Upgrade",
-      "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
-      "Sec-WebSocket-Version: 13",
+      ...head,
+      ...(given.includes("host") ? [] : [`Host: ${hostPort}`]),
       ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
       "",
       "",
@@ -35,4 +32,20 @@ export async function upgradeStatus(hostPort: string, path: string, headers: Rec
   } finally {
     conn.close();
   }
+}
+
+/** Sends a WebSocket upgrade request over a raw TCP connection and returns the response's status code. */
+export function upgradeStatus(hostPort: string, path: string, headers: Record<string, string> = {}) {
+  return rawStatus(hostPort, [
+    `GET ${path} HTTP/1.1`,
+    "Upgrade: websocket",
+    "Connection: Upgrade",
+    "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+    "Sec-WebSocket-Version: 13",
+  ], headers);
+}
+
+/** Sends `GET path` over a raw TCP connection and returns the response's status code. */
+export function getStatus(hostPort: string, path: string, headers: Record<string, string> = {}) {
+  return rawStatus(hostPort, [`GET ${path} HTTP/1.1`, "Connection: close"], headers);
 }

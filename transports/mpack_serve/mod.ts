@@ -10,7 +10,7 @@ import { type MpackServeConfig, mpackServeSchema } from "./schema.ts";
 import { checkPublic, MpackServeOutput } from "./output.ts";
 
 export type { MpackServeConfig } from "./schema.ts";
-export { checkPublic, isLoopback, MpackServeOutput, parseRequest } from "./output.ts";
+export { checkPublic, MpackServeOutput, parseRequest } from "./output.ts";
 
 /** The transport as the registry loads it. */
 export const transport: TransportDefinition = {

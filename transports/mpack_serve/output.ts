@@ -15,7 +15,7 @@
  */
 import type { DaemonCheckProblem, Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
-import { parseHostPort } from "../../core/http.ts";
+import { isLoopback, parseHostPort } from "../../core/http.ts";
 import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { MpackServeConfig } from "./schema.ts";
@@ -38,12 +38,6 @@ export function parseRequest(chunk: Uint8Array): { gets: number; stop: boolean }
   const m = /^(?:get\s*)+$/.exec(text);
   if (!m) return undefined;
   return { gets: text.split(/get/).length - 1, stop: false };
-}
-
-/** Whether `hostname` only reaches this machine (127.0.0.0/8, ::1, localhost). */
-export function isLoopback(hostname: string): boolean {
-  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
-  return h === "localhost" || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) || /^::ffff:127\./.test(h);
 }
 
 /**
