@@ -10,6 +10,7 @@ import { parseOrUsage } from "./args.ts";
 import { Endpoint, type Kw } from "../protocol/moat_cmd/endpoint.ts";
 import { MoatError, RemoteError, StreamError } from "../protocol/moat_cmd/errors.ts";
 import { type MoatCodec, type MoatLink, openLink } from "../transports/moat_cmd/connection.ts";
+import { authenticate } from "../transports/moat_cmd/auth.ts";
 import { parseArg, toJson } from "../transports/moat_cmd/values.ts";
 
 const USAGE = `usage: telebus moat call PEER CMD [ARG…] [options]
@@ -24,7 +25,8 @@ and prints each item as a JSON line until the stream ends (its final goes to std
   --codec cbor|msgpack  wire codec (default cbor)
   --no-credits        send no flow credits (for moat-lib-cmd 0.3.3 peers, which crash on them)
   --serial            SerialPacker frames on the byte stream (serial links) instead of plain CBOR
-  --timeout SECONDS   give up on connecting and on a call's reply after this long (default 10)`;
+  --timeout SECONDS   give up on connecting and on a call's reply after this long (default 10)
+  --token TOKEN       authenticate first with auth(TOKEN), as a telebus MoaT server with a token wants`;
 
 /** Runs `telebus moat …`; returns the exit code. */
 export async function moatCommand(args: string[]): Promise<number> {
@@ -35,6 +37,7 @@ export async function moatCommand(args: string[]): Promise<number> {
     "no-credits": { type: "boolean" },
     serial: { type: "boolean" },
     timeout: { type: "string" },
+    token: { type: "string" },
     help: { type: "boolean", short: "h" },
   }, USAGE);
   if (!p) return 2;
@@ -97,6 +100,8 @@ export async function moatCommand(args: string[]): Promise<number> {
   };
   Deno.addSignalListener("SIGINT", onSignal);
   try {
+    const token = p.values.token as string | undefined;
+    if (token) await authenticate(ep, token, AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]));
     if (sub === "call") {
       const t = AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]);
       const reply = await ep.cmd(command, cmdArgs, kw, t);

@@ -118,14 +118,16 @@ export const PERMISSION_RULES: Record<string, PermissionRule> = {
   redis_streams: (c, needs, ctx) => {
     const u = new URL(String(c.url));
     needs.net.add(`${u.hostname}:${u.port || "6379"}`);
+    if (typeof c.tls_ca === "string" && c.tls_ca) needs.read.add(ctx.path(c.tls_ca));
     if (ctx.side === "input" && c.consumer === undefined) needs.sys.add("hostname"); // default consumer name
   },
   // Served by the daemon's HTTP server; Redis when the store lives there; graphql reads NODE_ENV (loaded only then).
-  streamer: (c, needs) => {
+  streamer: (c, needs, ctx) => {
     if (c.graphql === true || c.graphql === "true") needs.env.add("NODE_ENV");
     if (typeof c.redis_url === "string") {
       const u = new URL(c.redis_url);
       needs.net.add(`${u.hostname}:${u.port || "6379"}`);
+      if (typeof c.tls_ca === "string" && c.tls_ca) needs.read.add(ctx.path(c.tls_ca));
     }
   },
   influxdb: (c, needs) => {
@@ -215,6 +217,7 @@ export async function permissionNeeds(config: TelebusConfig, options: NeedsOptio
   needs.read.add(abs(options.installedConfig ?? config.file));
   needs.read.add(abs(config.daemon.data_dir));
   needs.write.add(abs(config.daemon.data_dir));
+  for (const f of [config.daemon.tls_cert, config.daemon.tls_key]) if (f) needs.read.add(abs(f));
   const text = options.text ?? await Deno.readTextFile(config.file);
   for (const v of referencedVariables(text)) needs.env.add(v);
   for (const [side, parts] of [["input", config.inputs], ["output", config.outputs]] as const) {

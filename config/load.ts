@@ -217,6 +217,8 @@ export async function validateConfig(
         }
         names.add(name);
         config.name = name;
+        const bad = kind === "outputs" ? transport.output?.checkDaemon?.(config as never, daemon) : undefined;
+        if (bad) problem([kind, type, index, bad.key], bad.message);
         result[kind].push({ type, name, index, config, transport });
       });
     }

@@ -111,6 +111,13 @@ export const daemonSchema: z.ZodType<DaemonConfig, unknown> = z.strictObject({
   cors_origins: z.array(z.string()).default([]),
   /** Largest HTTP request body accepted. */
   max_request_bytes: byteSize().pipe(z.number().int().min(1024)).default(16 * 1024 * 1024),
+  /** Serve HTTPS/WSS with this PEM certificate (chain) file; with `tls_key`. */
+  tls_cert: z.string().default(""),
+  /** The PEM private key of `tls_cert`. */
+  tls_key: z.string().default(""),
+}).refine((d) => (d.tls_cert === "") === (d.tls_key === ""), {
+  message: "set both tls_cert and tls_key (or neither)",
+  path: ["tls_cert"],
 });
 
 /** The parsed `[daemon]` table (see {@linkcode daemonSchema} for each key). */
@@ -133,4 +140,8 @@ export interface DaemonConfig {
   cors_origins: string[];
   /** Largest HTTP request body in bytes. */
   max_request_bytes: number;
+  /** PEM certificate file for HTTPS/WSS; empty for plain HTTP. */
+  tls_cert: string;
+  /** PEM private key file of `tls_cert`. */
+  tls_key: string;
 }

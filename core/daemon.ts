@@ -47,6 +47,10 @@ export interface DaemonPlan {
     cors_origins?: string[];
     /** Largest HTTP request body. */
     max_request_bytes?: number;
+    /** PEM certificate and key files: the HTTP server speaks HTTPS/WSS (empty or absent: plain HTTP). */
+    tls_cert?: string;
+    /** See `tls_cert`. */
+    tls_key?: string;
   };
   /** Inputs to start. */
   inputs: PartPlan[];
@@ -112,6 +116,7 @@ export class Daemon {
       token: plan.daemon.token,
       corsOrigins: plan.daemon.cors_origins,
       maxRequestBytes: plan.daemon.max_request_bytes,
+      tls: plan.daemon.tls_cert ? { certFile: plan.daemon.tls_cert, keyFile: plan.daemon.tls_key ?? "" } : undefined,
     });
     this.#checkpoints = new FileCheckpointStore(join(plan.daemon.data_dir, "checkpoints"));
     this.stopped = new Promise((r) => this.#stopped = r);
@@ -163,6 +168,7 @@ export class Daemon {
           dataDir: this.#plan.daemon.data_dir,
           http: this.http,
           parts: () => this.stats,
+          token: this.#plan.daemon.token ?? "",
         };
         const output = await o.transport.output!.create(o.config as never, ctx);
         const c = o.config;
@@ -183,10 +189,8 @@ export class Daemon {
       }
       const addr = this.#plan.daemon.http;
       if (addr && addr !== "off") {
-        const a = this.http.listen(addr);
-        this.log.info("listening", {
-          url: `http://${a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname}:${a.port}/`,
-        });
+        this.http.listen(addr);
+        this.log.info("listening", { url: this.http.url });
       }
       for (const i of this.#plan.inputs) {
         const input = await i.transport.input!.create(i.config as never, {
@@ -241,6 +245,7 @@ export class Daemon {
       stats,
       checkpoints: this.#checkpoints,
       http: this.http,
+      token: this.#plan.daemon.token ?? "",
     };
     const running: RunningInput = { name, stats, abort, done: Promise.resolve(), finished: false };
     running.done = (async () => {

@@ -66,7 +66,7 @@ Deno.test("daemon: exit_when_done stops once every input has finished", async ()
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("daemon: a bearer token guards every endpoint but /health; CORS for allowed origins only", async () => {
+Deno.test("daemon: a bearer token guards every endpoint but /health; CORS for allowed origins, others refused", async () => {
   const dir = await Deno.makeTempDir();
   const daemon = new Daemon({
     daemon: {
@@ -97,10 +97,13 @@ Deno.test("daemon: a bearer token guards every endpoint but /health; CORS for al
   assert.equal(ok.status, 200);
   assert.equal(ok.headers.get("access-control-allow-origin"), "http://dash.local");
   assert.match(await ok.text(), /telebus_http_refused_unauthorized_total 2/);
-  const byQuery = await fetch(`${url}/metrics?token=s3cret`, { headers: { origin: "http://evil.example" } });
+  const byQuery = await fetch(`${url}/metrics?token=s3cret`);
   await byQuery.body?.cancel();
   assert.equal(byQuery.status, 200);
   assert.equal(byQuery.headers.get("access-control-allow-origin"), null);
+  const foreign = await fetch(`${url}/metrics?token=s3cret`, { headers: { origin: "http://evil.example" } });
+  await foreign.body?.cancel();
+  assert.equal(foreign.status, 403, "a page of an unlisted origin is refused, token or not");
   const preflight = await fetch(`${url}/echo`, {
     method: "OPTIONS",
     headers: { origin: "http://dash.local", "access-control-request-method": "POST" },

@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { createHmac } from "node:crypto";
 import type { Logger } from "./log.ts";
 
 /** Handles one HTTP request (WebSocket upgrades included). */
@@ -27,21 +28,42 @@ export function parseHostPort(addr: string): { hostname: string; port: number } 
   return { hostname: m[1] || "127.0.0.1", port };
 }
 
-/** Who may use the HTTP server: applied to every route but `/health`. */
+/** Whether `hostname` only reaches this machine (127.0.0.0/8, ::1, localhost). */
+export function isLoopback(hostname: string): boolean {
+  const h = hostname.replace(/^\[|\]$/g, "").toLowerCase();
+  return h === "localhost" || h.endsWith(".localhost") || h === "::1" || /^127\.\d+\.\d+\.\d+$/.test(h) ||
+    /^::ffff:127\./.test(h);
+}
+
+/** Who may use the HTTP server. */
 export interface HttpAccess {
-  /** A bearer token every request must carry (`Authorization: Bearer …` or `?token=…`); empty = none. */
+  /**
+   * A bearer token every request but `/health` must carry (`Authorization: Bearer …`, `?token=…`, or the session
+   * cookie set when a browser came with `?token=`); empty = none.
+   */
   token?: string;
-  /** Origins allowed by CORS (and for WebSocket upgrades from browsers); `["*"]` allows all; empty = no CORS. */
+  /**
+   * Foreign origins allowed (CORS headers, preflights, WebSocket upgrades); `["*"]` allows all. Requests whose
+   * `Origin` is neither the server's own nor listed are refused with 403.
+   */
   corsOrigins?: string[];
   /** Largest request body accepted (by `Content-Length`); larger ones get 413. */
   maxRequestBytes?: number;
+  /** Serve HTTPS (and WSS) with this PEM certificate chain file and private key file. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 /** Paths anyone may reach, token or not: a supervisor's liveness probe must not need a secret. */
 const OPEN_PATHS = new Set(["/health"]);
 
+/**
+ * `Sec-Fetch-Site` values of requests a page of another origin made: the session cookie is not honoured for them
+ * (SameSite=Strict keeps it from other sites, but not from other ports of the same host).
+ */
+const FOREIGN_FETCH = new Set(["cross-site", "same-site"]);
+
 /** Compares secrets in time independent of where they differ. */
-function sameSecret(a: string, b: string): boolean {
+export function sameSecret(a: string, b: string): boolean {
   const x = new TextEncoder().encode(a), y = new TextEncoder().encode(b);
   let diff = x.length ^ y.length;
   for (let i = 0; i < Math.max(x.length, y.length); i++) diff |= (x[i] ?? 0) ^ (y[i] ?? 0);
@@ -53,6 +75,8 @@ export class HttpServer implements HttpRoutes {
   readonly #exact = new Map<string, RouteHandler>();
   readonly #prefix: [string, RouteHandler][] = [];
   #server?: Deno.HttpServer<Deno.NetAddr>;
+  /** The session cookie's value: derived from the token, so that the cookie never holds the token itself. */
+  readonly #session?: string;
   /** Requests refused by the access rules, by reason; the daemon shows them in `/metrics`. */
   readonly refused: Map<string, number> = new Map();
 
@@ -60,58 +84,127 @@ export class HttpServer implements HttpRoutes {
    * Creates an empty route table; nothing listens before `listen`.
    *
    * @param log where request failures are logged
-   * @param access token, CORS and size rules (default: none)
+   * @param access token, origin, size and TLS rules (default: none)
    */
-  constructor(readonly log: Logger, readonly access: HttpAccess = {}) {}
+  constructor(readonly log: Logger, readonly access: HttpAccess = {}) {
+    if (access.token) {
+      this.#session = createHmac("sha256", access.token).update("telebus session cookie v1").digest("base64url");
+    }
+  }
+
+  /** Whether the server speaks HTTPS. */
+  get secure(): boolean {
+    return this.access.tls !== undefined;
+  }
+
+  /** The session cookie's name: per port, since browsers share cookies between the ports of a host. */
+  get cookieName(): string {
+    return `telebus_session_${this.#server?.addr.port ?? 0}`;
+  }
 
   #refuse(reason: string, status: number, headers: HeadersInit = {}): Response {
     this.refused.set(reason, (this.refused.get(reason) ?? 0) + 1);
     return new Response(`${reason}\n`, { status, headers });
   }
 
-  /** The CORS headers for `origin`, or undefined when it is not allowed. */
-  #cors(origin: string | null): Record<string, string> | undefined {
-    const allowed = this.access.corsOrigins ?? [];
-    if (!origin || allowed.length === 0) return undefined;
-    if (!allowed.includes("*") && !allowed.includes(origin)) return undefined;
-    return { "access-control-allow-origin": allowed.includes("*") ? "*" : origin, vary: "Origin" };
+  /** True when `origin` (an `Origin` header) is not the server's own scheme, host and port. */
+  #foreign(origin: string, url: URL): boolean {
+    try {
+      const o = new URL(origin);
+      return o.protocol !== url.protocol || o.host !== url.host;
+    } catch {
+      return true; // "null" (sandboxed frames, file: pages) and anything unparsable
+    }
   }
 
-  /** Applies the access rules; a Response when the request is refused or answered (preflight). */
-  #check(req: Request, url: URL): Response | undefined {
-    const origin = req.headers.get("origin");
-    if (req.method === "OPTIONS" && req.headers.has("access-control-request-method")) {
-      const cors = this.#cors(origin);
-      if (!cors) return this.#refuse("origin not allowed", 403);
-      return new Response(null, {
-        status: 204,
-        headers: {
-          ...cors,
-          "access-control-allow-methods": "GET, POST, OPTIONS",
-          "access-control-allow-headers": "authorization, content-type",
-          "access-control-max-age": "600",
-        },
-      });
+  /** Whether `cors_origins` lets the foreign `origin` in. */
+  #listed(origin: string): boolean {
+    const allowed = this.access.corsOrigins ?? [];
+    return allowed.includes("*") || allowed.includes(origin);
+  }
+
+  /** The CORS headers for a listed foreign `origin`, or undefined. */
+  #cors(origin: string | null, url: URL): Record<string, string> | undefined {
+    if (!origin || !this.#foreign(origin, url) || !this.#listed(origin)) return undefined;
+    const any = (this.access.corsOrigins ?? []).includes("*");
+    return { "access-control-allow-origin": any ? "*" : origin, vary: "Origin" };
+  }
+
+  /** Whether the server listens on a loopback address only. */
+  get #loopbackOnly(): boolean {
+    const a = this.#server?.addr;
+    return a !== undefined && isLoopback(a.hostname);
+  }
+
+  /** The session cookie's value in the request, if any. */
+  #cookie(req: Request): string | undefined {
+    const name = this.cookieName + "=";
+    for (const part of (req.headers.get("cookie") ?? "").split(";")) {
+      const p = part.trim();
+      if (p.startsWith(name)) return p.slice(name.length);
     }
-    if (OPEN_PATHS.has(url.pathname)) return undefined;
+    return undefined;
+  }
+
+  /**
+   * Applies the access rules; a Response when the request is refused or answered (preflight). `setCookie` is
+   * true when a browser authenticated with `?token=` and should get the session cookie.
+   */
+  #check(req: Request, url: URL): { refused?: Response; setCookie?: boolean } {
+    const origin = req.headers.get("origin");
+    // A page of another origin may not drive the daemon, unless cors_origins lists it. Tools (curl, the
+    // originals' clients) send no Origin; browsers send it on every POST, every cross-origin fetch and every
+    // WebSocket upgrade.
+    if (origin !== null && this.#foreign(origin, url) && !this.#listed(origin)) {
+      return { refused: this.#refuse("origin not allowed", 403) };
+    }
+    // DNS rebinding: a page of evil.example whose name was made to point at 127.0.0.1 is "same origin" by the
+    // rule above. A server on loopback is reached by a browser under a loopback name only, so a browser's
+    // request (Origin or Sec-Fetch-Site present) for another host name is foreign unless cors_origins lists it.
+    const browser = origin !== null || req.headers.has("sec-fetch-site");
+    if (browser && this.#loopbackOnly && !isLoopback(url.hostname) && !(origin !== null && this.#listed(origin))) {
+      return { refused: this.#refuse("host not allowed", 403) };
+    }
+    if (req.method === "OPTIONS" && req.headers.has("access-control-request-method")) {
+      const cors = this.#cors(origin, url);
+      if (!cors) return { refused: this.#refuse("origin not allowed", 403) };
+      return {
+        refused: new Response(null, {
+          status: 204,
+          headers: {
+            ...cors,
+            "access-control-allow-methods": "GET, POST, OPTIONS",
+            "access-control-allow-headers": "authorization, content-type",
+            "access-control-max-age": "600",
+          },
+        }),
+      };
+    }
+    if (OPEN_PATHS.has(url.pathname)) return {};
     const token = this.access.token;
+    let setCookie = false;
     if (token) {
       const auth = req.headers.get("authorization");
-      const given = auth?.startsWith("Bearer ") ? auth.slice(7) : url.searchParams.get("token") ?? "";
-      if (!sameSecret(given, token)) {
-        return this.#refuse("unauthorized", 401, { "www-authenticate": 'Bearer realm="telebus"' });
-      }
-    }
-    // Browsers send Origin on WebSocket upgrades without any CORS check: refuse foreign pages here.
-    if (
-      req.headers.get("upgrade")?.toLowerCase() === "websocket" && origin && (this.access.corsOrigins ?? []).length > 0
-    ) {
-      if (!this.#cors(origin)) return this.#refuse("origin not allowed", 403);
+      const query = url.searchParams.get("token");
+      const cookie = this.#cookie(req);
+      const fromOtherPage = FOREIGN_FETCH.has(req.headers.get("sec-fetch-site") ?? "");
+      let ok: boolean;
+      if (auth?.startsWith("Bearer ")) ok = sameSecret(auth.slice(7), token);
+      else if (query !== null) ok = sameSecret(query, token);
+      else ok = cookie !== undefined && !fromOtherPage && sameSecret(cookie, this.#session!);
+      if (!ok) return { refused: this.#refuse("unauthorized", 401, { "www-authenticate": 'Bearer realm="telebus"' }) };
+      setCookie = query !== null && !auth && !fromOtherPage && cookie !== this.#session &&
+        req.headers.get("upgrade") === null;
     }
     const max = this.access.maxRequestBytes;
     const length = Number(req.headers.get("content-length") ?? 0);
-    if (max !== undefined && length > max) return this.#refuse("request too large", 413);
-    return undefined;
+    if (max !== undefined && length > max) return { refused: this.#refuse("request too large", 413) };
+    return { setCookie };
+  }
+
+  /** The session cookie, as a `Set-Cookie` value. */
+  #sessionCookie(): string {
+    return `${this.cookieName}=${this.#session}; Path=/; HttpOnly; SameSite=Strict${this.secure ? "; Secure" : ""}`;
   }
 
   /** Registers `handler` for `path` (a trailing `/*` matches every path below it). */
@@ -131,7 +224,7 @@ export class HttpServer implements HttpRoutes {
   async handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname;
-    const refused = this.#check(req, url);
+    const { refused, setCookie } = this.#check(req, url);
     if (refused) return refused;
     let h = this.#exact.get(path);
     if (!h) {
@@ -144,14 +237,17 @@ export class HttpServer implements HttpRoutes {
     }
     if (!h) return new Response("not found\n", { status: 404 });
     try {
-      const res = await h(req, info);
-      const cors = res.status !== 101 ? this.#cors(req.headers.get("origin")) : undefined;
-      if (cors) {
-        try {
-          for (const [k, v] of Object.entries(cors)) res.headers.set(k, v);
-        } catch {
-          // immutable headers (e.g. a proxied response): leave them
-        }
+      let res = await h(req, info);
+      if (res.status === 101) return res;
+      const extra: Record<string, string> = { ...this.#cors(req.headers.get("origin"), url) };
+      if (setCookie) extra["set-cookie"] = this.#sessionCookie();
+      if (Object.keys(extra).length === 0) return res;
+      try {
+        for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
+      } catch {
+        // Immutable headers (e.g. a proxied response): copy it.
+        res = new Response(res.body, res);
+        for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
       }
       return res;
     } catch (e) {
@@ -160,11 +256,35 @@ export class HttpServer implements HttpRoutes {
     }
   }
 
-  /** Starts listening on `addr` (`host:port`; port 0 picks a free one). Returns the bound address. */
+  /**
+   * Starts listening on `addr` (`host:port`; port 0 picks a free one), with TLS when the access rules say so.
+   * Returns the bound address.
+   */
   listen(addr: string): Deno.NetAddr {
     const { hostname, port } = parseHostPort(addr);
-    this.#server = Deno.serve({ hostname, port, onListen: () => {} }, (req, info) => this.handle(req, info));
+    const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => this.handle(req, info);
+    const tls = this.access.tls;
+    if (tls) {
+      const read = (what: string, file: string) => {
+        try {
+          return Deno.readTextFileSync(file);
+        } catch (e) {
+          throw new Error(`[daemon] ${what} ${JSON.stringify(file)}: cannot read: ${(e as Error).message}`);
+        }
+      };
+      const cert = read("tls_cert", tls.certFile), key = read("tls_key", tls.keyFile);
+      this.#server = Deno.serve({ hostname, port, cert, key, onListen: () => {} }, handler);
+    } else this.#server = Deno.serve({ hostname, port, onListen: () => {} }, handler);
     return this.#server.addr;
+  }
+
+  /** The server's base URL (`http://host:port/` or `https://…`), once listening. */
+  get url(): string | undefined {
+    const a = this.#server?.addr;
+    if (!a) return undefined;
+    return `${this.secure ? "https" : "http"}://${
+      a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
+    }:${a.port}/`;
   }
 
   /** The bound address, once listening. */

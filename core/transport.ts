@@ -31,6 +31,8 @@ export interface InputContext {
   readonly checkpoints: CheckpointStore;
   /** The daemon's HTTP server, for inputs that accept data over HTTP. */
   readonly http: HttpRoutes;
+  /** The daemon's `token` (empty: none): inputs with listeners of their own must ask peers for it too. */
+  readonly token?: string;
 }
 
 /** A running input: produces records until its context's signal aborts. */
@@ -53,6 +55,8 @@ export interface OutputContext {
   readonly http: HttpRoutes;
   /** Counters of every input and output of the daemon, for outputs that report on it (GraphQL, dashboards). */
   readonly parts?: () => readonly PartStats[];
+  /** The daemon's `token` (empty: none): outputs with listeners of their own must ask peers for it too. */
+  readonly token?: string;
 }
 
 /** A running output: takes batches in order. */
@@ -103,8 +107,21 @@ export interface TransportDefinition {
     schema: ConfigSchema<unknown>;
     /** Creates the output from its validated config. */
     create: OutputFactory<never>;
+    /** Checks the validated table against the `[daemon]` table when the configuration is loaded. */
+    checkDaemon?: DaemonCheck;
   };
 }
+
+/** A problem a part's table has given the `[daemon]` table (e.g. a public listener while a token is set). */
+export interface DaemonCheckProblem {
+  /** The key of the part's table the problem is reported at. */
+  key: string;
+  /** What is wrong and how to fix it. */
+  message: string;
+}
+
+/** Checks a part's validated table against the daemon's; see {@linkcode TransportDefinition}. */
+export type DaemonCheck = (config: never, daemon: { token: string }) => DaemonCheckProblem | undefined;
 
 /** Maps a type name to a loader of its transport module (a literal dynamic import). */
 export type TransportRegistry = Record<string, () => Promise<{ transport: TransportDefinition }>>;

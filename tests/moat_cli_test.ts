@@ -3,6 +3,8 @@ import assert from "node:assert/strict";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { RemoteError } from "../protocol/moat_cmd/errors.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
+import { startDaemon } from "../start.ts";
+import { createLogger } from "../core/log.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -83,5 +85,35 @@ Deno.test("cli: moat stream prints each item as a JSON line (exact big ints, byt
       assert.deepEqual(lines, [0, 1, 2].map((i) => `[{"i":${i},"big":1152921504606846976,"raw":{"$bin":"AQI="}}]`));
       assert.match(r.stderr, /stream end: \["done"\]/);
     }, codec);
+  }
+});
+
+Deno.test("cli: moat --token authenticates to a telebus MoaT server with a token; without it the call is refused", async () => {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  const dir = await Deno.makeTempDir();
+  const d = await startDaemon({
+    config: {
+      daemon: { http: "off", data_dir: dir, token: "s3cret" },
+      inputs: { moat_cmd: [{ listen: `127.0.0.1:${port}` }] },
+      outputs: { moat_cmd: [{ listen: `127.0.0.1:${port}` }] },
+    },
+  }, { log: createLogger("test", { level: "error", write() {} }) });
+  try {
+    const pub = await telebus("moat", "call", `127.0.0.1:${port}`, "pub", "robot/x", '{"a":1}', "--token", "s3cret");
+    assert.equal(pub.code, 0, pub.stderr);
+    assert.deepEqual(JSON.parse(pub.stdout), [1]);
+    const streams = await telebus("moat", "call", `127.0.0.1:${port}`, "streams", "--token", "s3cret");
+    assert.deepEqual(JSON.parse(streams.stdout), [{ "robot/x": 1 }]);
+    const refused = await telebus("moat", "call", `127.0.0.1:${port}`, "streams");
+    assert.equal(refused.code, 1);
+    assert.equal(JSON.parse(refused.stdout).error.name, "PermissionError");
+    const wrong = await telebus("moat", "stream", `127.0.0.1:${port}`, "sub", "--token", "guess");
+    assert.equal(wrong.code, 1);
+    assert.deepEqual(JSON.parse(wrong.stdout), { error: { name: "PermissionError", args: ["wrong token"] } });
+  } finally {
+    await d.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -177,6 +177,7 @@ async function vector(d: D): Promise<void> {
   assert.deepEqual((await d.gql(`{ device(id: "asdf") { streamIds } }`)).device, { streamIds: [] });
   const sub = await fetch(`http://${d.url}/streamer/graphql`, {
     method: "POST",
+    headers: { "content-type": "application/json" },
     body: JSON.stringify({ query: `subscription { streams(streamIds: ["a"]) { __typename } }` }),
   });
   assert.equal(sub.status, 400);
@@ -273,7 +274,11 @@ Deno.test("streamer GraphQL: depth limit, bad documents, GraphiQL, graphql_path,
   });
   try {
     const q = async (query: string) => {
-      const r = await fetch(`http://${t.url}/graphql`, { method: "POST", body: JSON.stringify({ query }) });
+      const r = await fetch(`http://${t.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query }),
+      });
       return { status: r.status, body: await r.json() };
     };
     const flat = await q(`{ streamIds }`);

@@ -83,7 +83,11 @@ Deno.test("streamer on Redis: the original's keys are read by GET, pull and Grap
     await closeWs(pull);
 
     const gql = async (query: string) => {
-      const r = await fetch(`http://${t.url}/streamer/graphql`, { method: "POST", body: JSON.stringify({ query }) });
+      const r = await fetch(`http://${t.url}/streamer/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query }),
+      });
       const b = await r.json();
       assert.equal(b.errors, undefined, JSON.stringify(b.errors));
       return b.data;
@@ -154,6 +158,7 @@ Deno.test("streamer on Redis: the README's configuration serves the API and Grap
     assert.equal(await plain.xLen("default:readme"), 1, "the entry is in Redis");
     const r = await fetch(`http://${host}/streamer/graphql`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: `{ device { streams { id lastEntryString } } }` }),
     });
     assert.deepEqual(await r.json(), { data: { device: { streams: [{ id: "readme", lastEntryString: "ok" }] } } });
@@ -178,6 +183,7 @@ Deno.test("streamer on Redis: an unreachable Redis gives clear errors, the daemo
   try {
     const r = await fetch(`http://${t.url}/streamer/graphql`, {
       method: "POST",
+      headers: { "content-type": "application/json" },
       body: JSON.stringify({ query: "{ streamIds }" }),
     });
     const body = await r.json();

@@ -14,23 +14,40 @@ export function freePort(): number {
   return port;
 }
 
+/** TLS files of a server that accepts only TLS connections (`rediss://`). */
+export interface RedisTls {
+  /** Server certificate (PEM file). */
+  certFile: string;
+  /** Its private key (PEM file). */
+  keyFile: string;
+  /** The CA that signed it (PEM file); clients are not asked for certificates. */
+  caFile: string;
+  /** The CA's PEM text, for the readiness check. */
+  caPem: string;
+}
+
 /** A running redis-server. */
 export class RedisServer {
   #child?: Deno.ChildProcess;
 
-  private constructor(readonly dir: string, readonly port: number, readonly persist: boolean) {}
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly persist: boolean,
+    readonly tls?: RedisTls,
+  ) {}
 
-  /** The URL clients connect to. */
+  /** The URL clients connect to (`rediss://` for a TLS server). */
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return `${this.tls ? "rediss" : "redis"}://127.0.0.1:${this.port}`;
   }
 
   /**
    * Starts a server in a new temporary folder. With `persist` (the default) every write is fsynced to an
    * append-only file, so a restart keeps the data; benchmarks turn it off.
    */
-  static async start(persist = true): Promise<RedisServer> {
-    const s = new RedisServer(await Deno.makeTempDir({ prefix: "telebus-redis-" }), freePort(), persist);
+  static async start(persist = true, tls?: RedisTls): Promise<RedisServer> {
+    const s = new RedisServer(await Deno.makeTempDir({ prefix: "telebus-redis-" }), freePort(), persist, tls);
     await s.restart();
     return s;
   }
@@ -39,8 +56,13 @@ export class RedisServer {
   async restart(): Promise<void> {
     this.#child = new Deno.Command("redis-server", {
       args: [
-        "--port",
-        String(this.port),
+        ...(this.tls
+          ? [
+            ...["--port", "0", "--tls-port", String(this.port), "--tls-auth-clients", "no"],
+            ...["--tls-cert-file", this.tls.certFile, "--tls-key-file", this.tls.keyFile],
+            ...["--tls-ca-cert-file", this.tls.caFile],
+          ]
+          : ["--port", String(this.port)]),
         "--bind",
         "127.0.0.1",
         "--dir",
@@ -58,7 +80,9 @@ export class RedisServer {
     const end = Date.now() + 10_000;
     for (;;) {
       try {
-        const c = await Deno.connect({ hostname: "127.0.0.1", port: this.port });
+        const c = this.tls
+          ? await Deno.connectTls({ hostname: "127.0.0.1", port: this.port, caCerts: [this.tls.caPem] })
+          : await Deno.connect({ hostname: "127.0.0.1", port: this.port });
         await c.write(new TextEncoder().encode("PING\r\n"));
         const buf = new Uint8Array(16);
         const n = await c.read(buf);

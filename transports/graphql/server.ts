@@ -162,6 +162,14 @@ export class GraphqlEndpoint {
     }
     let body: Body;
     if (req.method === "POST") {
+      // Only JSON: a page of any origin can POST text/plain or a form without a preflight, never JSON.
+      const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
+      if (type !== "application/json") {
+        this.#options.stats?.count("bad_requests");
+        return Response.json({
+          errors: [{ message: `POST needs content-type application/json, not ${JSON.stringify(type || "(none)")}` }],
+        }, { status: 415, headers: { "accept-post": "application/json" } });
+      }
       try {
         body = await req.json();
       } catch {
@@ -179,7 +187,17 @@ export class GraphqlEndpoint {
         return Response.json({ errors: [{ message: "variables is not JSON" }] }, { status: 400 });
       }
     } else return new Response("use GET or POST\n", { status: 405 });
-    const result = await this.#execute(body);
+    const result = await this.#execute(body, req.method === "GET");
+    if (result === "mutation over GET") {
+      this.#options.stats?.count("bad_requests");
+      return Response.json(
+        { errors: [{ message: "mutations need a POST (application/json); GET runs queries only" }] },
+        {
+          status: 405,
+          headers: { allow: "POST" },
+        },
+      );
+    }
     return Response.json(result, { status: result.data === undefined ? 400 : 200 });
   }
 
@@ -225,11 +243,13 @@ export class GraphqlEndpoint {
     return response;
   }
 
-  async #execute(body: Body): Promise<ExecutionResult> {
+  async #execute(body: Body, overGet: boolean): Promise<ExecutionResult | "mutation over GET"> {
     const document = this.#check(body.query);
     if (!isDocument(document)) return { errors: document };
     const operationName = typeof body.operationName === "string" ? body.operationName : undefined;
-    if (getOperationAST(document, operationName)?.operation === "subscription") {
+    const operation = getOperationAST(document, operationName)?.operation;
+    if (overGet && operation === "mutation") return "mutation over GET";
+    if (operation === "subscription") {
       return { errors: [new GraphQLError("subscriptions need a WebSocket (graphql-transport-ws)")] };
     }
     return await execute({

@@ -41,6 +41,11 @@ export interface DatartOptions {
   timeout?: number;
   /** Where the client logs (default: stderr). */
   log?: Logger;
+  /**
+   * Origins of pages allowed to connect besides the server's own (`["*"]`: any). dataRT's example pages opened
+   * as files send `Origin: null`: `["null"]` lets them in (and sandboxed frames of any site: trusted machines only).
+   */
+  corsOrigins?: string[];
 }
 
 /** Options of one {@linkcode DatartClient.writePoints} call (influxdb-python's keyword arguments). */
@@ -80,7 +85,7 @@ export class DatartClient {
   private constructor(options: DatartOptions) {
     this.#options = options;
     const log = options.log ?? createLogger("datart");
-    this.http = new HttpServer(log.child("http"));
+    this.http = new HttpServer(log.child("http"), { corsOrigins: options.corsOrigins });
     this.stats = new PartStats("output", "datart", "websocket");
     this.#ws = new WebsocketOutput(
       websocketSchema.parse({ protocol: "datart", path: options.websocketPath ?? "/ws" }),

@@ -4,6 +4,7 @@ import { createLogger } from "../../core/log.ts";
 import { Influxd, influxdAvailable } from "../../tests/helpers/influxd.ts";
 import { MockInflux } from "../../tests/helpers/mock_influx.ts";
 import { InfluxError } from "./writer.ts";
+import { upgradeStatus } from "../../tests/helpers/ws_upgrade.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const EXAMPLE = {
@@ -126,4 +127,19 @@ Deno.test({
       await influx.stop();
     }
   },
+});
+
+Deno.test("dataRT client: pages of other origins (dataRT's example pages opened as files: null) need corsOrigins", async () => {
+  const closed = await DatartClient.start({ listen: "127.0.0.1:0", influxUrl: null, log: quiet });
+  const open = await DatartClient.start({ listen: "127.0.0.1:0", influxUrl: null, log: quiet, corsOrigins: ["null"] });
+  try {
+    const at = (c: DatartClient) => c.url!.replace("http://", "");
+    assert.equal(await upgradeStatus(at(closed), "/ws/client", { origin: "null" }), 403);
+    assert.equal(await upgradeStatus(at(closed), "/ws/client"), 101, "scripts without Origin still connect");
+    assert.equal(await upgradeStatus(at(open), "/ws/client", { origin: "null" }), 101);
+    assert.equal(await upgradeStatus(at(open), "/ws/client", { origin: "http://evil.example" }), 403);
+  } finally {
+    await closed.close();
+    await open.close();
+  }
 });

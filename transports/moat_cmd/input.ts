@@ -12,6 +12,7 @@ import type { Input, InputContext } from "../../core/transport.ts";
 import { makeRecord, nowNs, secondsToNs } from "../../core/record.ts";
 import { Endpoint } from "../../protocol/moat_cmd/endpoint.ts";
 import { type MoatLink, openLink } from "./connection.ts";
+import { authenticate } from "./auth.ts";
 import { itemDict, streamName } from "./values.ts";
 import type { MoatInputConfig } from "./schema.ts";
 import { sleep } from "../../core/async.ts";
@@ -76,6 +77,7 @@ async function streamOnce(
   });
   let got = 0;
   try {
+    if (config.token) await authenticate(ep, config.token, ctx.signal);
     const st = config.mode === "stream_rw"
       ? await ep.streamRW(command, config.args, config.kw)
       : await ep.streamR(command, config.args, config.kw);

@@ -15,6 +15,7 @@ export * from "./schema.ts";
 export * from "./input.ts";
 export * from "./server.ts";
 export * from "./connection.ts";
+export * from "./auth.ts";
 
 /** The transport as the registry loads it. */
 export const transport: TransportDefinition = {

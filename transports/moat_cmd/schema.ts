@@ -15,6 +15,8 @@ const codec = z.enum(["cbor", "msgpack"]).default("cbor");
 const queue = numeric().pipe(z.number().int().min(1).max(100_000)).default(42);
 /** Send flow credits (false for moat-lib-cmd 0.3.3 peers, which crash on them). */
 const credits = flag().default(true);
+/** Server mode, with the daemon's token set: how long a peer has to send `auth(token)`. */
+const auth_timeout = duration().pipe(z.number().min(1)).default(10_000);
 
 /** One `[[inputs.moat_cmd]]` table. */
 export const moatInputSchema = z.strictObject({
@@ -46,6 +48,9 @@ export const moatInputSchema = z.strictObject({
   reconnect_max: duration().default(30_000),
   /** Server mode: most peers connected at once. */
   max_clients: numeric().pipe(z.number().int().min(1)).default(64),
+  /** Client mode: send `auth(token)` first (a telebus MoaT server whose daemon has a token). */
+  token: z.string().default(""),
+  auth_timeout,
   codec,
   queue,
   credits,
@@ -54,6 +59,9 @@ export const moatInputSchema = z.strictObject({
 }).refine((c) => c.listen !== undefined || c.command !== undefined, {
   message: "connect needs a command to stream",
   path: ["command"],
+}).refine((c) => c.token === "" || c.connect !== undefined, {
+  message: "token is sent by a client (connect); the server asks for [daemon] token",
+  path: ["token"],
 });
 
 /** The parsed `[[inputs.moat_cmd]]` table. */
@@ -70,6 +78,7 @@ export const moatOutputSchema = z.strictObject({
   max_streams: numeric().pipe(z.number().int().min(1)).default(10_000),
   /** Most peers connected at once. */
   max_clients: numeric().pipe(z.number().int().min(1)).default(64),
+  auth_timeout,
   codec,
   queue,
   credits,

@@ -14,7 +14,8 @@
  *
  * Either part alone runs the server; a command whose part is missing answers
  * with an error that names it. Unknown commands answer `-11` (`-12` for an
- * unknown second path element).
+ * unknown second path element). With the daemon's `token` set, a connection
+ * must authenticate first (see `auth.ts`).
  *
  * @module
  */
@@ -27,7 +28,9 @@ import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import { isPlainDict } from "../../codecs/cbor.ts";
 import { Endpoint, type Request } from "../../protocol/moat_cmd/endpoint.ts";
-import { MoatError, RemoteError } from "../../protocol/moat_cmd/errors.ts";
+import { ConnectionClosed, MoatError, RemoteError } from "../../protocol/moat_cmd/errors.ts";
+import { AUTH_COMMAND } from "./auth.ts";
+import { sameSecret } from "../../core/http.ts";
 import { type MoatCodec, parseHostPort, runConnection } from "./connection.ts";
 import { toDict } from "./values.ts";
 import type { MoatInputConfig, MoatOutputConfig } from "./schema.ts";
@@ -75,17 +78,18 @@ class Hub {
   #queue: number;
   #credits: boolean;
   #maxClients: number;
+  #token: string;
+  #authTimeout: number;
 
-  constructor(
-    readonly listen: string,
-    opts: { log: Logger; stats: PartStats; codec: MoatCodec; queue: number; credits: boolean; maxClients: number },
-  ) {
+  constructor(readonly listen: string, opts: HubOptions) {
     this.#log = opts.log;
     this.#stats = opts.stats;
     this.#codec = opts.codec;
     this.#queue = opts.queue;
     this.#credits = opts.credits;
     this.#maxClients = opts.maxClients;
+    this.#token = opts.token;
+    this.#authTimeout = opts.authTimeout;
   }
 
   /** Starts listening on first use. */
@@ -151,12 +155,41 @@ class Hub {
       this.#stats.count(kind);
       this.#log.warn(`moat ${peer}: ${detail}`, { peer, kind });
     };
-    const ep = new Endpoint({
-      handler: (req) => this.#handle(req, peer),
+    // With a token, nothing but auth(token) is answered until it came; anything else ends the connection.
+    let authed = this.#token === "";
+    const refuse = (why: string): never => {
+      this.#stats.errors++;
+      this.#stats.count("auth_failed");
+      this.#log.warn(`moat ${peer}: not authenticated: ${why}; closing`, { peer });
+      // Closing the endpoint lets the writer send the error reply first, then it closes the socket.
+      setTimeout(() => ep.close(new ConnectionClosed("not authenticated")), 0);
+      throw new RemoteError("PermissionError", [why]);
+    };
+    const ep: Endpoint = new Endpoint({
+      handler: (req) => {
+        const isAuth = req.path.length === 1 && req.path[0] === AUTH_COMMAND;
+        if (isAuth) {
+          const given = req.args[0];
+          if (this.#token !== "" && !(typeof given === "string" && sameSecret(given, this.#token))) {
+            if (authed) throw new RemoteError("PermissionError", ["wrong token"]);
+            return refuse("wrong token");
+          }
+          authed = true;
+          clearTimeout(timer);
+          return true;
+        }
+        if (!authed) return refuse(`authenticate first: the first command must be ${AUTH_COMMAND}(token)`);
+        return this.#handle(req, peer);
+      },
       queue: this.#queue,
       credits: this.#credits,
       onIssue,
     });
+    const timer = authed ? undefined : setTimeout(() => {
+      this.#stats.count("auth_timeout");
+      this.#log.warn(`moat ${peer}: no ${AUTH_COMMAND} within ${this.#authTimeout} ms; closing`, { peer });
+      ep.close(new ConnectionClosed("not authenticated in time"));
+    }, this.#authTimeout);
     await runConnection(conn, ep, {
       codec: this.#codec,
       signal: this.#abort.signal,
@@ -165,6 +198,7 @@ class Hub {
         if (dir === "in") this.#stats.bytes += n;
       },
     });
+    clearTimeout(timer);
     this.#log.info(`moat ${peer}: disconnected`);
   }
 
@@ -315,6 +349,20 @@ function toRecord(item: readonly unknown[], source: string): BusRecord | string 
   return makeRecord(stream, t, d, source);
 }
 
+/** How a hub runs; the first part of an address to start decides. */
+interface HubOptions {
+  log: Logger;
+  stats: PartStats;
+  codec: MoatCodec;
+  queue: number;
+  credits: boolean;
+  maxClients: number;
+  /** The daemon's token; empty: no authentication step. */
+  token: string;
+  /** Milliseconds a connection has to authenticate. */
+  authTimeout: number;
+}
+
 /** Servers by `listen` address, so that an input and an output of the same address share one. */
 const hubs = new Map<string, Hub>();
 
@@ -322,11 +370,21 @@ function hubFor(
   listen: string,
   log: Logger,
   stats: PartStats,
-  c: { codec: MoatCodec; queue: number; credits: boolean; max_clients: number },
+  c: { codec: MoatCodec; queue: number; credits: boolean; max_clients: number; auth_timeout: number },
+  token: string,
 ): Hub {
   let h = hubs.get(listen);
   if (!h) {
-    h = new Hub(listen, { log, stats, codec: c.codec, queue: c.queue, credits: c.credits, maxClients: c.max_clients });
+    h = new Hub(listen, {
+      log,
+      stats,
+      codec: c.codec,
+      queue: c.queue,
+      credits: c.credits,
+      maxClients: c.max_clients,
+      token,
+      authTimeout: c.auth_timeout,
+    });
     hubs.set(listen, h);
   }
   return h;
@@ -336,7 +394,7 @@ function hubFor(
 export function createMoatServerInput(config: MoatInputConfig): Input {
   return {
     async run(ctx: InputContext): Promise<void> {
-      const hub = hubFor(config.listen!, ctx.log, ctx.stats, config);
+      const hub = hubFor(config.listen!, ctx.log, ctx.stats, config, ctx.token ?? "");
       hub.pub = { ctx };
       hub.attach();
       await new Promise<void>((r) => {
@@ -351,7 +409,7 @@ export function createMoatServerInput(config: MoatInputConfig): Input {
 
 /** The server's bus side: answers `sub`, `latest`, `streams`, `stats`. */
 export function createMoatServerOutput(config: MoatOutputConfig, ctx: OutputContext): Output & { address: string } {
-  const hub = hubFor(config.listen, ctx.log, ctx.stats, config);
+  const hub = hubFor(config.listen, ctx.log, ctx.stats, config, ctx.token ?? "");
   hub.sub = {
     ctx,
     config,

@@ -7,10 +7,10 @@
 import type { TransportDefinition } from "../../core/transport.ts";
 import type { OutputContext } from "../../core/transport.ts";
 import { type MpackServeConfig, mpackServeSchema } from "./schema.ts";
-import { MpackServeOutput } from "./output.ts";
+import { checkPublic, MpackServeOutput } from "./output.ts";
 
 export type { MpackServeConfig } from "./schema.ts";
-export { MpackServeOutput, parseRequest } from "./output.ts";
+export { checkPublic, MpackServeOutput, parseRequest } from "./output.ts";
 
 /** The transport as the registry loads it. */
 export const transport: TransportDefinition = {
@@ -19,5 +19,6 @@ export const transport: TransportDefinition = {
   output: {
     schema: mpackServeSchema,
     create: (config: MpackServeConfig, ctx: OutputContext) => MpackServeOutput.create(config, ctx),
+    checkDaemon: checkPublic,
   },
 };

@@ -13,9 +13,9 @@
  *
  * @module
  */
-import type { Output, OutputContext } from "../../core/transport.ts";
+import type { DaemonCheckProblem, Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
-import { parseHostPort } from "../../core/http.ts";
+import { isLoopback, parseHostPort } from "../../core/http.ts";
 import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { MpackServeConfig } from "./schema.ts";
@@ -40,6 +40,19 @@ export function parseRequest(chunk: Uint8Array): { gets: number; stop: boolean }
   return { gets: text.split(/get/).length - 1, stop: false };
 }
 
+/**
+ * mpacklog's clients cannot send a token: with `[daemon] token` set, only a loopback address is served unless
+ * the table says `public = true`.
+ */
+export function checkPublic(config: MpackServeConfig, daemon: { token: string }): DaemonCheckProblem | undefined {
+  if (!daemon.token || config.public || isLoopback(parseHostPort(config.listen).hostname)) return undefined;
+  return {
+    key: "listen",
+    message: `${JSON.stringify(config.listen)} is reachable from other machines while [daemon] token is set, ` +
+      `and mpacklog's clients cannot send a token: listen on 127.0.0.1, or set public = true to serve it anyway`,
+  };
+}
+
 /** The output: keeps the newest record's bytes and serves them on request. */
 export class MpackServeOutput implements Output {
   #latest: Uint8Array = EMPTY_MAP;
@@ -59,8 +72,13 @@ export class MpackServeOutput implements Output {
     this.#accepting = this.#accept();
   }
 
-  /** Listens on the configured address; fails at start-up when the port is taken. */
+  /**
+   * Listens on the configured address; fails at start-up when the port is taken, or when the address is not
+   * loopback while the daemon has a token and the table does not say `public = true`.
+   */
   static create(config: MpackServeConfig, ctx: OutputContext): MpackServeOutput {
+    const refused = checkPublic(config, { token: ctx.token ?? "" });
+    if (refused) throw new Error(`mpack_serve ${ctx.name}: ${refused.message}`);
     const { hostname, port } = parseHostPort(config.listen);
     const listener = Deno.listen({ hostname, port, transport: "tcp" });
     const out = new MpackServeOutput(listener, config, ctx);

@@ -107,3 +107,46 @@ Deno.test("mpack_serve: a newest record it cannot encode costs only itself; the 
   await c.done;
   await out.close();
 });
+
+Deno.test("mpack_serve: with [daemon] token, a non-loopback address is refused unless public = true", async () => {
+  const { parseConfig } = await import("../../config/load.ts");
+  const { transports } = await import("../mod.ts");
+  const { Daemon } = await import("../../core/daemon.ts");
+  const toml = (extra: string) =>
+    `[daemon]\nhttp = "off"\ntoken = "s3cret"\n\n[[outputs.mpack_serve]]\nlisten = "0.0.0.0:0"\n${extra}`;
+  await assert.rejects(
+    parseConfig(toml(""), { registry: transports, file: "t.toml" }),
+    /t\.toml:6:10: outputs\.mpack_serve\[0\]\.listen: "0\.0\.0\.0:0" is reachable from other machines while \[daemon\] token is set.*set public = true/,
+  );
+  // Loopback, or no token, is fine as it was.
+  await parseConfig(toml("").replace('"0.0.0.0:0"', '"127.0.0.1:0"'), { registry: transports });
+  await parseConfig(toml("").replace('token = "s3cret"', ""), { registry: transports });
+  // public = true: it starts and serves on every interface.
+  const dir = await Deno.makeTempDir();
+  const quiet = createLogger("test", { level: "error", write() {} });
+  const free = Deno.listen({ hostname: "0.0.0.0", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const publicToml = toml("public = true").replace('http = "off"', `http = "off"\ndata_dir = "${dir}"`)
+    .replace('"0.0.0.0:0"', `"0.0.0.0:${port}"`);
+  const ok = await parseConfig(publicToml, { registry: transports });
+  const daemon = new Daemon(ok, quiet);
+  await daemon.start();
+  try {
+    const c = await Deno.connect({ hostname: "127.0.0.1", port });
+    await c.write(new TextEncoder().encode("get"));
+    const buf = new Uint8Array(8);
+    assert.equal(await c.read(buf), 1);
+    assert.equal(buf[0], 0x80);
+    c.close();
+  } finally {
+    await daemon.stop();
+  }
+  // A plan that bypassed the configuration loader is refused when the output starts.
+  const bypass = new Daemon({
+    ...ok,
+    outputs: ok.outputs.map((o) => ({ ...o, config: { ...o.config, public: false } })),
+  }, quiet);
+  await assert.rejects(bypass.start(), /mpack_serve mpack_serve0: "0\.0\.0\.0:\d+" is reachable from other machines/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "zod";
-import { numeric, outputCommon } from "../../config/schema.ts";
+import { flag, numeric, outputCommon } from "../../config/schema.ts";
 
 /** Schema of one `[[outputs.mpack_serve]]` table. */
 export const mpackServeSchema = z.strictObject({
@@ -13,6 +13,11 @@ export const mpackServeSchema = z.strictObject({
   listen: z.string().regex(/^(\[[^\]]*\]|[^:]*):\d+$/, "expected host:port").default("127.0.0.1:4747"),
   /** Most clients connected at once; more are refused (closed at once). */
   max_clients: numeric().pipe(z.number().int().min(1)).default(64),
+  /**
+   * Serve on a non-loopback address although `[daemon] token` is set: mpacklog's clients cannot send a token,
+   * so anyone who reaches the port reads the records.
+   */
+  public: flag().default(false),
 });
 
 /** The parsed `[[outputs.mpack_serve]]` table. */
@@ -35,6 +40,8 @@ export interface MpackServeConfig {
   listen: string;
   /** Most clients at once. */
   max_clients: number;
+  /** Serve a non-loopback address although the daemon has a token. */
+  public: boolean;
 }
 
 // The interface is written out for the docs; this fails to compile when it drifts from the schema.

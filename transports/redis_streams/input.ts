@@ -52,8 +52,8 @@ export class RedisStreamsInput implements Input {
     const log = ctx.log;
     const group = cfg.group;
     const consumer = cfg.consumer ?? `${Deno.hostname()}-${Deno.pid}`;
-    const reader = await connectRedis(cfg.url, log);
-    const control = await connectRedis(cfg.url, log);
+    const reader = await connectRedis(cfg.url, log, { tlsCa: cfg.tls_ca });
+    const control = await connectRedis(cfg.url, log, { tlsCa: cfg.tls_ca });
     // A blocking read holds its connection: stopping must interrupt it (quietly: this is no lost connection).
     const onAbort = () => {
       reader.removeAllListeners("error");

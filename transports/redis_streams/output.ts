@@ -43,7 +43,7 @@ export class RedisStreamsOutput implements Output {
 
   /** Connects (so that a wrong URL fails at start-up) and returns the output. */
   static async create(config: RedisOutputConfig, ctx: OutputContext): Promise<RedisStreamsOutput> {
-    const client = await connectRedis(config.url, ctx.log);
+    const client = await connectRedis(config.url, ctx.log, { tlsCa: config.tls_ca });
     ctx.log.info("writing to redis", { url: config.url, key: config.key, codec: config.codec });
     return new RedisStreamsOutput(client, config, ctx);
   }

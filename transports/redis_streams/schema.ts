@@ -15,12 +15,17 @@ import { duration, inputCommon, numeric, outputCommon } from "../../config/schem
 export const CODECS = ["msgpack", "json", "bytes", "fields"] as const;
 
 const url = z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379");
+/** With a `rediss://` URL: a PEM file of CAs trusted besides the system's. */
+const tls_ca = z.string().default("");
+const tlsCaNeedsRediss = (c: { url: string; tls_ca: string }) => c.tls_ca === "" || c.url.startsWith("rediss://");
+const tlsCaProblem = { message: "tls_ca is for a rediss:// url", path: ["tls_ca"] };
 
 /** One `[[inputs.redis_streams]]` table. */
 export const redisInputSchema = z.strictObject({
   ...inputCommon,
   /** Redis server. */
   url,
+  tls_ca,
   /** Stream keys to read; `*` and `?` make patterns, and new matching keys are picked up. */
   streams: z.array(z.string().min(1)).min(1),
   /** Where to start without a checkpoint: `$` (new entries only) or `0` (everything). */
@@ -41,7 +46,7 @@ export const redisInputSchema = z.strictObject({
   block: duration().default(1000),
   /** How often patterns are re-scanned for new keys. */
   scan_interval: duration().default(2000),
-});
+}).refine(tlsCaNeedsRediss, tlsCaProblem);
 
 /** The parsed input table. */
 export type RedisInputConfig = z.output<typeof redisInputSchema>;
@@ -51,6 +56,7 @@ export const redisOutputSchema = z.strictObject({
   ...outputCommon,
   /** Redis server. */
   url,
+  tls_ca,
   /** Key of each entry: `{stream}`, `{device}`, `{source}` are replaced (`{device}:{stream}` is the streamer's layout). */
   key: z.string().min(1).default("{stream}"),
   /** `{device}` in the key template. */
@@ -61,7 +67,7 @@ export const redisOutputSchema = z.strictObject({
   codec: z.enum(CODECS).default("msgpack"),
   /** How long to keep retrying a batch while Redis is away before the write fails (the bus queue holds the rest). */
   retry_for: duration().default(60_000),
-});
+}).refine(tlsCaNeedsRediss, tlsCaProblem);
 
 /** The parsed output table. */
 export type RedisOutputConfig = z.output<typeof redisOutputSchema>;

@@ -620,7 +620,7 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
     throw new Error(`streamer path ${config.path} is served by store ${JSON.stringify(owner)} already`);
   }
   const store: StreamStore = config.redis_url
-    ? new RedisStreamStore(config.redis_url, log, { maxlen: config.maxlen })
+    ? new RedisStreamStore(config.redis_url, log, { maxlen: config.maxlen, tlsCa: config.tls_ca })
     : new MemoryStreamStore({
       maxlen: config.maxlen,
       maxStreamBytes: config.max_stream_bytes,

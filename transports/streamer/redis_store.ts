@@ -22,6 +22,8 @@ export interface RedisStreamStoreOptions {
   maxlen?: number;
   /** Idle dedicated connections kept for blocking reads (default 4). */
   idleReaders?: number;
+  /** With `rediss://`: a PEM file of CAs trusted besides the system's. */
+  tlsCa?: string;
 }
 
 /** Answers as Buffers: keys, ids and `d` fields are bytes. */
@@ -99,7 +101,7 @@ export class RedisStreamStore implements StreamStore {
     this.#maxlen = Math.max(1, options.maxlen ?? 1000);
     this.#idleMax = options.idleReaders ?? 4;
     // Not connected yet: the store is made synchronously when the API is acquired.
-    const client: RedisClient = createRedis(url, log);
+    const client: RedisClient = createRedis(url, log, { tlsCa: options.tlsCa });
     this.#client = client;
     this.#ready = client.connect().then(() => client);
     // A failed first connection is reported by the commands that wait for it.

@@ -34,6 +34,8 @@ export const storeKeys = {
    * telebus and the original server can share it. `max_stream_bytes` and `max_streams` do not apply there.
    */
   redis_url: z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").optional(),
+  /** With a `rediss://` redis_url: a PEM file of CAs trusted besides the system's. */
+  tls_ca: z.string().default(""),
   /** Serve redis-streamer's GraphQL schema on this store (at `graphql_path`). */
   graphql: flag().default(false),
   /** Where the store's GraphQL lives; `/graphql` (the original's path) is free unless `[[outputs.graphql]]` uses it. */
@@ -65,6 +67,8 @@ export interface StoreConfig {
   device_prefixing: boolean;
   /** See {@linkcode storeKeys}. */
   redis_url?: string;
+  /** See {@linkcode storeKeys}. */
+  tls_ca: string;
   /** See {@linkcode storeKeys}. */
   graphql: boolean;
   /** See {@linkcode storeKeys}. */
