@@ -31,9 +31,17 @@ export interface Dict {
 export interface AckToken {
   /** Outstanding record deliveries; the bus counts this down. */
   pending: number;
-  /** Called once, when `pending` reaches zero. */
-  done: () => void;
+  /** Called once, when `pending` reaches zero, with the outputs' marks (if any output left one). */
+  done: (marks?: OutputMarks) => void;
+  /**
+   * Where each output that can be rewound stood just after writing the group's last record, by output name
+   * (set by the output, e.g. `mpack_file`'s file and length). An input saves them with its checkpoint.
+   */
+  marks?: OutputMarks;
 }
+
+/** Outputs' positions by output name, as JSON values only the output itself reads (see {@linkcode AckToken.marks}). */
+export type OutputMarks = Record<string, unknown>;
 
 /** Encodings of a record cached by format name, so that each format is encoded once. */
 export interface EncodedCache {

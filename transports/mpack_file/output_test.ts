@@ -235,7 +235,15 @@ Deno.test("tail repair finds the boundary whatever byte a record was cut at", as
         const path = `${env.dir}/cut-${n}-${cut}.mpack`;
         await Deno.writeFile(path, cat(good, last.subarray(0, cut)));
         const r = await repairMpackTail(path);
-        const expected = { size: good.length, records: 2, cut, tail: "torn", middleGarbage: 0, foreign: false };
+        const expected = {
+          size: good.length,
+          records: 2,
+          cut,
+          tail: "torn",
+          middleGarbage: 0,
+          foreign: false,
+          scanned: good.length + cut,
+        };
         assert.deepEqual(r, expected, `record ${n} cut at ${cut}`);
         assert.equal((await Deno.stat(path)).size, good.length);
       }
@@ -263,6 +271,7 @@ Deno.test("tail repair reads records that straddle its 1 MiB read boundaries", a
         tail: "none",
         middleGarbage: 0,
         foreign: false,
+        scanned: bytes.length,
       }, `${before} bytes before the boundary`);
     }
   });
@@ -309,6 +318,7 @@ Deno.test("a clean existing file is appended to unchanged; a file of only zeros 
       tail: "zeros",
       middleGarbage: 0,
       foreign: false,
+      scanned: 4096,
     });
     assert.equal((await Deno.stat(zeros)).size, 0);
   });
