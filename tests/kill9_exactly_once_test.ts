@@ -149,7 +149,7 @@ ${opts.output}
 
 Deno.test("kill -9 three times mid-stream, mpack_tail → mpack_file: 0 lost, 0 duplicated, in order", async () => {
   const total = 200_000;
-  const r = await killScenario({ total, preload: 150_000, killAt: [30_000, 40_000, 50_000], output: "" });
+  const r = await killScenario({ total, preload: 100_000, killAt: [15_000, 15_000, 15_000], output: "" });
   console.log(
     `kill -9 ×${r.kills.length}: lost ${r.lost}, duplicated ${r.duplicated} of ${total}; cut ${r.cuts} bytes`,
   );
@@ -164,8 +164,8 @@ Deno.test("kill -9 with size rotation and fsync = every_batch: 0 lost, 0 duplica
   const total = 120_000;
   const r = await killScenario({
     total,
-    preload: 90_000,
-    killAt: [20_000, 25_000, 30_000],
+    preload: 60_000,
+    killAt: [8_000, 8_000, 8_000],
     output: `rotate_size = "300KiB"\nfsync = "every_batch"\nbatch_records = 700`,
   });
   console.log(

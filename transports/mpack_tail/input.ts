@@ -62,8 +62,13 @@ class CheckpointSaver {
   #saving: Promise<void> | undefined;
   #allAccepted: (() => void) | undefined;
 
-  constructor(readonly key: string, readonly ctx: InputContext, readonly log: Logger, marks: OutputMarks = {}) {
-    this.#marks = marks;
+  constructor(readonly key: string, readonly ctx: InputContext, readonly log: Logger) {
+    this.#marks = {};
+  }
+
+  /** Starts from the marks of the checkpoint resumed from: outputs that get no record for a while keep theirs. */
+  seed(marks: OutputMarks): void {
+    this.#marks = { ...marks, ...this.#marks };
   }
 
   /** Registers one emitted batch; returns its `onAccepted`. */
@@ -185,8 +190,6 @@ export class MpackTailInput implements Input {
         marks = saved.outputs;
       } else if (saved !== undefined) log.warn("ignoring a malformed checkpoint", { checkpoint: saved });
     } else from = cfg.from;
-    // Before the first record: outputs cut back what they wrote after this checkpoint, since it comes again.
-    if (marks && ctx.resume) await ctx.resume(marks);
 
     try {
       await Deno.stat(cfg.path);
@@ -195,7 +198,7 @@ export class MpackTailInput implements Input {
       log.info("waiting for the path to appear", { path: cfg.path });
     }
 
-    const saver = new CheckpointSaver(ctx.name, ctx, log, marks);
+    const saver = new CheckpointSaver(ctx.name, ctx, log);
     try {
       const events = followMpack(cfg.path, {
         follow: true,
@@ -274,6 +277,12 @@ export class MpackTailInput implements Input {
             file: ev.to.path,
             from: resumed ? `checkpoint offset ${resumeFrom?.offset}` : cfg.from === "end" ? "end" : "start",
           });
+          // Only now is it sure that reading goes on at the checkpoint: before the first record, outputs cut
+          // back what they wrote after it, since it comes again. (Had the file gone, they keep it all.)
+          if (resumed && marks && ctx.resume) {
+            await ctx.resume(marks);
+            saver.seed(marks);
+          }
         } else {
           log.info("switching file", { file: ev.to.path, reason: ev.reason, previous: ev.from?.path });
         }
