@@ -141,3 +141,24 @@ Deno.test("bus: records an output refused alone are counted as rejected, not as 
   assertEquals(stats.records, 2);
   assertEquals(stats.rejectedTotal, 2);
 });
+
+Deno.test("bus: onAccepted gets the marks outputs left on the group's token", async () => {
+  const bus = new Bus();
+  const marking: Output = {
+    write(rs) {
+      for (const r of rs) (r.ack!.marks ??= {}).file = { last: r.data.seq };
+    },
+    close: () => Promise.resolve(),
+  };
+  const plain = collector();
+  const a1 = attach(bus, "file", marking), a2 = attach(bus, "plain", plain.out);
+  const got: unknown[] = [];
+  await bus.emit(recs(7), (marks) => got.push(marks));
+  await bus.emit(recs(2, 7, "other"), (marks) => got.push(marks));
+  await a1.a.drainAndClose();
+  await a2.a.drainAndClose();
+  assertEquals(got, [{ file: { last: 6 } }, { file: { last: 8 } }]);
+  const none: unknown[] = [];
+  bus.emit([], (marks) => none.push(marks));
+  assertEquals(none, [undefined]);
+});
