@@ -112,10 +112,10 @@ async function checkpointOffset(name: string): Promise<number | undefined> {
     http: { route() {} },
   };
   const o = await MpackFileOutput.open(mpackFileSchema.parse({ path: out, fsync: "never" }), ctx);
-  const big = encodeMsgpack({ time: 1_600_000_000, seq: -1, blob: new Uint8Array(MiB - 40).fill(7) });
-  for (let i = 0; i < SIZE_MIB; i += 16) {
-    await o.write(Array.from({ length: Math.min(16, SIZE_MIB - i) }, () => new EncodedRecord("old", 0n, big, "old")));
-  }
+  // Records of 256 bytes, as telemetry is: the cost of scanning is per record.
+  const small = encodeMsgpack({ time: 1_600_000_000, seq: -1, blob: new Uint8Array(256 - 23).fill(7) });
+  const batch = Array.from({ length: MiB / small.length }, () => new EncodedRecord("old", 0n, small, "old"));
+  for (let i = 0; i < SIZE_MIB; i++) await o.write(batch);
   await o.close();
   console.log(
     `existing output: ${((await Deno.stat(out)).size / MiB).toFixed(0)} MiB, written in ${
