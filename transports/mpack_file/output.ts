@@ -503,6 +503,9 @@ export class MpackFileOutput implements Output {
     const at = prev.files.findLastIndex((f) => f.path === mark.path);
     if (at < 0) return refuse("the marked file is not among its recent files", { file: mark.path });
     const later = prev.files.slice(at + 1);
+    // A file appended to after the mark also holds older records: it cannot simply go.
+    const kept = later.find((f) => !f.created);
+    if (kept) return refuse("a file it appended to after the mark holds older records", { file: kept.path });
     let size: number;
     try {
       const st = await Deno.stat(mark.path);

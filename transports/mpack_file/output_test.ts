@@ -639,6 +639,20 @@ Deno.test("rewind is refused, and nothing cut, unless the mark is provably the l
     const i = await env.open({ path, fsync: "never" });
     await i.rewind({ path }, "test");
     assert.equal(refused("malformed mark"), 1);
+    await i.close();
+    // A file after the mark that the lineage appended to (it existed before): it holds older records.
+    const j = await env.open({ path: `${env.dir}/a.mpack`, rotate_size: 40, fsync: "never" });
+    const g5 = group(12, 13), g6 = group(13, 16);
+    await j.write([...g5.records, ...g6.records]);
+    const statePath = `${env.dir}/mpack_file/out.json`;
+    const state = JSON.parse(await Deno.readTextFile(statePath));
+    assert.ok(state.files.length >= 2, "rotated");
+    state.files.at(-1).created = false;
+    await Deno.writeTextFile(statePath, JSON.stringify(state));
+    const k = await env.open({ path: `${env.dir}/a.mpack`, rotate_size: 40, fsync: "never" });
+    assert.equal(markOf(g5.token).path, `${env.dir}/a.mpack`);
+    await k.rewind(markOf(g5.token), "test");
+    assert.equal(refused("appended to after the mark"), 1);
     assert.equal(env.stats.counters.get("rewound_bytes"), undefined, "nothing was cut");
   });
 });
