@@ -10,9 +10,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeMsgpack } from "../codecs/msgpack.ts";
-import { MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { MpackStreamReader } from "../../codecs/mpack_stream.ts";
+import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { lostAndDuplicated, recordFigures } from "./figures.ts";
 
 /** Encodes record `i` (about 60 bytes). */
 function record(i: number): Uint8Array {
@@ -54,15 +55,11 @@ async function readOutput(dir: string): Promise<{ seqs: number[]; garbage: numbe
   return { seqs, garbage, files: names.length };
 }
 
-/** Counts records missing from and repeated in `seqs`, which should be 0..total-1 once each. */
+/** Counts records missing from, repeated in and out of order in `seqs`, which should be 0..total-1 once each. */
 function tally(seqs: number[], total: number): { lost: number; duplicated: number; outOfOrder: number } {
-  const seen = new Uint8Array(total);
-  let duplicated = 0, outOfOrder = 0;
-  for (let k = 0; k < seqs.length; k++) {
-    if (seen[seqs[k]]++) duplicated++;
-    if (k > 0 && seqs[k] <= seqs[k - 1]) outOfOrder++;
-  }
-  return { lost: seen.filter((x) => x === 0).length, duplicated, outOfOrder };
+  let outOfOrder = 0;
+  for (let k = 1; k < seqs.length; k++) if (seqs[k] <= seqs[k - 1]) outOfOrder++;
+  return { ...lostAndDuplicated(seqs, total), outOfOrder };
 }
 
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
@@ -117,14 +114,25 @@ ${opts.output}
   let appended = opts.preload;
   const kills: { at: number; written: number }[] = [];
   const logs: string[] = [];
-  for (let k = 0; k < slices; k++) {
+  /** Milliseconds from spawning a daemon after a kill until `/health` said 200. */
+  const healthy: number[] = [];
+  let peakRss = 0;
+  const start = async (afterKill: boolean) => {
+    const t0 = performance.now();
     const d = await DaemonProcess.start(config);
+    await waitFor("health", async () => (await d.get("/health")).status === 200);
+    if (afterKill) healthy.push(Math.round(performance.now() - t0));
+    return d;
+  };
+  for (let k = 0; k < slices; k++) {
+    const d = await start(k > 0);
     // Each run counts its own records; the kill lands once this run wrote `killAt[k]` of them.
     await waitFor(`output records of run ${k}`, async () => {
       const n = await d.metric('telebus_output_records_total{output="copy"');
       return n >= opts.killAt[k];
     });
     const written = await d.metric('telebus_output_records_total{output="copy"');
+    peakRss = Math.max(peakRss, await d.peakRss());
     await d.stop("SIGKILL");
     logs.push(d.log);
     kills.push({ at: opts.killAt[k], written });
@@ -134,9 +142,10 @@ ${opts.output}
     appended = next;
   }
   if (appended < opts.total) await appendRecords(src, appended, opts.total);
-  const last = await DaemonProcess.start(config);
+  const last = await start(true);
   const size = (await Deno.stat(src)).size;
   await waitFor("the checkpoint at the end of the log", async () => await checkpointOffset(dataDir, "robot") === size);
+  peakRss = Math.max(peakRss, await last.peakRss());
   assert.equal(await last.stop("SIGTERM"), 0, `last daemon exits 0:\n${last.log}`);
   logs.push(last.log);
   const out = await readOutput(outDir);
@@ -144,15 +153,30 @@ ${opts.output}
   // What each restart cut back: the bytes written after the checkpoint that the kill left behind.
   const cuts = logs.flatMap((l) => [...l.matchAll(/cut back to the input's checkpoint.*? bytes=(\d+)/g)])
     .map((m) => Number(m[1]));
-  return { ...tally(out.seqs, opts.total), garbage: out.garbage, files: out.files, kills, cuts, logs };
+  return {
+    ...tally(out.seqs, opts.total),
+    garbage: out.garbage,
+    files: out.files,
+    kills,
+    cuts,
+    logs,
+    healthy,
+    peakRssMiB: Math.round(peakRss / 1048576),
+  };
 }
 
 Deno.test("kill -9 three times mid-stream, mpack_tail → mpack_file: 0 lost, 0 duplicated, in order", async () => {
   const total = 200_000;
   const r = await killScenario({ total, preload: 100_000, killAt: [15_000, 15_000, 15_000], output: "" });
-  console.log(
-    `kill -9 ×${r.kills.length}: lost ${r.lost}, duplicated ${r.duplicated} of ${total}; cut ${r.cuts} bytes`,
-  );
+  await recordFigures("kill9_tail_to_file", {
+    records: total,
+    lost: r.lost,
+    duplicated: r.duplicated,
+    kills: r.kills.length,
+    restart_to_healthy_ms: r.healthy,
+    cut_back_bytes: r.cuts,
+    peak_rss_mib: r.peakRssMiB,
+  });
   assert.equal(r.garbage, 0, "no torn record or garbage in the output");
   assert.equal(r.lost, 0, "no record lost");
   assert.equal(r.duplicated, 0, "no record repeated");
@@ -168,9 +192,16 @@ Deno.test("kill -9 with size rotation and fsync = every_batch: 0 lost, 0 duplica
     killAt: [8_000, 8_000, 8_000],
     output: `rotate_size = "300KiB"\nfsync = "every_batch"\nbatch_records = 700`,
   });
-  console.log(
-    `kill -9 ×${r.kills.length} with rotation: lost ${r.lost}, duplicated ${r.duplicated} of ${total}; cut ${r.cuts} bytes`,
-  );
+  await recordFigures("kill9_tail_to_file_rotating", {
+    records: total,
+    lost: r.lost,
+    duplicated: r.duplicated,
+    kills: r.kills.length,
+    files: r.files,
+    restart_to_healthy_ms: r.healthy,
+    cut_back_bytes: r.cuts,
+    peak_rss_mib: r.peakRssMiB,
+  });
   assert.ok(r.files > 10, "the output rotated");
   assert.equal(r.garbage, 0, "no torn record or garbage in the output");
   assert.equal(r.lost, 0, "no record lost");

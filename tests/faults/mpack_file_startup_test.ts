@@ -9,14 +9,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { encodeMsgpack } from "../codecs/msgpack.ts";
-import { MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { createLogger } from "../core/log.ts";
-import { EncodedRecord } from "../core/record.ts";
-import { PartStats } from "../core/stats.ts";
-import { MpackFileOutput } from "../transports/mpack_file/output.ts";
-import { mpackFileSchema } from "../transports/mpack_file/schema.ts";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { MpackStreamReader } from "../../codecs/mpack_stream.ts";
+import { createLogger } from "../../core/log.ts";
+import { EncodedRecord } from "../../core/record.ts";
+import { PartStats } from "../../core/stats.ts";
+import { MpackFileOutput } from "../../transports/mpack_file/output.ts";
+import { mpackFileSchema } from "../../transports/mpack_file/schema.ts";
+import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { lostAndDuplicated, recordFigures } from "./figures.ts";
 
 const MiB = 1 << 20;
 const EXISTING_MIB = 200;
@@ -110,12 +111,6 @@ path = "${out}"
   assert.equal(await third.d.stop("SIGTERM"), 0, third.d.log);
 
   const runs = [first, second, third];
-  console.log(
-    `beside ${(existing / MiB).toFixed(0)} MiB: healthy after ${
-      runs.map((r) => r.healthyMs.toFixed(0)).join(", ")
-    } ms; ` +
-      `read ${runs.map((r) => (r.read / MiB).toFixed(1)).join(", ")} MiB (whole process)`,
-  );
   for (const [i, r] of runs.entries()) {
     assert.ok(r.read < existing / 4, `start ${i + 1} read ${r.read} bytes beside a ${existing}-byte output`);
   }
@@ -134,8 +129,17 @@ path = "${out}"
     }
   }
   assert.equal(reader.finish(), undefined);
+  const copied = seqs.filter((s) => s >= 0);
+  await recordFigures("startup_beside_200mib_output", {
+    records: TAIL_RECORDS,
+    ...lostAndDuplicated(copied, TAIL_RECORDS),
+    existing_mib: Math.round(existing / MiB),
+    healthy_ms: runs.map((r) => Math.round(r.healthyMs)),
+    read_mib: runs.map((r) => Math.round(r.read / MiB * 10) / 10),
+    starts: "after a clean close, after kill -9, after a clean stop",
+  });
   assert.equal(garbage, 0);
   assert.equal(seqs.filter((s) => s === -1).length, EXISTING_MIB * MiB / 256);
-  assert.deepEqual(seqs.filter((s) => s >= 0), Array.from({ length: TAIL_RECORDS }, (_, i) => i));
+  assert.deepEqual(copied, Array.from({ length: TAIL_RECORDS }, (_, i) => i));
   await Deno.remove(dir, { recursive: true });
 });
