@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { AckToken, BusRecord, OutputMarks } from "./record.ts";
+import type { BusRecord } from "./record.ts";
 import { ackRecords, type FullPolicy, OutputQueue } from "./queue.ts";
 import type { Output } from "./transport.ts";
 import type { PartStats } from "./stats.ts";
@@ -138,9 +138,8 @@ export class Bus {
    * `block` policy is full; it resolves once every record is queued.
    * `onAccepted` runs once every selecting output has written the records
    * (or dropped them by its policy); with no output selecting them, at once.
-   * It gets the marks that outputs left (see `AckToken.marks`), to be saved with the checkpoint.
    */
-  emit(records: BusRecord[], onAccepted?: (marks?: OutputMarks) => void): Promise<void> | void {
+  emit(records: BusRecord[], onAccepted?: () => void): Promise<void> | void {
     if (records.length === 0) {
       onAccepted?.();
       return;
@@ -149,7 +148,7 @@ export class Bus {
     const outs = this.#outputs;
     if (onAccepted) {
       // Start at 1 so that drops during the pushes below cannot finish the group early.
-      const token: AckToken = { pending: 1, done: onAccepted };
+      const token = { pending: 1, done: onAccepted };
       for (let i = 0; i < records.length; i++) records[i].ack = token;
       let waits: Promise<void>[] | undefined;
       for (const o of outs) {
@@ -159,7 +158,7 @@ export class Bus {
         const p = o.queue.push(sel);
         if (p) (waits ??= []).push(p);
       }
-      if (--token.pending === 0) token.done(token.marks);
+      if (--token.pending === 0) token.done();
       if (waits) return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
       return;
     }

@@ -25,11 +25,11 @@ export interface QueueOptions {
   onDrop?: (records: BusRecord[]) => void;
 }
 
-/** Counts a record's acknowledgement group down; runs `done` (with the outputs' marks) at zero. */
+/** Counts a record's acknowledgement group down; runs `done` at zero. */
 export function ackRecords(records: readonly BusRecord[]): void {
   for (let i = 0; i < records.length; i++) {
     const t = records[i].ack;
-    if (t !== undefined && --t.pending === 0) t.done(t.marks);
+    if (t !== undefined && --t.pending === 0) t.done();
   }
 }
 

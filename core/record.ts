@@ -31,11 +31,12 @@ export interface Dict {
 export interface AckToken {
   /** Outstanding record deliveries; the bus counts this down. */
   pending: number;
-  /** Called once, when `pending` reaches zero, with the outputs' marks (if any output left one). */
-  done: (marks?: OutputMarks) => void;
+  /** Called once, when `pending` reaches zero. */
+  done: () => void;
   /**
    * Where each output that can be rewound stood just after writing the group's last record, by output name
-   * (set by the output, e.g. `mpack_file`'s file and length). An input saves them with its checkpoint.
+   * (set by the output, e.g. `mpack_file`'s file and length). Once `done` ran, an input reads them from any of
+   * its records' `ack` and saves them with its checkpoint.
    */
   marks?: OutputMarks;
 }

@@ -19,10 +19,11 @@ export interface InputContext {
    * `when_full = "block"` is full: await it to apply back-pressure.
    * `onAccepted` runs once every selecting output has made the records durable
    * (or dropped them by its policy): the moment to save a checkpoint or ack.
-   * It gets the outputs' marks (see `AckToken.marks`): saved with the checkpoint and handed to
-   * {@linkcode InputContext.resume} on the next start, they let those outputs cut what they wrote after it.
+   * By then the records' `ack.marks` hold the outputs' marks (see `AckToken.marks`): saved with the checkpoint
+   * and handed to {@linkcode InputContext.resume} on the next start, they let those outputs cut what they
+   * wrote after it.
    */
-  emit(records: BusRecord[], onAccepted?: (marks?: OutputMarks) => void): Promise<void> | void;
+  emit(records: BusRecord[], onAccepted?: () => void): Promise<void> | void;
   /**
    * Tells the outputs named in `marks` that this input resumes from the checkpoint saved with them: each
    * output that can (see {@linkcode Output.rewind}) cuts what it wrote after its mark, since those records

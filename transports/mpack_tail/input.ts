@@ -71,13 +71,22 @@ class CheckpointSaver {
     this.#marks = { ...marks, ...this.#marks };
   }
 
-  /** Registers one emitted batch; returns its `onAccepted`. */
-  track(position: FollowPosition): (marks?: OutputMarks) => void {
+  /** Registers one emitted batch; returns its `onAccepted`, which reads the outputs' marks off the records. */
+  track(position: FollowPosition, records: readonly BusRecord[]): () => void {
     const seq = ++this.#tracked;
     let done = false;
-    return (marks) => {
+    return () => {
       if (done) return; // the bus promises one call; be safe anyway
       done = true;
+      // The bus gave the batch's records one acknowledgement token (those it let in, at least).
+      let marks: OutputMarks | undefined;
+      for (let i = 0; i < records.length; i++) {
+        const token = records[i].ack;
+        if (token) {
+          marks = token.marks;
+          break;
+        }
+      }
       this.#settle(seq, { position, marks });
     };
   }
@@ -247,7 +256,7 @@ export class MpackTailInput implements Input {
           }
           stats.records += n;
           stats.bytes += bytes;
-          const onAccepted = saver.track({ file: ev.file, offset: ev.endOffset });
+          const onAccepted = saver.track({ file: ev.file, offset: ev.endOffset }, records);
           try {
             const p = ctx.emit(records, onAccepted);
             if (p !== undefined) await p;
