@@ -77,8 +77,7 @@ async function start(cfg: string): Promise<{ d: DaemonProcess; ms: number; readM
   const d = await DaemonProcess.start(cfg);
   await waitFor(async () => (await d.get("/health")).status === 200);
   const ms = performance.now() - t0;
-  const rchar = Number(/rchar:\s+(\d+)/.exec(await Deno.readTextFile(`/proc/${d.pid}/io`))?.[1]);
-  return { d, ms, readMiB: rchar / MiB };
+  return { d, ms, readMiB: await d.bytesRead() / MiB };
 }
 
 function summary(name: string, runs: { ms: number; readMiB: number }[]): void {

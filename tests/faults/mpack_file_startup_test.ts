@@ -23,11 +23,6 @@ const MiB = 1 << 20;
 const EXISTING_MIB = 200;
 const TAIL_RECORDS = 50_000;
 
-/** Bytes the process has read so far (`rchar` of `/proc/<pid>/io`). */
-async function bytesRead(pid: number): Promise<number> {
-  return Number(/rchar:\s+(\d+)/.exec(await Deno.readTextFile(`/proc/${pid}/io`))?.[1]);
-}
-
 async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await cond())) {
@@ -42,7 +37,7 @@ async function startTimed(config: string): Promise<{ d: DaemonProcess; healthyMs
   const d = await DaemonProcess.start(config);
   await waitFor("health", async () => (await d.get("/health")).status === 200);
   const healthyMs = performance.now() - t0;
-  return { d, healthyMs, read: await bytesRead(d.pid) };
+  return { d, healthyMs, read: await d.bytesRead() };
 }
 
 /** Writes `mib` MiB of 1 MiB records to `path` through the output itself (so its state knows the file). */
