@@ -631,7 +631,10 @@ export class MpackFileOutput implements Output {
       }
       await this.#append(parts, length);
       if (this.#cfg.fsync === "every_batch") await this.#sync();
-      if (now - this.#stateSavedAt >= STATE_SAVE_MS) await this.#saveState(false);
+      if (now - this.#stateSavedAt >= STATE_SAVE_MS) {
+        // Only a hint for the next start: the records are written, so a failure here must not fail the batch.
+        await this.#saveState(false).catch((e) => this.#log.warn("cannot save the output's state", { error: e }));
+      }
     } catch (e) {
       this.#markTokens.length = 0;
       this.#markEnds.length = 0;
