@@ -141,3 +141,22 @@ Deno.test("bus: records an output refused alone are counted as rejected, not as 
   assertEquals(stats.records, 2);
   assertEquals(stats.rejectedTotal, 2);
 });
+
+Deno.test("bus: when onAccepted runs, the records' token holds the marks outputs left", async () => {
+  const bus = new Bus();
+  const marking: Output = {
+    write(rs) {
+      for (const r of rs) (r.ack!.marks ??= {}).file = { last: r.data.seq };
+    },
+    close: () => Promise.resolve(),
+  };
+  const plain = collector();
+  const a1 = attach(bus, "file", marking), a2 = attach(bus, "plain", plain.out);
+  const got: unknown[] = [];
+  const first = recs(7), second = recs(2, 7, "other");
+  await bus.emit(first, () => got.push(first[0].ack?.marks));
+  await bus.emit(second, () => got.push(second[1].ack?.marks));
+  await a1.a.drainAndClose();
+  await a2.a.drainAndClose();
+  assertEquals(got, [{ file: { last: 6 } }, { file: { last: 8 } }]);
+});

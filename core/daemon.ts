@@ -240,6 +240,7 @@ export class Daemon {
       name,
       // Records beyond the codecs' limits are counted and left out here, so one cannot cost its batch downstream.
       emit: (records, onAccepted) => this.bus.emit(rejects.admit(records), onAccepted),
+      resume: (marks) => this.#resume(name, marks, log),
       signal: abort.signal,
       log,
       stats,
@@ -260,6 +261,19 @@ export class Daemon {
       }
     })();
     this.#inputs.set(name, running);
+  }
+
+  /** Hands each output its mark from input `name`'s checkpoint (see `InputContext.resume`). */
+  async #resume(name: string, marks: Record<string, unknown>, log: Logger): Promise<void> {
+    for (const [output, mark] of Object.entries(marks)) {
+      const a = this.#outputs.get(output);
+      try {
+        await a?.output.rewind?.(mark, name);
+      } catch (e) {
+        a!.stats.errors++;
+        log.error("output could not rewind to the checkpoint; its records after it may repeat", { output, error: e });
+      }
+    }
   }
 
   #inputFinished(): void {

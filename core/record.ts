@@ -33,7 +33,16 @@ export interface AckToken {
   pending: number;
   /** Called once, when `pending` reaches zero. */
   done: () => void;
+  /**
+   * Where each output that can be rewound stood just after writing the group's last record, by output name
+   * (set by the output, e.g. `mpack_file`'s file and length). Once `done` ran, an input reads them from any of
+   * its records' `ack` and saves them with its checkpoint.
+   */
+  marks?: OutputMarks;
 }
+
+/** Outputs' positions by output name, as JSON values only the output itself reads (see {@linkcode AckToken.marks}). */
+export type OutputMarks = Record<string, unknown>;
 
 /** Encodings of a record cached by format name, so that each format is encoded once. */
 export interface EncodedCache {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { BusRecord } from "./record.ts";
+import type { BusRecord, OutputMarks } from "./record.ts";
 import type { Logger } from "./log.ts";
 import type { PartStats } from "./stats.ts";
 import type { CheckpointStore } from "./checkpoint.ts";
@@ -19,8 +19,17 @@ export interface InputContext {
    * `when_full = "block"` is full: await it to apply back-pressure.
    * `onAccepted` runs once every selecting output has made the records durable
    * (or dropped them by its policy): the moment to save a checkpoint or ack.
+   * By then the records' `ack.marks` hold the outputs' marks (see `AckToken.marks`): saved with the checkpoint
+   * and handed to {@linkcode InputContext.resume} on the next start, they let those outputs cut what they
+   * wrote after it.
    */
   emit(records: BusRecord[], onAccepted?: () => void): Promise<void> | void;
+  /**
+   * Tells the outputs named in `marks` that this input resumes from the checkpoint saved with them: each
+   * output that can (see {@linkcode Output.rewind}) cuts what it wrote after its mark, since those records
+   * come again. Call it before the first `emit`; it resolves once every such output is done.
+   */
+  resume?(marks: OutputMarks): Promise<void>;
   /** Aborted when the input must stop. */
   readonly signal: AbortSignal;
   /** Logger of this input. */
@@ -71,6 +80,12 @@ export interface Output {
   write(records: BusRecord[]): Promise<void> | void;
   /** Flushes and releases everything; called once after the last `write`. */
   close(): Promise<void>;
+  /**
+   * Optional: input `source` resumes from a checkpoint saved with this output's `mark` (which the output put
+   * on the records' `ack.marks`). The output drops what it wrote after the mark, if it can prove that only
+   * records of `source` after that checkpoint came after it; otherwise it keeps everything (they repeat).
+   */
+  rewind?(mark: unknown, source: string): Promise<void>;
 }
 
 /** An input factory as a transport module exports it. */

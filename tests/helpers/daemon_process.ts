@@ -87,6 +87,15 @@ export class DaemonProcess {
     return Number(kb[1]) * 1024;
   }
 
+  /** Bytes the daemon process has read so far, its own code included (Linux's `rchar` of `/proc/PID/io`). */
+  async bytesRead(): Promise<number> {
+    // Through cat, as above.
+    const out = await new Deno.Command("cat", { args: [`/proc/${this.#child.pid}/io`], stdout: "piped" }).output();
+    const rchar = /rchar:\s+(\d+)/.exec(new TextDecoder().decode(out.stdout));
+    if (!rchar) throw new Error("no rchar in /proc/PID/io");
+    return Number(rchar[1]);
+  }
+
   /** The exit status, when the daemon ends by itself. */
   get status(): Promise<Deno.CommandStatus> {
     return this.#child.status;

@@ -9,9 +9,10 @@
  *
  * @module
  */
-import { basename, dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import type { Logger } from "../../core/log.ts";
-import { type BusRecord, type Dict, nsToSeconds } from "../../core/record.ts";
+import { FileCheckpointStore } from "../../core/checkpoint.ts";
+import { type AckToken, type BusRecord, type Dict, nsToSeconds } from "../../core/record.ts";
 import type { PartStats } from "../../core/stats.ts";
 import type { Output, OutputContext } from "../../core/transport.ts";
 import { encodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
@@ -75,7 +76,7 @@ export type TailKind = "none" | "torn" | "zeros" | "junk";
 export interface TailRepair {
   /** File size after the repair (the end of the last good record unless `foreign`). */
   size: number;
-  /** Whole records found. */
+  /** Whole records found (after `from`). */
   records: number;
   /** Bytes cut from the tail (0 when the file ended cleanly or is `foreign`). */
   cut: number;
@@ -88,6 +89,8 @@ export interface TailRepair {
    * garbage): it was left untouched and must not be appended to.
    */
   foreign: boolean;
+  /** Bytes read to find the end of the last whole record. */
+  scanned: number;
 }
 
 /** Bytes read per step while scanning an existing file. */
@@ -102,15 +105,20 @@ const MAX_RECORD = 64 * 1024 * 1024;
  * its last whole record, so that appending never leaves a torn record in the
  * middle. Garbage between records is left alone. A file that does not look
  * like an mpack log is not touched (`foreign`).
+ *
+ * `from` is an offset known to end a whole record (the output saves one as it
+ * writes): only what follows it is read. Should garbage turn up there, the
+ * whole file is scanned after all.
  */
-export async function repairMpackTail(path: string, log?: Logger): Promise<TailRepair> {
+export async function repairMpackTail(path: string, log?: Logger, from = 0): Promise<TailRepair> {
   const file = await Deno.open(path, { read: true });
-  let goodEnd = 0;
+  let goodEnd = from;
   let records = 0;
   let middleGarbage = 0;
-  let size = 0;
+  let size = from;
   let tail: TailKind = "none";
   try {
+    if (from > 0) await file.seek(from, Deno.SeekMode.Start);
     const reader = new MpackStreamReader({ maxRecordBytes: MAX_RECORD });
     for (;;) {
       // A fresh buffer per read: the reader may keep a view on what it has not consumed.
@@ -122,7 +130,7 @@ export async function repairMpackTail(path: string, log?: Logger): Promise<TailR
         if (item.kind === "garbage") middleGarbage += item.length;
         else {
           records++;
-          goodEnd = item.end;
+          goodEnd = from + item.end;
         }
       }
     }
@@ -130,8 +138,15 @@ export async function repairMpackTail(path: string, log?: Logger): Promise<TailR
   } finally {
     file.close();
   }
+  const scanned = size - from;
+  if (from > 0 && (middleGarbage > 0 || tail === "junk")) {
+    // Not what this output leaves behind: judge the file as a whole.
+    const whole = await repairMpackTail(path, log, 0);
+    return { ...whole, scanned: whole.scanned + scanned };
+  }
   const cut = size - goodEnd;
-  const foreign = records === 0 ? tail === "junk" : (middleGarbage + (tail === "junk" ? cut : 0)) * 2 > size;
+  const foreign = from === 0 &&
+    (records === 0 ? tail === "junk" : (middleGarbage + (tail === "junk" ? cut : 0)) * 2 > size);
   if (foreign) {
     log?.warn("existing file is not an mpack log or mostly garbage; leaving it untouched", {
       file: path,
@@ -139,7 +154,7 @@ export async function repairMpackTail(path: string, log?: Logger): Promise<TailR
       records,
       garbage_bytes: middleGarbage + cut,
     });
-    return { size, records, cut: 0, tail, middleGarbage, foreign };
+    return { size, records, cut: 0, tail, middleGarbage, foreign, scanned };
   }
   if (middleGarbage > 0) {
     log?.warn("existing file has garbage between records; left in place", { file: path, bytes: middleGarbage });
@@ -148,7 +163,7 @@ export async function repairMpackTail(path: string, log?: Logger): Promise<TailR
     await Deno.truncate(path, goodEnd);
     log?.warn("cut a torn tail before appending", { file: path, offset: goodEnd, bytes: cut, tail });
   }
-  return { size: goodEnd, records, cut, tail, middleGarbage, foreign };
+  return { size: goodEnd, records, cut, tail, middleGarbage, foreign, scanned };
 }
 
 /** Tells a torn record (a clean prefix of one) and power-loss zeros from other junk. */
@@ -260,6 +275,65 @@ async function syncDir(dir: string): Promise<void> {
 /** How a new file is chosen: at start (the `append` option applies) or on rotation (always a new file). */
 type OpenMode = "start" | "rotate";
 
+/** A place in one file: `path` (inode `ino`) holds whole records up to `size` bytes. */
+interface FileEnd {
+  /** The file's path. */
+  path: string;
+  /** Its inode, so that a file put in its place is not mistaken for it. */
+  ino: number;
+  /** Bytes of whole records. */
+  size: number;
+}
+
+/**
+ * The mark this output leaves on an acknowledgement group (`ack.marks[name]`): where it stood just after the
+ * group's last record. The input saves it with its checkpoint and hands it back through `rewind` on a restart.
+ */
+export interface MpackFileMark extends FileEnd {
+  /** The lineage it belongs to (see {@linkcode MpackFileState.run}). */
+  run: string;
+}
+
+/** What the output keeps in `data_dir/mpack_file/<name>.json` between runs. */
+export interface MpackFileState {
+  /**
+   * Lineage id. A run that cut back to a mark of the last lineage continues it (what follows the mark is again
+   * only its source's records after that checkpoint); any other run that writes starts a new one. A mark is
+   * only honoured when it belongs to the lineage saved here.
+   */
+  run: string;
+  /** Inputs whose records the lineage wrote. */
+  sources: string[];
+  /** The output's `inputs` and `streams` when the lineage began. */
+  selection: string;
+  /** Files the lineage opened, oldest first (the last {@linkcode STATE_FILES}); `created`: opened as new. */
+  files: { path: string; created: boolean }[];
+  /** The last saved end of whole records (at most ~1 s old while writing; exact after a clean close). */
+  end?: FileEnd;
+}
+
+/** How many files the state remembers; a rewind needs those opened since the last checkpoint. */
+const STATE_FILES = 64;
+
+/** Most milliseconds between saves of the state's `end` while writing. */
+const STATE_SAVE_MS = 1000;
+
+function isFileEnd(v: unknown): v is FileEnd {
+  const m = v as Record<string, unknown> | null;
+  return typeof m === "object" && m !== null && typeof m.path === "string" && typeof m.ino === "number" &&
+    Number.isSafeInteger(m.size) && (m.size as number) >= 0;
+}
+
+function isMark(v: unknown): v is MpackFileMark {
+  return isFileEnd(v) && typeof (v as unknown as Record<string, unknown>).run === "string";
+}
+
+function isState(v: unknown): v is MpackFileState {
+  const s = v as Record<string, unknown> | null;
+  return typeof s === "object" && s !== null && typeof s.run === "string" && Array.isArray(s.sources) &&
+    typeof s.selection === "string" && Array.isArray(s.files) && (s.end === undefined || isFileEnd(s.end));
+}
+
 /** A running `mpack_file` output. Create it with {@linkcode MpackFileOutput.open}. */
 export class MpackFileOutput implements Output {
   readonly #cfg: MpackFileConfig;
@@ -284,6 +358,23 @@ export class MpackFileOutput implements Output {
   #closed = false;
   /** Serialises writes, rotations, timed fsyncs and close: none may run on a file another is closing. */
   #lock: Promise<unknown> = Promise.resolve();
+  /** The current file's inode (0 for a special file). */
+  #ino = 0;
+  /** Where the state is kept (`data_dir/mpack_file/`). */
+  readonly #stateStore: FileCheckpointStore;
+  /** The state the last run left, read at open. */
+  #prev?: MpackFileState;
+  /** This run's state; saved before the first record is written, then whenever it changes. */
+  #state: MpackFileState;
+  /** True once `#state` is on disk (from the first write or a rewind on). */
+  #stateSaved = false;
+  /** When `#state.end` was last saved. */
+  #stateSavedAt = 0;
+  /** Something was written in this run (a rewind then comes too late). */
+  #wrote = false;
+  /** Acknowledgement groups of the part being written and the offset just after each one's last record. */
+  #markTokens: AckToken[] = [];
+  #markEnds: number[] = [];
 
   private constructor(config: MpackFileConfig, ctx: OutputContext) {
     this.#cfg = config;
@@ -296,11 +387,18 @@ export class MpackFileOutput implements Output {
     if (config.stream_key !== undefined) this.#streamKey = encodeMsgpack(config.stream_key).slice();
     if (config.time_key !== undefined) this.#timeKey = encodeMsgpack(config.time_key).slice();
     ctx.stats.gauges.set("file_bytes", () => this.#size);
+    this.#stateStore = new FileCheckpointStore(join(ctx.dataDir, "mpack_file"));
+    this.#state = { run: crypto.randomUUID(), sources: [], selection: this.#selection(), files: [] };
+  }
+
+  #selection(): string {
+    return JSON.stringify({ inputs: this.#cfg.inputs ?? [], streams: this.#cfg.streams ?? [] });
   }
 
   /** Creates the output and opens its first file (so a bad path fails at start-up). */
   static async open(config: MpackFileConfig, ctx: OutputContext): Promise<MpackFileOutput> {
     const out = new MpackFileOutput(config, ctx);
+    await out.#loadState();
     await out.#openNew(Date.now(), "start");
     if (config.fsync === "interval") {
       const timer = setInterval(() => {
@@ -329,7 +427,7 @@ export class MpackFileOutput implements Output {
     return this.#exclusive(() => this.#write(records));
   }
 
-  /** Fsyncs (unless `fsync = "never"`) and closes the file. */
+  /** Fsyncs (unless `fsync = "never"`) and closes the file; saves where its records end. */
   close(): Promise<void> {
     return this.#exclusive(async () => {
       if (this.#closed) return;
@@ -337,7 +435,141 @@ export class MpackFileOutput implements Output {
       if (this.#timer !== undefined) clearInterval(this.#timer);
       this.#timer = undefined;
       await this.#closeFile();
+      if (this.#stateSaved) await this.#saveState();
     });
+  }
+
+  /**
+   * Input `source` resumes from a checkpoint saved with `mark`: cuts the file back to the mark's length and
+   * removes the files opened after it, since every record written after the mark comes again. Refused (with a
+   * warning; the records then repeat) unless the mark belongs to the lineage the state names, that lineage
+   * wrote only records of `source`, the selection is unchanged and nothing was written yet in this run.
+   */
+  rewind(mark: unknown, source: string): Promise<void> {
+    return this.#exclusive(() => this.#rewind(mark, source));
+  }
+
+  async #loadState(): Promise<void> {
+    let saved: unknown;
+    try {
+      saved = await this.#stateStore.load<unknown>(this.#name);
+    } catch (e) {
+      this.#log.warn("cannot read the output's state; existing files are scanned in full", { error: e });
+      return;
+    }
+    if (isState(saved)) this.#prev = saved;
+    else if (saved !== undefined) this.#log.warn("ignoring a malformed state", { file: this.#statePath });
+  }
+
+  get #statePath(): string {
+    return this.#stateStore.pathOf(this.#name);
+  }
+
+  /**
+   * Saves `#state` with the current end of whole records, atomically (written beside, renamed over). `sync`
+   * forces it to disk first; the periodic saves of `end` alone skip that: `end` is only a hint where scanning
+   * may start (an older one is still right), and an fsync every second would, on ext4, also flush the
+   * data file.
+   */
+  async #saveState(sync = true): Promise<void> {
+    if (this.#path !== undefined && this.#regular) {
+      this.#state.end = { path: this.#path, ino: this.#ino, size: this.#size };
+    }
+    if (sync) await this.#stateStore.save(this.#name, this.#state);
+    else {
+      const path = this.#statePath, tmp = `${path}.tmp`;
+      await Deno.writeTextFile(tmp, JSON.stringify(this.#state));
+      await Deno.rename(tmp, path);
+    }
+    this.#stateSaved = true;
+    this.#stateSavedAt = Date.now();
+  }
+
+  async #rewind(mark: unknown, source: string): Promise<void> {
+    const refuse = (why: string, details: Record<string, unknown> = {}) =>
+      this.#log.warn(`not cutting back to the input's checkpoint (${why}); records after it may repeat`, {
+        input: source,
+        ...details,
+      });
+    if (this.#closed) return;
+    if (!isMark(mark)) return refuse("malformed mark", { mark });
+    if (this.#wrote) return refuse("records were written before the input resumed");
+    const prev = this.#prev;
+    if (!prev || prev.run !== mark.run) return refuse("the mark is older than the output's last run");
+    if (prev.sources.some((s) => s !== source)) {
+      return refuse("other inputs wrote to it too", { sources: prev.sources });
+    }
+    if (prev.selection !== this.#state.selection) return refuse("its inputs or streams changed");
+    const at = prev.files.findLastIndex((f) => f.path === mark.path);
+    if (at < 0) return refuse("the marked file is not among its recent files", { file: mark.path });
+    const later = prev.files.slice(at + 1);
+    // A file appended to after the mark also holds older records: it cannot simply go.
+    const kept = later.find((f) => !f.created);
+    if (kept) return refuse("a file it appended to after the mark holds older records", { file: kept.path });
+    let size: number;
+    try {
+      const st = await Deno.stat(mark.path);
+      if (!st.isFile || (st.ino ?? 0) !== mark.ino) return refuse("another file has its name", { file: mark.path });
+      size = st.size;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+      return refuse("the marked file is gone", { file: mark.path });
+    }
+    if (size < mark.size) {
+      return refuse("the file is shorter than the mark: what was written last did not reach the disk", {
+        file: mark.path,
+        size,
+        mark: mark.size,
+      });
+    }
+    // The file opened at start may be one of those removed below: close it, and drop it if this run made it empty.
+    const current = this.#path;
+    const discard = this.#created && this.#size === 0 && current !== undefined &&
+      !prev.files.some((f) => f.path === current);
+    await this.#closeFile();
+    if (discard) await Deno.remove(current).catch(() => {});
+    // Each step can be repeated after a crash: the state is saved last.
+    let cut = size - mark.size;
+    const removed: string[] = [];
+    for (const f of later) {
+      try {
+        cut += (await Deno.stat(f.path)).size;
+        await Deno.remove(f.path);
+        removed.push(f.path);
+      } catch (e) {
+        if (!(e instanceof Deno.errors.NotFound)) throw e;
+      }
+    }
+    if (size > mark.size) await Deno.truncate(mark.path, mark.size);
+    if (this.#cfg.fsync !== "never" && (size > mark.size || removed.length > 0)) {
+      const f = await Deno.open(mark.path, { write: true });
+      try {
+        await f.syncData();
+      } finally {
+        f.close();
+      }
+      await syncDir(dirname(mark.path));
+    }
+    // The lineage goes on: after the mark come again only records of `source` after its checkpoint.
+    this.#state = {
+      ...prev,
+      files: prev.files.slice(0, at + 1),
+      end: { path: mark.path, ino: mark.ino, size: mark.size },
+    };
+    this.#prev = this.#state;
+    this.#path = undefined;
+    await this.#stateStore.save(this.#name, this.#state);
+    this.#stateSaved = true;
+    this.#stateSavedAt = Date.now();
+    if (cut > 0) this.#stats.count("rewound_bytes", cut);
+    this.#log.info("cut back to the input's checkpoint", {
+      input: source,
+      file: mark.path,
+      offset: mark.size,
+      bytes: cut,
+      removed_files: removed.length > 0 ? removed.join(",") : undefined,
+    });
+    await this.#openNew(Date.now(), "start");
   }
 
   #exclusive<T>(fn: () => Promise<T>): Promise<T> {
@@ -352,10 +584,22 @@ export class MpackFileOutput implements Output {
       const now = Date.now();
       if (!this.#file) await this.#reopen(now);
       else if (now >= this.#intervalEnd) await this.#rotate(now);
+      // The state names every source before a record of it is written (a rewind must know who wrote); a new
+      // lineage's state is saved with its first record, since its sources are empty until then.
+      const sources = this.#state.sources;
+      let source: string | undefined;
       const limit = this.#cfg.rotate_size ?? Infinity;
       let parts: Uint8Array[] = [];
       let length = 0;
+      let token: AckToken | undefined;
       for (const r of records) {
+        if (r.source !== source) {
+          source = r.source;
+          if (!sources.includes(source)) {
+            sources.push(source);
+            await this.#saveState();
+          }
+        }
         let b: Uint8Array;
         try {
           b = this.#encode(r);
@@ -370,13 +614,30 @@ export class MpackFileOutput implements Output {
           await this.#rotate(now);
           parts = [];
           length = 0;
+          token = undefined;
         }
         parts.push(b);
         length += b.length;
+        // Remember where each acknowledgement group's last record ends; marked once the bytes are in.
+        const t = r.ack;
+        if (t !== undefined) {
+          if (t === token) this.#markEnds[this.#markEnds.length - 1] = length;
+          else {
+            token = t;
+            this.#markTokens.push(t);
+            this.#markEnds.push(length);
+          }
+        }
       }
       await this.#append(parts, length);
       if (this.#cfg.fsync === "every_batch") await this.#sync();
+      if (now - this.#stateSavedAt >= STATE_SAVE_MS) {
+        // Only a hint for the next start: the records are written, so a failure here must not fail the batch.
+        await this.#saveState(false).catch((e) => this.#log.warn("cannot save the output's state", { error: e }));
+      }
     } catch (e) {
+      this.#markTokens.length = 0;
+      this.#markEnds.length = 0;
       this.#log.error("write failed", { path: this.#path, records: records.length, error: e });
       this.#stats.errors++;
       throw e;
@@ -402,7 +663,24 @@ export class MpackFileOutput implements Output {
     }
     this.#size += length;
     this.#dirty = true;
+    this.#wrote = true;
     this.#stats.bytes += length;
+    this.#mark(before);
+  }
+
+  /** Puts this output's mark on the groups whose records just went in (`before`: the file's size before). */
+  #mark(before: number): void {
+    const tokens = this.#markTokens, ends = this.#markEnds;
+    if (tokens.length === 0) return;
+    if (this.#regular) {
+      const path = this.#path!, ino = this.#ino, run = this.#state.run;
+      for (let i = 0; i < tokens.length; i++) {
+        const mark: MpackFileMark = { run, path, ino, size: before + ends[i] };
+        (tokens[i].marks ??= {})[this.#name] = mark;
+      }
+    }
+    tokens.length = 0;
+    ends.length = 0;
   }
 
   /** After a failed write: cut what part of the batch got in, or drop the file so the next write repairs it. */
@@ -490,7 +768,10 @@ export class MpackFileOutput implements Output {
     // A file this run created that never got a record (an interval without data) is not worth keeping.
     const discard = this.#created && this.#size === 0;
     await this.#closeFile();
-    if (discard && old !== undefined) await Deno.remove(old).catch(() => {});
+    if (discard && old !== undefined) {
+      await Deno.remove(old).catch(() => {});
+      if (this.#state.files.at(-1)?.path === old) this.#state.files.pop();
+    }
     await this.#openNew(now, "rotate");
   }
 
@@ -527,18 +808,25 @@ export class MpackFileOutput implements Output {
     if (!existing) await Deno.mkdir(dir, { recursive: true });
     let cut = 0;
     // A device or FIFO (`/dev/stdout`) cannot be scanned or truncated: write to it as it is.
-    const regular = !existing || (await Deno.stat(path)).isFile;
-    if (existing && regular) {
-      const repair = await repairMpackTail(path, this.#log);
+    const st = existing ? await Deno.stat(path) : undefined;
+    const regular = !st || st.isFile;
+    if (st && regular) {
+      // Only what follows the last known end of whole records is read; an unknown file is read in full.
+      const known = this.#knownEnd(path);
+      const from = known && known.ino === (st.ino ?? 0) && known.size <= st.size ? known.size : 0;
+      const repair = await repairMpackTail(path, this.#log, from);
+      this.#stats.count("scanned_bytes", repair.scanned);
       if (repair.foreign) return false;
       cut = repair.cut;
       if (cut > 0) this.#stats.count("repaired_bytes", cut);
     }
     // append: every write lands at the end, also after a truncate in #undo.
     const file = await Deno.open(path, existing ? { append: true } : { append: true, createNew: true });
-    let size: number;
+    let size: number, ino: number;
     try {
-      size = (await file.stat()).size;
+      const opened = await file.stat();
+      size = opened.size;
+      ino = regular ? opened.ino ?? 0 : 0;
     } catch (e) {
       file.close();
       throw e;
@@ -547,12 +835,27 @@ export class MpackFileOutput implements Output {
     this.#file = file;
     this.#path = path;
     this.#size = size;
+    this.#ino = ino;
     this.#regular = regular;
     this.#created = !existing;
+    const files = this.#state.files;
+    if (files.at(-1)?.path !== path) {
+      files.push({ path, created: !existing });
+      if (files.length > STATE_FILES) files.splice(0, files.length - STATE_FILES);
+    }
+    // A rotation's new file is in the state before any record goes into it.
+    if (this.#stateSaved) await this.#saveState();
     this.#dirty = cut > 0; // a cut tail is made durable with the next sync
     this.#stats.count("files_opened");
     this.#log.info("writing", existing ? { path, append_at: size } : { path });
     return true;
+  }
+
+  /** The last known end of whole records of `path`: from this run, or from the state the last run saved. */
+  #knownEnd(path: string): FileEnd | undefined {
+    if (path === this.#path && this.#regular) return { path, ino: this.#ino, size: this.#size };
+    const end = this.#state.end ?? this.#prev?.end;
+    return end?.path === path ? end : undefined;
   }
 
   /** The next path for `mode`, and whether it is an existing file to append to. */

@@ -7,7 +7,7 @@
  */
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { Logger } from "../../core/log.ts";
-import { type BusRecord, EncodedRecord, nowNs, secondsToNs } from "../../core/record.ts";
+import { type BusRecord, EncodedRecord, nowNs, type OutputMarks, secondsToNs } from "../../core/record.ts";
 import { flatten } from "../../codecs/flatten.ts";
 import { findTopLevelValue, readNumberAt, readStringAt, scanKey } from "../../codecs/msgpack_scan.ts";
 import { followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
@@ -22,53 +22,95 @@ export interface MpackTailInputOptions {
   ackWaitMs?: number;
 }
 
-/** True for a value shaped like a saved {@linkcode FollowPosition}. */
-function isPosition(v: unknown): v is FollowPosition {
+/** True for a value shaped like a saved {@linkcode Checkpoint}. */
+function isCheckpoint(v: unknown): v is Checkpoint {
   if (typeof v !== "object" || v === null) return false;
   const p = v as Record<string, unknown>;
   if (typeof p.offset !== "number" || !Number.isSafeInteger(p.offset) || p.offset < 0) return false;
+  if (p.outputs !== undefined && (typeof p.outputs !== "object" || p.outputs === null)) return false;
   if (p.file === undefined) return true;
   const f = p.file as Record<string, unknown> | null;
   return typeof f === "object" && f !== null && typeof f.path === "string" && typeof f.dev === "number" &&
     typeof f.ino === "number";
 }
 
+/** What the input saves as its checkpoint: the position, and the marks outputs left with it. */
+interface Checkpoint extends FollowPosition {
+  /** Each rewindable output's position just after the last record up to `offset` (see `AckToken.marks`). */
+  outputs?: OutputMarks;
+}
+
 /**
  * Saves accepted positions without piling up writes: at most one save is in
  * flight, and when it ends only the newest accepted position is written next.
+ * Acknowledgements may come out of order (outputs with different selections
+ * and speeds): the checkpoint only moves to a batch once every earlier batch
+ * was accepted too, so it never passes a record some output has not written.
  */
 class CheckpointSaver {
-  #emitted = 0;
-  #accepted = 0;
-  /** Sequence number of the newest accepted batch, so that a late ack never moves the checkpoint back. */
-  #newestSeq = 0;
-  #latest: FollowPosition | undefined;
+  /** Sequence number of the last batch tracked. */
+  #tracked = 0;
+  /** Batches accepted (or given up) so far. */
+  #settled = 0;
+  /** The first batch not yet accepted. */
+  #next = 1;
+  /** Batches accepted ahead of `#next` (null: emit failed, no position). */
+  readonly #early = new Map<number, { position: FollowPosition; marks?: OutputMarks } | null>();
+  /** The newest mark of every output, carried forward while batches pass that some output did not select. */
+  #marks: OutputMarks;
+  #latest: Checkpoint | undefined;
   #saving: Promise<void> | undefined;
   #allAccepted: (() => void) | undefined;
 
-  constructor(readonly key: string, readonly ctx: InputContext, readonly log: Logger) {}
+  constructor(readonly key: string, readonly ctx: InputContext, readonly log: Logger) {
+    this.#marks = {};
+  }
 
-  /** Registers one emitted batch; returns its `onAccepted`. */
-  track(position: FollowPosition): () => void {
-    const seq = ++this.#emitted;
+  /** Starts from the marks of the checkpoint resumed from: outputs that get no record for a while keep theirs. */
+  seed(marks: OutputMarks): void {
+    this.#marks = { ...marks, ...this.#marks };
+  }
+
+  /** Registers one emitted batch; returns its `onAccepted`, which reads the outputs' marks off the records. */
+  track(position: FollowPosition, records: readonly BusRecord[]): () => void {
+    const seq = ++this.#tracked;
     let done = false;
     return () => {
       if (done) return; // the bus promises one call; be safe anyway
       done = true;
-      this.#accepted++;
-      if (seq > this.#newestSeq) {
-        this.#newestSeq = seq;
-        this.#latest = position;
-        this.#saving ??= this.#saveLoop();
+      // The bus gave the batch's records one acknowledgement token (those it let in, at least).
+      let marks: OutputMarks | undefined;
+      for (let i = 0; i < records.length; i++) {
+        const token = records[i].ack;
+        if (token) {
+          marks = token.marks;
+          break;
+        }
       }
-      if (this.#accepted >= this.#emitted) this.#allAccepted?.();
+      this.#settle(seq, { position, marks });
     };
   }
 
-  /** Forgets a batch whose emit failed (it will never be accepted). */
+  /** Forgets the last tracked batch, whose emit failed (it will never be accepted). */
   untrack(): void {
-    this.#emitted--;
-    if (this.#accepted >= this.#emitted) this.#allAccepted?.();
+    this.#settle(this.#tracked, null);
+  }
+
+  #settle(seq: number, entry: { position: FollowPosition; marks?: OutputMarks } | null): void {
+    this.#settled++;
+    this.#early.set(seq, entry);
+    let moved: FollowPosition | undefined;
+    for (let e = this.#early.get(this.#next); e !== undefined; e = this.#early.get(this.#next)) {
+      this.#early.delete(this.#next++);
+      if (e === null) continue;
+      moved = e.position;
+      if (e.marks) this.#marks = { ...this.#marks, ...e.marks };
+    }
+    if (moved) {
+      this.#latest = Object.keys(this.#marks).length > 0 ? { ...moved, outputs: this.#marks } : moved;
+      this.#saving ??= this.#saveLoop();
+    }
+    if (this.#settled >= this.#tracked) this.#allAccepted?.();
   }
 
   async #saveLoop(): Promise<void> {
@@ -86,7 +128,7 @@ class CheckpointSaver {
 
   /** Waits (at most `ms`) until every emitted batch is accepted, then until the last save is written. */
   async drain(ms: number): Promise<void> {
-    if (this.#accepted < this.#emitted) {
+    if (this.#settled < this.#tracked) {
       let timer: ReturnType<typeof setTimeout> | undefined;
       const all = new Promise<boolean>((resolve) => {
         this.#allAccepted = () => resolve(true);
@@ -97,7 +139,7 @@ class CheckpointSaver {
       this.#allAccepted = undefined;
       if (!ok) {
         this.log.warn("outputs did not accept every batch in time; the checkpoint lags behind", {
-          batches: this.#emitted - this.#accepted,
+          batches: this.#tracked - this.#settled,
           waited_ms: ms,
         });
       }
@@ -149,10 +191,13 @@ export class MpackTailInput implements Input {
 
     let from: FollowOptions["from"] = "start";
     let resumeFrom: FollowPosition | undefined;
+    let marks: OutputMarks | undefined;
     if (cfg.from === "checkpoint") {
       const saved = await ctx.checkpoints.load<unknown>(ctx.name);
-      if (isPosition(saved)) from = resumeFrom = saved;
-      else if (saved !== undefined) log.warn("ignoring a malformed checkpoint", { checkpoint: saved });
+      if (isCheckpoint(saved)) {
+        from = resumeFrom = { file: saved.file, offset: saved.offset };
+        marks = saved.outputs;
+      } else if (saved !== undefined) log.warn("ignoring a malformed checkpoint", { checkpoint: saved });
     } else from = cfg.from;
 
     try {
@@ -211,7 +256,7 @@ export class MpackTailInput implements Input {
           }
           stats.records += n;
           stats.bytes += bytes;
-          const onAccepted = saver.track({ file: ev.file, offset: ev.endOffset });
+          const onAccepted = saver.track({ file: ev.file, offset: ev.endOffset }, records);
           try {
             const p = ctx.emit(records, onAccepted);
             if (p !== undefined) await p;
@@ -241,6 +286,12 @@ export class MpackTailInput implements Input {
             file: ev.to.path,
             from: resumed ? `checkpoint offset ${resumeFrom?.offset}` : cfg.from === "end" ? "end" : "start",
           });
+          // Only now is it sure that reading goes on at the checkpoint: before the first record, outputs cut
+          // back what they wrote after it, since it comes again. (Had the file gone, they keep it all.)
+          if (resumed && marks && ctx.resume) {
+            await ctx.resume(marks);
+            saver.seed(marks);
+          }
         } else {
           log.info("switching file", { file: ev.to.path, reason: ev.reason, previous: ev.from?.path });
         }

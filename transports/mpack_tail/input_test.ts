@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { type CheckpointStore, MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { createLogger } from "../../core/log.ts";
-import { type BusRecord, nowNs, secondsToNs } from "../../core/record.ts";
+import { type BusRecord, nowNs, type OutputMarks, secondsToNs } from "../../core/record.ts";
 import { PartStats } from "../../core/stats.ts";
 import type { InputContext } from "../../core/transport.ts";
 import type { FollowPosition } from "./follow.ts";
@@ -26,6 +26,8 @@ class TestContext {
   #waiters: { pred: () => boolean; resolve: () => void }[] = [];
   /** When set, `emit` returns this promise (back-pressure). */
   block: Promise<void> | undefined;
+  /** Marks handed to `resume`, with the number of records emitted before. */
+  readonly resumed: { marks: OutputMarks; emittedBefore: number }[] = [];
 
   constructor(readonly checkpoints: CheckpointStore = new MemoryCheckpointStore(), name = "robot") {
     const log = createLogger(`input.${name}`, { level: "debug", write: (l) => this.lines.push(l) });
@@ -35,6 +37,10 @@ class TestContext {
         this.batches.push({ records, onAccepted });
         this.#waiters = this.#waiters.filter((w) => w.pred() ? (w.resolve(), false) : true);
         return this.block;
+      },
+      resume: (marks) => {
+        this.resumed.push({ marks, emittedBefore: this.records.length });
+        return Promise.resolve();
       },
       signal: this.ac.signal,
       log,
@@ -61,6 +67,14 @@ class TestContext {
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** Accepts batch `i` as the bus would, with the marks outputs left on its records' token. */
+  accept(i: number, marks?: OutputMarks): void {
+    const b = this.batches[i];
+    const token = { pending: 0, done: () => {}, marks };
+    for (const r of b.records) r.ack = token;
+    b.onAccepted!();
   }
 
   acceptAll(): void {
@@ -325,5 +339,75 @@ Deno.test("input: emit's promise applies back-pressure; from end and a foreign c
     t2.ac.abort();
     await running2;
     deepStrictEqual(t2.records.map((r) => r.data.seq), [4]);
+  });
+});
+
+Deno.test("input: acknowledgements out of order: the checkpoint never passes a batch not yet accepted", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    await Deno.writeFile(path, records(1));
+    const store = new MemoryCheckpointStore();
+    const t = new TestContext(store);
+    const running = new MpackTailInput(config({ path })).run(t.ctx);
+    for (let i = 1; i <= 3; i++) {
+      await t.untilRecords(i);
+      if (i < 3) await Deno.writeFile(path, records(1, i), { append: true });
+    }
+    strictEqual(t.batches.length, 3);
+    // Batches 2 and 3 accepted (say, by a fast output); batch 1 still waits for a slow one.
+    t.batches[2].onAccepted!();
+    t.batches[1].onAccepted!();
+    await tick(20);
+    strictEqual(await store.load("robot"), undefined, "nothing saved while batch 1 is outstanding");
+    t.batches[0].onAccepted!();
+    t.ac.abort();
+    await running;
+    strictEqual((await store.load<FollowPosition>("robot"))?.offset, records(3).length);
+  });
+});
+
+Deno.test("input: outputs' marks are saved with the checkpoint, carried forward, and handed back on resume", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    await Deno.writeFile(path, records(1));
+    const store = new MemoryCheckpointStore();
+    const t = new TestContext(store);
+    const running = new MpackTailInput(config({ path })).run(t.ctx);
+    await t.untilRecords(1);
+    strictEqual(t.resumed.length, 0, "no checkpoint, nothing to resume");
+    t.accept(0, { copy: { size: 10 } });
+    await Deno.writeFile(path, records(1, 1), { append: true });
+    await t.untilRecords(2);
+    t.accept(1); // a batch the output did not select: its mark stays
+    t.ac.abort();
+    await running;
+    const saved = await store.load<FollowPosition & { outputs?: OutputMarks }>("robot");
+    deepStrictEqual(saved, { file: saved?.file, offset: records(2).length, outputs: { copy: { size: 10 } } });
+
+    // Restart: the marks go back to the outputs before the first record, and are carried on.
+    await Deno.writeFile(path, records(1, 2), { append: true });
+    const t2 = new TestContext(store);
+    const running2 = new MpackTailInput(config({ path })).run(t2.ctx);
+    await t2.untilRecords(1);
+    deepStrictEqual(t2.resumed, [{ marks: { copy: { size: 10 } }, emittedBefore: 0 }]);
+    t2.accept(0, { other: { n: 1 } });
+    t2.ac.abort();
+    await running2;
+    deepStrictEqual((await store.load<{ outputs?: OutputMarks }>("robot"))?.outputs, {
+      copy: { size: 10 },
+      other: { n: 1 },
+    });
+
+    // The checkpointed file is gone (another file has the name): reading starts at 0, and no output cuts back.
+    await Deno.remove(path);
+    await Deno.writeFile(path, records(2, 10));
+    const t3 = new TestContext(store);
+    const running3 = new MpackTailInput(config({ path })).run(t3.ctx);
+    await t3.untilRecords(2);
+    t3.acceptAll();
+    t3.ac.abort();
+    await running3;
+    deepStrictEqual(t3.resumed, [], "no rewind when reading does not go on at the checkpoint");
+    ok(t3.lines.some((l) => l.includes("checkpointed file not found")));
   });
 });
