@@ -4,6 +4,14 @@ import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { Influxd } from "./helpers/influxd.ts";
 
+async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await ok())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and InfluxDB; streamer API and GraphQL on Redis", async () => {
   const redis = await RedisServer.start();
   const influx = await Influxd.start();
@@ -16,23 +24,30 @@ Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and
     TELEBUS_DATA: dir,
   });
   try {
-    await new Promise((r) => setTimeout(r, 1500));
-    // The streamer API reads what the redis_streams output wrote.
-    const got = await fetch(`${d.url}/data/imu?device_id=robot1&last_entry_id=0&count=5`);
-    assert.equal(got.status, 200);
-    assert.equal(JSON.parse(got.headers.get("x-offsets")!).length, 5);
-    await got.body?.cancel();
+    // Wait for each sink to show data, with a deadline (a fixed sleep was flaky on a loaded machine).
+    const streamerRows = async () => {
+      const r = await fetch(`${d.url}/data/imu?device_id=robot1&last_entry_id=0&count=5`);
+      await r.body?.cancel();
+      return r.status === 200 ? JSON.parse(r.headers.get("x-offsets") ?? "[]").length : 0;
+    };
+    await until("5 entries through the streamer API", async () => (await streamerRows()) === 5);
     // Its GraphQL sees the streams in Redis.
-    const q = await fetch(`${d.url}/graphql`, {
-      method: "POST",
-      headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: "{ streams { id length } }" }),
+    const streamIds = async () => {
+      const q = await fetch(`${d.url}/graphql`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ query: "{ streams { id length } }" }),
+      });
+      return ((await q.json()).data?.streams ?? []).map((s: { id: string }) => s.id) as string[];
+    };
+    await until("both streams in GraphQL", async () => {
+      const ids = await streamIds();
+      return ids.includes("robot1:imu") && ids.includes("robot1:odometry");
     });
-    const ids = (await q.json()).data.streams.map((s: { id: string }) => s.id);
-    assert.ok(ids.includes("robot1:imu") && ids.includes("robot1:odometry"), JSON.stringify(ids));
     // InfluxDB has the points.
-    const rows = await influx.rows('SELECT count("x") FROM "imu"', "telemetry");
-    assert.ok(Number(rows[0]?.count ?? 0) > 10, JSON.stringify(rows));
+    const influxCount = async () =>
+      Number((await influx.rows('SELECT count("x") FROM "imu"', "telemetry"))[0]?.count ?? 0);
+    await until("more than 10 points in InfluxDB", async () => (await influxCount()) > 10);
   } finally {
     assert.equal(await d.stop(), 0);
     await influx.stop();
