@@ -165,16 +165,19 @@ export async function splitCommand(args: string[]): Promise<number> {
       for (let i = 0; i < outs.length; i++) {
         if (++counters[i] < config.streams[i].modulo) continue;
         counters[i] = 0;
-        if (await sendMessage(outs[i], frames)) forwarded[i]++;
+        if (await sendMessage(outs[i], frames, undefined, signal)) forwarded[i]++;
       }
     }
   } finally {
-    dispose();
     if (!source.closed) source.close();
   }
-  // mflow's linger of 1 s, once for all outputs.
-  for (const o of outs) o.close();
-  await closeAndLinger(outs[0], 1000);
+  // mflow's linger of 1 s, once for all outputs (none after a signal: the user asked to stop).
+  for (const o of outs) {
+    if (signal.aborted) o.linger = 0;
+    o.close();
+  }
+  await closeAndLinger(outs[0], 1000, signal);
+  dispose();
   writeStderrLine(`split ${received} messages; forwarded ${forwarded.join(", ")}`);
   return 0;
 }
