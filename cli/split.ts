@@ -18,7 +18,15 @@
  */
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage, sendMessage, type SendSocket } from "../transports/zmq/common.ts";
-import { closeAndLinger, connTypeOf, interruptSignal, parseMode, parseNumber, UsageError } from "./zmq_common.ts";
+import {
+  announce,
+  closeAndLinger,
+  connTypeOf,
+  interruptSignal,
+  parseMode,
+  parseNumber,
+  UsageError,
+} from "./zmq_common.ts";
 import { openReceiver, openSender } from "../transports/zmq/common.ts";
 import { writeStderrLine } from "./dump.ts";
 
@@ -126,6 +134,8 @@ export async function splitCommand(args: string[]): Promise<number> {
     if (e instanceof Deno.errors.NotFound) return console.error(`telebus split: ${e.message}`), 1;
     throw e;
   }
+  // The handlers go in before the sockets open, so that no signal is lost in between.
+  const { signal, dispose } = interruptSignal();
   const outs: SendSocket[] = [];
   let source;
   try {
@@ -149,11 +159,13 @@ export async function splitCommand(args: string[]): Promise<number> {
   } catch (e) {
     source?.close();
     for (const o of outs) o.close();
+    dispose();
     console.error(`telebus split: ${(e as Error).message}`);
     return 1;
   }
-  const { signal, dispose } = interruptSignal();
-  signal.addEventListener("abort", () => source.close(), { once: true });
+  announce("split", `${config.source.mode} from`, source, config.source.address);
+  if (signal.aborted) source.close();
+  else signal.addEventListener("abort", () => source.close(), { once: true });
   const counters = config.streams.map(() => 0);
   let received = 0;
   const forwarded = config.streams.map(() => 0);

@@ -139,6 +139,52 @@ Deno.test("signals: replay --loop without a peer stops on SIGINT and SIGTERM", a
   }
 });
 
+Deno.test("signals: replay into a peer that stopped reading, and split whose stream has no peer", async () => {
+  const pull = new zmq.Pull({ linger: 0, receiveHighWaterMark: 1 });
+  try {
+    await stopsCleanly(
+      "SIGTERM",
+      ["replay", FOLDER, "--loop", "-a", "tcp://127.0.0.1:*"],
+      /bound at (tcp:\/\/\S+);/,
+      async (_r, m) => {
+        pull.connect(m[1]);
+        await receiveMessage(pull); // then no more: the sender fills its high-water mark and waits
+      },
+    );
+  } finally {
+    pull.close();
+  }
+  // split's stream connects to a port nobody listens on: it takes one message (queue_size 1), then waits for a peer.
+  // Once split waits, it stops receiving, and its source can no longer send: that is how the test knows.
+  const dir = await Deno.makeTempDir({ prefix: "signals_split_" });
+  const source = new zmq.Push({ linger: 0, sendHighWaterMark: 1 });
+  await source.bind("tcp://127.0.0.1:*");
+  try {
+    const config = join(dir, "split.json");
+    await Deno.writeTextFile(
+      config,
+      JSON.stringify({
+        source: { address: source.lastEndpoint, queue_size: 1 },
+        streams: [{ address: `tcp://127.0.0.1:${freePort()}`, queue_size: 1 }],
+      }),
+    );
+    const frames = [new TextEncoder().encode('{"htype": "raw-1.0"}'), new Uint8Array(64 * 1024)];
+    for (const sig of SIGNALS) {
+      await stopsCleanly(sig, ["split", "-c", config], /pull from/, async () => {
+        let stuck = 0;
+        await until(async () => {
+          if (source.writable) await source.send(frames), stuck = 0;
+          else stuck++;
+          return stuck >= 10; // not writable for 10 checks in a row (200 ms): split is not reading
+        }, "split to stop taking messages");
+      });
+    }
+  } finally {
+    source.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("signals: stats and record, with no peer and with one sending", async () => {
   const dir = await Deno.makeTempDir({ prefix: "signals_record_" });
   try {
