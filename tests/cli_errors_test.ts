@@ -24,8 +24,9 @@ Deno.test("run: a port in use is named, the start fails with exit 1, and no outp
     const r = await telebus("--config", config);
     assert.equal(r.code, 1, r.stderr);
     assert.ok(r.stderr.includes(`${addr} is in use`), r.stderr);
-    // Bound before any output starts: not even the log folder was made.
+    // Bound before anything starts: not even the log folder or the data folder was made.
     await assert.rejects(Deno.stat(join(dir, "logs")), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(join(dir, "data")), Deno.errors.NotFound);
   } finally {
     taken.close();
     await Deno.remove(dir, { recursive: true });

@@ -49,7 +49,8 @@ function formatNumber(v) {
 
 /** Seconds since the epoch as a UTC date and time, to the millisecond: `2024-01-02 03:04:05.678 UTC`. */
 function formatTime(seconds) {
-  return new Date(seconds * 1000).toISOString().replace("T", " ").replace("Z", " UTC");
+  // Rounded, not truncated as Date does: 1.811 s is often 1810.9999… ms in binary.
+  return new Date(Math.round(seconds * 1000)).toISOString().replace("T", " ").replace("Z", " UTC");
 }
 
 /** A `time` key holding seconds since the epoch (after 1973, before 2286) is shown as a date. */
