@@ -31,7 +31,12 @@ Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and
     const ids = (await q.json()).data.streams.map((s: { id: string }) => s.id);
     assert.ok(ids.includes("robot1:imu") && ids.includes("robot1:odometry"), JSON.stringify(ids));
     // InfluxDB has the points.
-    const rows = await influx.rows('SELECT count("x") FROM "imu"', "telemetry");
+    // (Polled: on a loaded machine the first batch may still be on its way.)
+    let rows: { count?: unknown }[] = [];
+    for (const end = Date.now() + 15_000; Date.now() < end; await new Promise((r) => setTimeout(r, 100))) {
+      rows = await influx.rows('SELECT count("x") FROM "imu"', "telemetry");
+      if (Number(rows[0]?.count ?? 0) > 10) break;
+    }
     assert.ok(Number(rows[0]?.count ?? 0) > 10, JSON.stringify(rows));
   } finally {
     assert.equal(await d.stop(), 0);
