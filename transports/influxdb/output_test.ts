@@ -423,6 +423,8 @@ Deno.test("influxdb (daemon): records_total counts what InfluxDB took; spooled p
     down = false;
     await until(() => mock.writtenLines.length === 30, "the spool delivered");
     await until(() => influx().records === 30, "records counted as written");
+    // (The spool file is removed, and counted as unspooled, just after InfluxDB took its points.)
+    await until(() => influx().counters.get("unspooled_points") === 30, "the spool counted as delivered");
     assert.equal(metric("telebus_output_records_total"), 30);
     assert.equal(metric("telebus_output_unspooled_points_total"), 30);
   } finally {
