@@ -66,9 +66,13 @@ Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fe
     assert.match(byPath.seq.text, /^\d+$/);
     for (const [p, { text, value }] of Object.entries(byPath)) {
       if (p === "time" || Number.isInteger(value)) continue;
-      assert.ok(text.replace(/^-?\d*\.?/, "").length <= 4, `${p} shows ${text} for ${value}: not rounded`);
+      // From 1 up at most 3 decimals; below 1 at most 4 significant digits.
+      const shownDigits = Math.abs(value) >= 1
+        ? (text.split(".")[1] ?? "").length <= 3
+        : text.replace(/^-?0\.0*/, "").length <= 4;
+      assert.ok(shownDigits, `${p} shows ${text} for ${value}: not rounded`);
       assert.ok(
-        Math.abs(Number(text) - value) <= Math.max(5e-4, Math.abs(value) * 5e-4),
+        Math.abs(Number(text) - value) <= (Math.abs(value) >= 1 ? 5e-4 : Math.abs(value) * 5e-4),
         `${p}: ${text} is not ${value}`,
       );
     }
