@@ -108,7 +108,7 @@ export interface ReadLogOptions {
  * to `onRecords`. Skipped garbage is reported on stderr as
  * `file:offset: skipped N bytes (reason)`. A progress bar is shown for large
  * files on a terminal. Returns the exit code: 0, or 1 when the log could not
- * be opened or read.
+ * be opened or read, or (without `follow`) held bytes but not one record.
  */
 export async function readLog(options: ReadLogOptions): Promise<number> {
   const { path, follow, prog, out } = options;
@@ -141,6 +141,7 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
   // The bar and the records would garble each other on one terminal: erase it before each write.
   if (stdoutTerminal) out.beforeWrite = () => progress?.clear();
   let records = 0;
+  let garbageBytes = 0;
   let opened = false;
   try {
     for await (const ev of followMpack(path, { follow, from: "start", signal: abort.signal })) {
@@ -155,6 +156,7 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
         progress?.clear();
         await out.flush();
         writeStderrLine(`${ev.file.path}:${ev.start}: skipped ${ev.length} bytes (${ev.reason})`);
+        garbageBytes += ev.length;
       } else {
         if (opened) {
           progress?.clear();
@@ -173,6 +175,13 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
     }
     if (!opened && !abort.signal.aborted) {
       writeStderrLine(`${prog}: cannot open '${path}': no *.mpack file in the directory`);
+      return 1;
+    }
+    // Bytes but not one record: not a log at all (a README, a JSON file). Decided after reading, from the
+    // counts alone, so that it holds whatever the reader makes of torn or damaged records; a log being
+    // followed may still get its first record, so -f keeps waiting.
+    if (!follow && records === 0 && garbageBytes > 0) {
+      writeStderrLine(`${prog}: '${path}' is not a MessagePack log: no record in its ${garbageBytes} bytes`);
       return 1;
     }
   } catch (err) {

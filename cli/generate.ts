@@ -15,7 +15,16 @@
 import { arrayBytes, encodeArrayMessage, parseDtype } from "../codecs/mflow.ts";
 import { parseOrUsage } from "./args.ts";
 import { sendMessage } from "../transports/zmq/common.ts";
-import { closeAndLinger, interruptSignal, Pacer, parseMode, parseNumber, sender, UsageError } from "./zmq_common.ts";
+import {
+  announce,
+  closeAndLinger,
+  interruptSignal,
+  Pacer,
+  parseMode,
+  parseNumber,
+  sender,
+  UsageError,
+} from "./zmq_common.ts";
 import { writeStderrLine } from "./dump.ts";
 
 const USAGE = `usage: telebus generate [-a ADDRESS] [-s MB] [-m push|pub] [--rate HZ] [--count N]
@@ -105,21 +114,23 @@ export async function generateCommand(args: string[]): Promise<number> {
     throw e;
   }
   const address = String(v.address);
-  let sock;
-  try {
-    sock = await sender(address, mode, !!v.connect, 100, linger);
-  } catch (e) {
-    console.error(`telebus generate: ${(e as Error).message}`);
-    return 1;
-  }
+  // The handlers go in before the socket opens: from then on a signal ends the command wherever it waits.
   const { signal, dispose } = interruptSignal();
-  const pacer = new Pacer(rate, signal);
-  const dtype = String(v.dtype);
-  const elements = v.array ? Math.floor(bytes / parseDtype(dtype).size) : 0;
-  const zeros = new Uint8Array(bytes);
-  const t0 = performance.now();
-  let sent = 0, sentBytes = 0;
   try {
+    let sock;
+    try {
+      sock = await sender(address, mode, !!v.connect, 100, linger);
+    } catch (e) {
+      console.error(`telebus generate: ${(e as Error).message}`);
+      return 1;
+    }
+    if (!v.quiet) announce("generate", v.connect ? `${mode} to` : `${mode} bound at`, sock, address);
+    const pacer = new Pacer(rate, signal);
+    const dtype = String(v.dtype);
+    const elements = v.array ? Math.floor(bytes / parseDtype(dtype).size) : 0;
+    const zeros = new Uint8Array(bytes);
+    const t0 = performance.now();
+    let sent = 0, sentBytes = 0;
     while (sent < count && !signal.aborted) {
       await pacer.next();
       if (signal.aborted) break;
@@ -132,21 +143,22 @@ export async function generateCommand(args: string[]): Promise<number> {
           zeros,
         ];
       if (v.array && parseDtype(dtype).little === false) frames[1] = arrayBytes(frames[1], dtype);
-      if (!await sendMessage(sock, frames)) break;
+      // Without a peer (or with a slow one) this waits; a signal ends the wait.
+      if (!await sendMessage(sock, frames, undefined, signal)) break;
       sent++;
       for (const f of frames) sentBytes += f.length;
     }
+    const s = (performance.now() - t0) / 1000;
+    await closeAndLinger(sock, linger, signal);
+    if (!v.quiet) {
+      writeStderrLine(
+        `sent ${sent} messages, ${(sentBytes / 1e6).toFixed(3)} MB in ${s.toFixed(2)} s (${(sent / s).toFixed(1)} Hz, ${
+          (sentBytes / 1e6 / s).toFixed(3)
+        } MB/s)`,
+      );
+    }
+    return 0;
   } finally {
     dispose();
   }
-  const s = (performance.now() - t0) / 1000;
-  await closeAndLinger(sock, linger);
-  if (!v.quiet) {
-    writeStderrLine(
-      `sent ${sent} messages, ${(sentBytes / 1e6).toFixed(3)} MB in ${s.toFixed(2)} s (${(sent / s).toFixed(1)} Hz, ${
-        (sentBytes / 1e6 / s).toFixed(3)
-      } MB/s)`,
-    );
-  }
-  return 0;
 }

@@ -19,7 +19,8 @@ const USAGE = `usage: telebus moat call PEER CMD [ARG…] [options]
 Sends CMD with ARGs (each parsed as JSON when it parses, else a string) to a MoaT-Cmd peer.
 PEER is HOST:PORT (TCP), ws://HOST:PORT/PATH (WebSocket) or a device path such as /dev/ttyUSB0.
 "call" prints the reply as JSON (or the error, as {"error": …}, exit 1). "stream" opens a read stream
-and prints each item as a JSON line until the stream ends (its final goes to stderr) or Ctrl-C.
+and prints each item as a JSON line until the stream ends (its final goes to stderr) or Ctrl-C / SIGTERM
+(a clean stop: exit 0).
   --kw KEY=VALUE      a keyword argument (repeatable; VALUE parsed like ARGs)
   --path              send CMD as a path, split at "." (moat-lib-rpc), e.g. sys.ping
   --codec cbor|msgpack  wire codec (default cbor)
@@ -68,27 +69,9 @@ export async function moatCommand(args: string[]): Promise<number> {
   const command = p.values.path ? cmd.split(".") : cmd;
   const cmdArgs = rest.map(parseArg);
   const where = target;
-  let link: MoatLink;
-  try {
-    link = await openLink(target, AbortSignal.timeout(timeout * 1000));
-  } catch (e) {
-    const usage = /expected HOST:PORT|port out of range/.test((e as Error).message);
-    console.error(`telebus moat: ${usage ? "" : `cannot connect to ${where}: `}${(e as Error).message}`);
-    return usage ? 2 : 1;
-  }
-  const ep = new Endpoint({
-    credits: !p.values["no-credits"],
-    onIssue: (_kind, detail) => console.error(`telebus moat: ${where}: ${detail}`),
-  });
+  // SIGINT and SIGTERM are handled from here on, connecting included. Ctrl-C cancels an open stream politely
+  // (error -3, the peer answers with its final), then gives up after a second; otherwise it just stops.
   const stop = new AbortController();
-  const running = link.run(ep, {
-    codec: codec as MoatCodec,
-    framing: p.values.serial ? "serial" : "stream",
-    signal: stop.signal,
-    onIssue: (_kind, detail) => console.error(`telebus moat: ${where}: ${detail}`),
-  });
-  // Ctrl-C cancels an open stream politely (error -3, the peer answers with its final), then gives up after
-  // a second; during a call it just stops.
   let interrupted = false;
   let current: { close(): void } | undefined;
   const onSignal = () => {
@@ -98,32 +81,61 @@ export async function moatCommand(args: string[]): Promise<number> {
       setTimeout(() => stop.abort(), 1000);
     } else stop.abort();
   };
-  Deno.addSignalListener("SIGINT", onSignal);
+  const signals: Deno.Signal[] = ["SIGINT", "SIGTERM"];
+  for (const s of signals) Deno.addSignalListener(s, onSignal);
   try {
-    const token = p.values.token as string | undefined;
-    if (token) await authenticate(ep, token, AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]));
-    if (sub === "call") {
-      const t = AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]);
-      const reply = await ep.cmd(command, cmdArgs, kw, t);
-      console.log(toJson(reply));
-      return 0;
+    let link: MoatLink;
+    try {
+      link = await openLink(target, AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]));
+    } catch (e) {
+      if (interrupted) return 0;
+      const usage = /expected HOST:PORT|port out of range/.test((e as Error).message);
+      console.error(`telebus moat: ${usage ? "" : `cannot connect to ${where}: `}${(e as Error).message}`);
+      return usage ? 2 : 1;
     }
-    const st = await ep.streamR(command, cmdArgs, kw);
-    current = st;
-    if (st.args.length || Object.keys(st.kw).length) console.error(`stream start: ${toJson([...st.args, st.kw])}`);
-    const out = Deno.stdout;
-    const enc = new TextEncoder();
-    for await (const item of st) await out.write(enc.encode(toJson(item) + "\n"));
-    if (st.final) console.error(`stream end: ${toJson(st.final.payload)}`);
-    return interrupted ? 130 : 0;
-  } catch (e) {
-    if (interrupted) return 130;
-    console.log(toJson({ error: describeError(e) }));
-    return 1;
+    return await talk(link);
   } finally {
-    Deno.removeSignalListener("SIGINT", onSignal);
-    ep.close();
-    await running;
+    for (const s of signals) Deno.removeSignalListener(s, onSignal);
+  }
+
+  async function talk(link: MoatLink): Promise<number> {
+    const ep = new Endpoint({
+      credits: !p!.values["no-credits"],
+      onIssue: (_kind, detail) => console.error(`telebus moat: ${where}: ${detail}`),
+    });
+    const running = link.run(ep, {
+      codec: codec as MoatCodec,
+      framing: p!.values.serial ? "serial" : "stream",
+      signal: stop.signal,
+      onIssue: (_kind, detail) => console.error(`telebus moat: ${where}: ${detail}`),
+    });
+    try {
+      const token = p!.values.token as string | undefined;
+      if (token) await authenticate(ep, token, AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]));
+      if (sub === "call") {
+        const t = AbortSignal.any([stop.signal, AbortSignal.timeout(timeout * 1000)]);
+        const reply = await ep.cmd(command, cmdArgs, kw, t);
+        console.log(toJson(reply));
+        return 0;
+      }
+      const st = await ep.streamR(command, cmdArgs, kw);
+      current = st;
+      if (interrupted) onSignal(); // the signal came while the stream was opening
+      if (st.args.length || Object.keys(st.kw).length) console.error(`stream start: ${toJson([...st.args, st.kw])}`);
+      const out = Deno.stdout;
+      const enc = new TextEncoder();
+      for await (const item of st) await out.write(enc.encode(toJson(item) + "\n"));
+      if (st.final) console.error(`stream end: ${toJson(st.final.payload)}`);
+      return 0;
+    } catch (e) {
+      // Stopped on request: a clean stop, whatever state the call or stream was in.
+      if (interrupted) return 0;
+      console.log(toJson({ error: describeError(e) }));
+      return 1;
+    } finally {
+      ep.close();
+      await running;
+    }
   }
 }
 

@@ -14,7 +14,7 @@
 import { join } from "node:path";
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage } from "../transports/zmq/common.ts";
-import { interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
+import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
 import { writeStderrLine } from "./dump.ts";
 
 const USAGE = `usage: telebus record SOURCE FOLDER [-m pull|sub] [-s N] [--count N] [--bind] [-q]
@@ -56,15 +56,19 @@ export async function recordCommand(args: string[]): Promise<number> {
   }
   const [source, folder] = p.positionals;
   await Deno.mkdir(folder, { recursive: true });
+  // The handlers go in before the socket opens, so that no signal is lost in between.
+  const { signal, dispose } = interruptSignal();
   let sock;
   try {
     sock = await receiver(source, mode, !!v.bind);
   } catch (e) {
+    dispose();
     console.error(`telebus record: ${(e as Error).message}`);
     return 1;
   }
-  const { signal, dispose } = interruptSignal();
-  signal.addEventListener("abort", () => sock.close(), { once: true });
+  if (!v.quiet) announce("record", `${mode} ${v.bind ? "bound at" : "from"}`, sock, source);
+  if (signal.aborted) sock.close();
+  else signal.addEventListener("abort", () => sock.close(), { once: true });
   let msg = 0, files = 0, bytes = 0;
   try {
     while (msg < count) {

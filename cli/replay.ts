@@ -21,6 +21,7 @@ import { parseOrUsage } from "./args.ts";
 import { sendMessage } from "../transports/zmq/common.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import {
+  announce,
   closeAndLinger,
   interruptSignal,
   Pacer,
@@ -118,17 +119,19 @@ export async function replayCommand(args: string[]): Promise<number> {
     console.error(`telebus replay: ${(e as Error).message}`);
     return 1;
   }
-  let sock;
-  try {
-    sock = await sender(String(v.address), mode, !!v.connect, 100, linger);
-  } catch (e) {
-    console.error(`telebus replay: ${(e as Error).message}`);
-    return 1;
-  }
+  // The handlers go in before the socket opens: from then on a signal ends the command wherever it waits.
   const { signal, dispose } = interruptSignal();
-  let sent = 0, bytes = 0;
-  const t0 = performance.now();
   try {
+    let sock;
+    try {
+      sock = await sender(String(v.address), mode, !!v.connect, 100, linger);
+    } catch (e) {
+      console.error(`telebus replay: ${(e as Error).message}`);
+      return 1;
+    }
+    if (!v.quiet) announce("replay", v.connect ? `${mode} to` : `${mode} bound at`, sock, String(v.address));
+    let sent = 0, bytes = 0;
+    const t0 = performance.now();
     do {
       if (isFolder) {
         const pacer = new Pacer(rate, signal);
@@ -139,7 +142,7 @@ export async function replayCommand(args: string[]): Promise<number> {
           if (v.verbose) {
             names.forEach((n, i) => console.log(`Sending ${n} ${i < names.length - 1 ? "True" : "False"}`));
           }
-          if (!await sendMessage(sock, frames)) break;
+          if (!await sendMessage(sock, frames, undefined, signal)) break;
           sent++;
           for (const f of frames) bytes += f.length;
         }
@@ -154,17 +157,17 @@ export async function replayCommand(args: string[]): Promise<number> {
             if (wait > 1) await sleep(wait, signal);
             if (signal.aborted) break;
           }
-          if (!await sendMessage(sock, [r.raw])) break;
+          if (!await sendMessage(sock, [r.raw], undefined, signal)) break;
           sent++;
           bytes += r.raw.length;
         }
       }
     } while (v.loop && !signal.aborted);
+    const s = (performance.now() - t0) / 1000;
+    await closeAndLinger(sock, linger, signal);
+    if (!v.quiet) writeStderrLine(`replayed ${sent} messages, ${bytes} bytes in ${s.toFixed(2)} s`);
+    return 0;
   } finally {
     dispose();
   }
-  const s = (performance.now() - t0) / 1000;
-  await closeAndLinger(sock, linger);
-  if (!v.quiet) writeStderrLine(`replayed ${sent} messages, ${bytes} bytes in ${s.toFixed(2)} s`);
-  return 0;
 }

@@ -45,25 +45,35 @@ export async function serveCommand(args: string[]): Promise<number> {
   const host = (p.values.host as string | undefined) ?? "127.0.0.1";
   const dataDir = await Deno.makeTempDir({ prefix: "telebus-serve-" });
   const log = createLogger("telebus");
-  const daemon = await startDaemon({
-    config: {
-      daemon: { http: "off", data_dir: dataDir },
-      inputs: { mpack_tail: [{ name: "log", path, from: "end" }] },
-      outputs: {
-        mpack_serve: [{
-          name: "serve",
-          listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
-          when_full: "latest",
-        }],
+  // The handlers go in before the daemon starts: a signal during the start stops it as soon as it runs.
+  let stopRequested = false;
+  let stop = () => {
+    stopRequested = true;
+  };
+  const onSignal = () => stop();
+  Deno.addSignalListener("SIGINT", onSignal);
+  Deno.addSignalListener("SIGTERM", onSignal);
+  try {
+    const daemon = await startDaemon({
+      config: {
+        daemon: { http: "off", data_dir: dataDir },
+        inputs: { mpack_tail: [{ name: "log", path, from: "end" }] },
+        outputs: {
+          mpack_serve: [{
+            name: "serve",
+            listen: `${host.includes(":") ? `[${host}]` : host}:${port}`,
+            when_full: "latest",
+          }],
+        },
       },
-    },
-  }, { log });
-  const stop = () => daemon.stop();
-  Deno.addSignalListener("SIGINT", stop);
-  Deno.addSignalListener("SIGTERM", stop);
-  await daemon.stopped;
-  Deno.removeSignalListener("SIGINT", stop);
-  Deno.removeSignalListener("SIGTERM", stop);
+    }, { log });
+    stop = () => daemon.stop();
+    if (stopRequested) stop();
+    await daemon.stopped;
+  } finally {
+    Deno.removeSignalListener("SIGINT", onSignal);
+    Deno.removeSignalListener("SIGTERM", onSignal);
+  }
   await Deno.remove(dataDir, { recursive: true });
   return 0;
 }

@@ -18,7 +18,15 @@
  */
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage, sendMessage, type SendSocket } from "../transports/zmq/common.ts";
-import { closeAndLinger, connTypeOf, interruptSignal, parseMode, parseNumber, UsageError } from "./zmq_common.ts";
+import {
+  announce,
+  closeAndLinger,
+  connTypeOf,
+  interruptSignal,
+  parseMode,
+  parseNumber,
+  UsageError,
+} from "./zmq_common.ts";
 import { openReceiver, openSender } from "../transports/zmq/common.ts";
 import { writeStderrLine } from "./dump.ts";
 
@@ -126,6 +134,8 @@ export async function splitCommand(args: string[]): Promise<number> {
     if (e instanceof Deno.errors.NotFound) return console.error(`telebus split: ${e.message}`), 1;
     throw e;
   }
+  // The handlers go in before the sockets open, so that no signal is lost in between.
+  const { signal, dispose } = interruptSignal();
   const outs: SendSocket[] = [];
   let source;
   try {
@@ -149,11 +159,13 @@ export async function splitCommand(args: string[]): Promise<number> {
   } catch (e) {
     source?.close();
     for (const o of outs) o.close();
+    dispose();
     console.error(`telebus split: ${(e as Error).message}`);
     return 1;
   }
-  const { signal, dispose } = interruptSignal();
-  signal.addEventListener("abort", () => source.close(), { once: true });
+  announce("split", `${config.source.mode} from`, source, config.source.address);
+  if (signal.aborted) source.close();
+  else signal.addEventListener("abort", () => source.close(), { once: true });
   const counters = config.streams.map(() => 0);
   let received = 0;
   const forwarded = config.streams.map(() => 0);
@@ -165,16 +177,19 @@ export async function splitCommand(args: string[]): Promise<number> {
       for (let i = 0; i < outs.length; i++) {
         if (++counters[i] < config.streams[i].modulo) continue;
         counters[i] = 0;
-        if (await sendMessage(outs[i], frames)) forwarded[i]++;
+        if (await sendMessage(outs[i], frames, undefined, signal)) forwarded[i]++;
       }
     }
   } finally {
-    dispose();
     if (!source.closed) source.close();
   }
-  // mflow's linger of 1 s, once for all outputs.
-  for (const o of outs) o.close();
-  await closeAndLinger(outs[0], 1000);
+  // mflow's linger of 1 s, once for all outputs (none after a signal: the user asked to stop).
+  for (const o of outs) {
+    if (signal.aborted) o.linger = 0;
+    o.close();
+  }
+  await closeAndLinger(outs[0], 1000, signal);
+  dispose();
   writeStderrLine(`split ${received} messages; forwarded ${forwarded.join(", ")}`);
   return 0;
 }

@@ -8,7 +8,7 @@
  */
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage, ThroughputStatistics } from "../transports/zmq/common.ts";
-import { interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
+import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
 
 const USAGE = `usage: telebus stats SOURCE [-m pull|sub] [-i SECONDS] [--count N] [--duration S] [--bind]
 
@@ -67,17 +67,21 @@ export async function statsCommand(args: string[]): Promise<number> {
     if (e instanceof UsageError) return console.error(`${e.message}\n\n${USAGE}`), 2;
     throw e;
   }
+  // The handlers go in before the socket opens, so that no signal is lost in between.
+  const { signal, dispose } = interruptSignal();
   let sock;
   try {
     sock = await receiver(p.positionals[0], mode, !!v.bind);
   } catch (e) {
+    dispose();
     console.error(`telebus stats: ${(e as Error).message}`);
     return 1;
   }
-  const { signal, dispose } = interruptSignal();
+  announce("stats", `${mode} ${v.bind ? "bound at" : "from"}`, sock, p.positionals[0]);
   const stats = new ThroughputStatistics();
   const close = () => sock.close();
-  signal.addEventListener("abort", close, { once: true });
+  if (signal.aborted) close();
+  else signal.addEventListener("abort", close, { once: true });
   const timer = setInterval(() => {
     const s = stats.sample(interval * 1000 - 1);
     if (s) console.log(rateLine(s));

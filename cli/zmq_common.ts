@@ -6,6 +6,7 @@
  */
 import { openReceiver, openSender, type ReceiveSocket, type SendSocket } from "../transports/zmq/common.ts";
 import { sleep } from "../core/async.ts";
+import { writeStderrLine } from "./dump.ts";
 
 /** mflow's split rule: an address like `tcp://*:9999` binds, anything else connects. */
 export function connTypeOf(address: string): "bind" | "connect" {
@@ -58,7 +59,9 @@ export function sender(
 
 /**
  * An AbortSignal that aborts on Ctrl-C or SIGTERM, and the function that
- * removes the handlers again.
+ * removes the handlers again. Install it before opening sockets and keep it
+ * until the command returns: a signal that arrives while a socket waits for a
+ * peer, or during the final linger, must end the command, not be lost.
  */
 export function interruptSignal(): { signal: AbortSignal; dispose: () => void } {
   const ac = new AbortController();
@@ -78,11 +81,25 @@ export function interruptSignal(): { signal: AbortSignal; dispose: () => void } 
  * ZeroMQ's I/O thread can still deliver what is queued. (The context is not
  * terminated gracefully when a Deno process exits, so the socket's own linger
  * alone would lose the tail of the stream; mflow's tools also end after their
- * linger of 1 s.)
+ * linger of 1 s.) When `signal` has aborted (the user asked to stop) the
+ * socket is closed with linger 0 and nothing is waited for; a signal during
+ * the wait ends it too.
  */
-export async function closeAndLinger(sock: SendSocket, lingerMs: number): Promise<void> {
+export async function closeAndLinger(sock: SendSocket, lingerMs: number, signal?: AbortSignal): Promise<void> {
+  if (signal?.aborted) {
+    if (!sock.closed) {
+      sock.linger = 0;
+      sock.close();
+    }
+    return;
+  }
   if (!sock.closed) sock.close();
-  if (lingerMs > 0) await sleep(lingerMs);
+  if (lingerMs > 0) await sleep(lingerMs, signal);
+}
+
+/** Writes where a command is sending or receiving, once it is ready (so a user — or a test — can tell). */
+export function announce(prog: string, what: string, sock: { lastEndpoint: string | null }, address: string): void {
+  writeStderrLine(`telebus ${prog}: ${what} ${sock.lastEndpoint || address}; Ctrl-C stops`);
 }
 
 /**

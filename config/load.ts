@@ -10,6 +10,7 @@ import type { TransportDefinition, TransportRegistry } from "../core/transport.t
 import { type DaemonConfig, daemonSchema } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { substituteAll, type TomlValue } from "./env.ts";
+import { didYouMean, keysAt } from "./suggest.ts";
 
 /** One configured input or output, validated. */
 export interface PartConfig {
@@ -97,6 +98,12 @@ export function locate(text: string, path: readonly PropertyKey[]): { line: numb
   } else if (path[0] === "daemon") {
     header = new RegExp(`^\\s*\\[${q("daemon")}\\]`);
     rest = path.slice(1);
+  } else if (path.length === 1) {
+    // An unknown top-level key: its table header (`[[output.zmq]]`) or its `key =` line.
+    const k = String(path[0]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+    const re = new RegExp(`^\\s*(\\[\\[?\\s*"?${k}"?\\s*[.\\]]|"?${k}"?\\s*=)`);
+    const i = lines.findIndex((l) => re.test(l));
+    return i < 0 ? undefined : { line: i + 1, column: 1 };
   } else return undefined;
   let start = -1;
   for (let i = 0, seen = 0; i < lines.length; i++) {
@@ -159,18 +166,35 @@ export async function validateConfig(
     problems.push({ path: formatPath(path), message, line: at?.line, column: at?.column });
   };
   const env = options.env ?? ((n: string) => Deno.env.get(n));
-  const doc = substituteAll(raw as TomlValue, env, (p, m) => problem(p, m)) as Record<string, unknown>;
+  // Only root causes are reported: a value whose `${VAR}` failed is not validated again (its placeholder text
+  // would give a second, misleading error), and an output is not blamed for naming an input that is itself wrong.
+  const unsubstituted: string[] = [];
+  const doc = substituteAll(raw as TomlValue, env, (p, m) => {
+    unsubstituted.push(formatPath(p));
+    problem(p, m);
+  }) as Record<string, unknown>;
+  const followsFailedSubstitution = (path: readonly PropertyKey[]) => {
+    const f = formatPath(path);
+    return unsubstituted.some((u) => f === u || f.startsWith(u + ".") || f.startsWith(u + "["));
+  };
+  const schemaProblem = (path: readonly PropertyKey[], message: string) => {
+    if (!followsFailedSubstitution(path)) problem(path, message);
+  };
+  const brokenInputs = new Set<string>();
 
   for (const k of Object.keys(doc)) {
     if (!TOP_KEYS.has(k)) {
-      problem([k], `unknown top-level key (expected [daemon], [[inputs.<type>]], [[outputs.<type>]])`);
+      problem(
+        [k],
+        `unknown top-level key${didYouMean(k, TOP_KEYS)} (expected [daemon], [[inputs.<type>]], [[outputs.<type>]])`,
+      );
     }
   }
   const d = daemonSchema.safeParse(doc.daemon ?? {});
   let daemon: DaemonConfig = daemonSchema.parse({});
   if (d.success) daemon = d.data;
   else {
-    for (const issue of d.error.issues) reportIssue(["daemon"], doc.daemon, issue, problem);
+    for (const issue of d.error.issues) reportIssue(["daemon"], doc.daemon, daemonSchema, issue, schemaProblem);
   }
 
   const result: TelebusConfig = { file, daemon, inputs: [], outputs: [] };
@@ -182,31 +206,41 @@ export async function validateConfig(
       continue;
     }
     const names = new Set<string>();
+    const side = kind === "inputs" ? "input" : "output";
     for (const [type, tables] of Object.entries(section)) {
+      // The names the tables of a type that cannot be used would have had.
+      const markBroken = () => {
+        if (kind !== "inputs" || !Array.isArray(tables)) return;
+        tables.forEach((t, i) => brokenInputs.add(nameOf(t, type, i)));
+      };
       const load = options.registry[type];
-      if (!load) {
+      const transport = load ? (await load()).transport : undefined;
+      const definition = transport?.[side];
+      if (!transport || !definition) {
+        const known = await typesWith(options.registry, side);
         problem(
           [kind, type],
-          `unknown ${kind === "inputs" ? "input" : "output"} type ${JSON.stringify(type)} (known: ${
-            Object.keys(options.registry).sort().join(", ")
-          })`,
+          transport
+            ? `${type} has no ${side} side (${side} types: ${known.join(", ")})`
+            : `unknown ${side} type ${JSON.stringify(type)}${didYouMean(type, known)} (${side} types: ${
+              known.join(", ")
+            })`,
         );
-        continue;
-      }
-      const transport = (await load()).transport;
-      const side = kind === "inputs" ? transport.input : transport.output;
-      if (!side) {
-        problem([kind, type], `${type} has no ${kind === "inputs" ? "input" : "output"} side`);
+        markBroken();
         continue;
       }
       if (!Array.isArray(tables)) {
         problem([kind, type], `write [[${kind}.${type}]] (an array of tables), not [${kind}.${type}]`);
+        markBroken();
         continue;
       }
       tables.forEach((table, index) => {
-        const parsed = side.schema.safeParse(table);
+        const parsed = definition.schema.safeParse(table);
         if (!parsed.success) {
-          for (const issue of parsed.error.issues) reportIssue([kind, type, index], table, issue, problem);
+          for (const issue of parsed.error.issues) {
+            reportIssue([kind, type, index], table, definition.schema, issue, schemaProblem);
+          }
+          if (kind === "inputs") brokenInputs.add(nameOf(table, type, index));
           return;
         }
         const config = parsed.data as Record<string, unknown>;
@@ -244,10 +278,12 @@ export async function validateConfig(
     const wanted = o.config.inputs;
     if (!Array.isArray(wanted)) continue;
     wanted.forEach((n, i) => {
-      if (!inputNames.has(n)) {
+      if (!inputNames.has(n) && !brokenInputs.has(n)) {
         problem(
           ["outputs", o.type, o.index, "inputs", i],
-          `no input is named ${JSON.stringify(n)} (inputs: ${[...inputNames].join(", ") || "none"})`,
+          `no input is named ${JSON.stringify(n)}${didYouMean(n, [...inputNames, ...brokenInputs])} (inputs: ${
+            [...inputNames].join(", ") || "none"
+          })`,
         );
       }
     });
@@ -256,14 +292,31 @@ export async function validateConfig(
   return result;
 }
 
+/** The name a table has or would get (`<type><index>` when it names none). */
+function nameOf(table: unknown, type: string, index: number): string {
+  const n = (table as { name?: unknown } | null)?.name;
+  return typeof n === "string" ? n : `${type}${index}`;
+}
+
+/** The registry's types that have an `input` (or `output`) side, sorted; loads each transport (error path only). */
+async function typesWith(registry: TransportRegistry, side: "input" | "output"): Promise<string[]> {
+  const types: string[] = [];
+  for (const [type, load] of Object.entries(registry)) {
+    if ((await load()).transport[side]) types.push(type);
+  }
+  return types.sort();
+}
+
 function reportIssue(
   base: PropertyKey[],
   table: unknown,
+  schema: unknown,
   issue: { path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] },
   problem: (path: readonly PropertyKey[], message: string) => void,
 ) {
   if (issue.code === "unrecognized_keys" && issue.keys) {
-    for (const k of issue.keys) problem([...base, ...issue.path, k], `unknown key`);
+    const known = keysAt(schema, issue.path);
+    for (const k of issue.keys) problem([...base, ...issue.path, k], `unknown key${didYouMean(k, known)}`);
     return;
   }
   const value = valueAt(table, issue.path);

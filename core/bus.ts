@@ -91,8 +91,9 @@ export class OutputAttachment {
       const rejected = this.stats.rejectedTotal;
       try {
         await this.output.write(batch);
-        // Records the output refused alone (beyond the codecs' limits) were counted as rejected, not written.
-        this.stats.records += batch.length - (this.stats.rejectedTotal - rejected);
+        // Records the output refused alone (beyond the codecs' limits) were counted as rejected, not written; an
+        // output that counts its own records (as its destination confirms them) is left alone.
+        if (!this.output.countsRecords) this.stats.records += batch.length - (this.stats.rejectedTotal - rejected);
       } catch (e) {
         // Counted (as drops; the output counts its own errors) and logged; the records are acknowledged anyway
         // so that one broken output cannot stall every checkpoint. Outputs that can retry do so inside write().

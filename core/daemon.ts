@@ -152,12 +152,16 @@ export class Daemon {
     return Response.json({ status: this.#state }, { status: ok ? 200 : 503 });
   }
 
-  /** Builds and starts every output, the HTTP server, then every input. */
+  /** Binds the HTTP server, builds and starts every output, then every input. */
   async start(): Promise<void> {
     if (this.#state !== "created") throw new Error(`cannot start a daemon that is ${this.#state}`);
     this.#state = "starting";
-    await Deno.mkdir(this.#plan.daemon.data_dir, { recursive: true });
     try {
+      // The port is taken first: a clash must fail the start before anything creates files or connects.
+      // Routes are looked up per request, so the outputs may add theirs afterwards (/health says 503 meanwhile).
+      const addr = this.#plan.daemon.http;
+      const listening = addr && addr !== "off" ? listenOrExplain(this.http, addr) : undefined;
+      await Deno.mkdir(this.#plan.daemon.data_dir, { recursive: true });
       for (const o of this.#plan.outputs) {
         const stats = new PartStats("output", o.name, o.type);
         const log = this.log.child(`output.${o.name}`);
@@ -187,11 +191,9 @@ export class Daemon {
           log,
         );
       }
-      const addr = this.#plan.daemon.http;
-      if (addr && addr !== "off") {
-        this.http.listen(addr);
-        this.log.info("listening", { url: this.http.url });
-      }
+      // Said once the outputs are up (their routes served), as before the port was taken first: tests and
+      // scripts wait for this line.
+      if (listening) this.log.info("listening", { url: this.http.url });
       for (const i of this.#plan.inputs) {
         const input = await i.transport.input!.create(i.config as never, {
           log: this.log.child(`input.${i.name}`),
@@ -366,5 +368,22 @@ export class Daemon {
     this.#state = "stopped";
     this.log.info("stopped");
     this.#stopped();
+  }
+}
+
+/** Binds the HTTP server; an error names the address and says what is wrong with it. */
+function listenOrExplain(http: HttpServer, addr: string): Deno.NetAddr {
+  try {
+    return http.listen(addr);
+  } catch (e) {
+    if (e instanceof Deno.errors.AddrInUse) {
+      throw new Error(
+        `${addr} is in use (by another program, or another telebus): set [daemon] http to a free address`,
+      );
+    }
+    if (e instanceof Deno.errors.AddrNotAvailable || e instanceof Deno.errors.PermissionDenied) {
+      throw new Error(`cannot listen on ${addr}: ${(e as Error).message}`);
+    }
+    throw e;
   }
 }

@@ -75,9 +75,16 @@ export interface Output {
    * (durable as far as the output's own policy promises). A rejection counts
    * the batch as dropped (reason `write_error`) and acknowledges it, so a
    * broken output cannot stall checkpoints forever. The bus counts records
-   * written; the output counts its bytes and its own errors.
+   * written (unless {@linkcode Output.countsRecords}); the output counts its
+   * bytes and its own errors.
    */
   write(records: BusRecord[]): Promise<void> | void;
+  /**
+   * True when the output counts `stats.records` itself, as its destination
+   * confirms them: an output that may spool or buffer after `write` resolves
+   * (InfluxDB) would otherwise report records as written that are not.
+   */
+  readonly countsRecords?: boolean;
   /** Flushes and releases everything; called once after the last `write`. */
   close(): Promise<void>;
   /**

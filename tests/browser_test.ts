@@ -53,6 +53,29 @@ Deno.test("dashboard: streams with rates, newest values, a live plot, nothing fe
       '[...document.querySelectorAll("#streams td.rate")].map((td) => Number(td.textContent))',
     ) as number[];
     assert.ok(rates.every((r) => r > 50 && r < 150), `rates ${rates}`);
+    // Numbers are rounded for reading (the exact value in data-value and the tooltip); `time` reads as a date.
+    const shown = await page.evaluate(
+      '[...document.querySelectorAll("#tree .num")].map((e) => [e.dataset.path, e.textContent, e.dataset.value])',
+    ) as [string, string, string][];
+    const byPath = Object.fromEntries(shown.map(([p, text, value]) => [p, { text, value: Number(value) }]));
+    assert.match(byPath.time.text, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3} UTC$/, `time shows ${byPath.time.text}`);
+    assert.equal(
+      Date.parse(byPath.time.text.replace(" ", "T").replace(" UTC", "Z")),
+      Math.round(byPath.time.value * 1000),
+    );
+    assert.match(byPath.seq.text, /^\d+$/);
+    for (const [p, { text, value }] of Object.entries(byPath)) {
+      if (p === "time" || Number.isInteger(value)) continue;
+      // From 1 up at most 3 decimals; below 1 at most 4 significant digits.
+      const shownDigits = Math.abs(value) >= 1
+        ? (text.split(".")[1] ?? "").length <= 3
+        : text.replace(/^-?0\.0*/, "").length <= 4;
+      assert.ok(shownDigits, `${p} shows ${text} for ${value}: not rounded`);
+      assert.ok(
+        Math.abs(Number(text) - value) <= (Math.abs(value) >= 1 ? 5e-4 : Math.abs(value) * 5e-4),
+        `${p}: ${text} is not ${value}`,
+      );
+    }
     // The newest values, then a click on a number starts a plot that grows.
     await page.click('#tree .num[data-path="x"]');
     await page.waitForTimeout(1500);

@@ -81,7 +81,7 @@ path = "x.mpack"
 inputs = ["nobody"]
 `);
   const msgs = e.problems.map((p) => `${p.path}: ${p.message}`).join("\n");
-  assert.match(msgs, /inputs\.nosuch: unknown input type "nosuch" \(known: .*generator/);
+  assert.match(msgs, /inputs\.nosuch: unknown input type "nosuch" \(input types: .*generator/);
   assert.match(msgs, /inputs\.generator\[1\]\.name: duplicate name "g"/);
   assert.match(msgs, /outputs\.mpack_file\[0\]\.inputs\[0\]: no input is named "nobody"/);
 });
@@ -91,6 +91,52 @@ Deno.test("config: ${VAR:?message} and unset ${VAR} are errors naming the key", 
   const msgs = e.message;
   assert.match(msgs, /t\.toml:2:\d+: daemon\.data_dir: DATA: set DATA to the data folder/);
   assert.match(msgs, /daemon\.http: \$\{HTTP\} is not set/);
+});
+
+Deno.test("config: only root causes: a bad input is not blamed again on the outputs that name it", async () => {
+  const e = await configError(GOOD.replace('rate = "${RATE:-5}"', 'rate = "fast"'));
+  assert.deepEqual(e.problems.map((p) => `${p.path}: ${p.message}`), [
+    'inputs.generator[0].rate: bad value "fast": expected a number',
+  ]);
+  // An input of an unknown type, too.
+  const t = await configError(
+    GOOD.replace("[[inputs.generator]]", "[[inputs.generatr]]").replace(/\nrate = .*\n/, "\n"),
+  );
+  assert.equal(t.problems.length, 1, t.message);
+  assert.match(t.message, /inputs\.generatr: unknown input type "generatr" \(did you mean "generator"\?\)/);
+});
+
+Deno.test("config: only root causes: an unset ${VAR} is reported once, not again by the value's own check", async () => {
+  const e = await configError(GOOD.replace('path = "${DATA:-/tmp/x}/log.mpack"', 'path = "${NOPE_VAR}/log.mpack"'));
+  assert.deepEqual(e.problems.map((p) => `${p.path}: ${p.message}`), [
+    "outputs.mpack_file[0].path: ${NOPE_VAR} is not set (write ${NOPE_VAR:-} to allow an empty value)",
+  ]);
+});
+
+Deno.test("config: unknown keys and types get a did-you-mean; an unknown input type lists input types only", async () => {
+  const e = await configError(
+    GOOD.replace('when_full = "latest"', 'when_full = "latest"\nsreams = ["a/*"]').replace(
+      'http = "off"',
+      'htp = "off"',
+    )
+      .replace('inputs = ["robot"]', 'inputs = ["robt"]') +
+      '\n[[output.zmq]]\naddress = "tcp://127.0.0.1:1"\n' +
+      '[[inputs.mpack_fil]]\npath = "x.mpack"\n',
+  );
+  const byPath = Object.fromEntries(e.problems.map((p) => [p.path, p]));
+  assert.equal(byPath["outputs.mpack_file[0].sreams"].message, 'unknown key (did you mean "streams"?)');
+  assert.equal(byPath["daemon.htp"].message, 'unknown key (did you mean "http"?)');
+  assert.match(byPath["output"].message, /unknown top-level key \(did you mean "outputs"\?\)/);
+  assert.equal(byPath["output"].line, 17);
+  const type = byPath["inputs.mpack_fil"].message;
+  assert.match(type, /^unknown input type "mpack_fil" \(did you mean "mpack_tail"\?\) \(input types: generator, /);
+  // mpack_file and dashboard are outputs only: not offered as input types.
+  assert.doesNotMatch(type, /mpack_file|dashboard|influxdb/);
+  const input = await configError(GOOD.replace('inputs = ["robot"]', 'inputs = ["robt"]'));
+  assert.match(input.problems[0].message, /^no input is named "robt" \(did you mean "robot"\?\)/);
+  // Far from every key: no guess.
+  const far = await configError(GOOD.replace('when_full = "latest"', 'when_full = "latest"\nzzzzzz = 1'));
+  assert.equal(far.problems[0].message, "unknown key");
 });
 
 Deno.test("substitute: defaults, empty values, escapes", () => {

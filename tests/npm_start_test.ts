@@ -69,6 +69,9 @@ Deno.test("npm start -- --config FILE --http ADDR: least privilege from the argu
   try {
     const p = npmStart(["--config", config, "--http", http], {});
     await until("the daemon on --http", () => answers(`http://${http}/health`));
+    // (The port answers from the start of the start-up, /health with 503: wait for the first records on disk.)
+    const log = join(dir, "logs", "t.mpack");
+    await until("records on disk", async () => ((await Deno.stat(log).catch(() => null))?.size ?? 0) > 0);
     // A terminal's Ctrl-C: SIGINT to every process of the foreground group (setsid made npm its leader).
     const kill = await new Deno.Command("kill", { args: ["-INT", "--", `-${p.child.pid}`] }).output();
     assert.equal(kill.code, 0);

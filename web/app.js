@@ -36,6 +36,26 @@ function lookup(data, path) {
   return cur;
 }
 
+/**
+ * A number as a reader wants it: integers whole; otherwise 3 decimals from 1 up (12.346) and 4 significant digits
+ * below (0.001235), exponents only for the very large or small. The exact value stays in the tooltip.
+ */
+function formatNumber(v) {
+  if (!Number.isFinite(v) || Number.isInteger(v)) return String(v);
+  const a = Math.abs(v);
+  if (a >= 1e15 || a < 1e-6) return v.toExponential(3);
+  return String(Number(a >= 1 ? v.toFixed(3) : v.toPrecision(4)));
+}
+
+/** Seconds since the epoch as a UTC date and time, to the millisecond: `2024-01-02 03:04:05.678 UTC`. */
+function formatTime(seconds) {
+  // Rounded, not truncated as Date does: 1.811 s is often 1810.9999… ms in binary.
+  return new Date(Math.round(seconds * 1000)).toISOString().replace("T", " ").replace("Z", " UTC");
+}
+
+/** A `time` key holding seconds since the epoch (after 1973, before 2286) is shown as a date. */
+const isEpochTime = (key, v) => key === "time" && v > 1e8 && v < 1e10;
+
 function renderTree() {
   const box = document.getElementById("tree");
   const rec = state.latest.get(state.selected);
@@ -49,12 +69,14 @@ function renderTree() {
         li.append(build(v, path));
       } else if (typeof v === "number") {
         const id = `${state.selected}\u0000${path}`;
+        const time = isEpochTime(k, v);
         li.append(el("span", {
-          class: `num${state.plotted.has(id) ? " plotted" : ""}`,
+          class: `num${time ? " time" : ""}${state.plotted.has(id) ? " plotted" : ""}`,
           "data-path": path,
-          title: "plot this value",
+          "data-value": String(v),
+          title: `${v} — click to plot`,
           onclick: () => togglePlot(state.selected, path),
-        }, String(v)));
+        }, time ? formatTime(v) : formatNumber(v)));
       } else {
         li.append(el("span", { class: "str" }, JSON.stringify(v)));
       }
@@ -63,7 +85,7 @@ function renderTree() {
     return ul;
   };
   box.replaceChildren(
-    el("div", {}, el("strong", {}, state.selected), ` — ${new Date(rec.time * 1000).toISOString()}`),
+    el("div", {}, el("strong", {}, state.selected), ` — ${formatTime(rec.time)}`),
     build(rec.data, ""),
   );
 }

@@ -112,6 +112,8 @@ export async function deliverLines(
     }
     if (outcome.kind === "ok") {
       o.stats.bytes += outcome.bytes;
+      // One record is one point: records count as written only when InfluxDB took them (not when spooled).
+      o.stats.records += chunk.length;
       o.stats.count("points_written", chunk.length);
       todo.shift();
       continue;
@@ -149,6 +151,8 @@ function byteLength(lines: readonly string[]): number {
 
 /** The output. */
 export class InfluxdbOutput implements Output {
+  /** `records` counts what InfluxDB confirmed (see {@linkcode deliverLines}); spooled points count apart. */
+  readonly countsRecords = true;
   readonly #config: InfluxdbConfig;
   readonly #ctx: OutputContext;
   readonly #writer: InfluxWriter;

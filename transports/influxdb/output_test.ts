@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { MockInflux } from "../../tests/helpers/mock_influx.ts";
 import { createLogger, type LogSink } from "../../core/log.ts";
-import { PartStats } from "../../core/stats.ts";
+import { PartStats, renderPrometheus } from "../../core/stats.ts";
+import { startDaemon } from "../../start.ts";
 import { makeRecord } from "../../core/record.ts";
 import type { BusRecord } from "../../core/record.ts";
 import type { OutputContext } from "../../core/transport.ts";
@@ -382,5 +383,53 @@ Deno.test("influxdb (mock): requests keep batch_size; the rest waits for the int
   } finally {
     await o.cleanup();
     await mock.close();
+  }
+});
+
+Deno.test("influxdb (daemon): records_total counts what InfluxDB took; spooled points are counted apart", async () => {
+  const mock = new MockInflux();
+  let down = true;
+  mock.respond = () => down ? { status: 503 } : {};
+  const dataDir = await Deno.makeTempDir({ prefix: "telebus-influx-counts-" });
+  const daemon = await startDaemon({
+    config: {
+      daemon: { http: "off", data_dir: dataDir },
+      inputs: { generator: [{ name: "robot", rate: 0, count: 30, streams: ["m"] }] },
+      outputs: {
+        influxdb: [{
+          name: "influx",
+          url: mock.url,
+          database: "db",
+          retries: 1,
+          retry_initial: "5ms",
+          retry_max: "50ms",
+          batch_size: 10,
+          flush_interval: "10ms",
+        }],
+      },
+    },
+  }, { log: createLogger("test", { level: "error", write() {} }) });
+  const influx = () => daemon.stats.find((s) => s.name === "influx")!;
+  const metric = (name: string) => {
+    const m = new RegExp(`^${name}\\{output="influx",type="influxdb"\\} (\\d+)$`, "m").exec(
+      renderPrometheus(daemon.stats),
+    );
+    return m ? Number(m[1]) : undefined;
+  };
+  try {
+    await until(() => influx().counters.get("spooled_points") === 30, "30 points spooled");
+    assert.equal(metric("telebus_output_records_total"), 0, "nothing was written while InfluxDB was down");
+    assert.equal(metric("telebus_output_spooled_points_total"), 30);
+    down = false;
+    await until(() => mock.writtenLines.length === 30, "the spool delivered");
+    await until(() => influx().records === 30, "records counted as written");
+    // (The spool file is removed, and counted as unspooled, just after InfluxDB took its points.)
+    await until(() => influx().counters.get("unspooled_points") === 30, "the spool counted as delivered");
+    assert.equal(metric("telebus_output_records_total"), 30);
+    assert.equal(metric("telebus_output_unspooled_points_total"), 30);
+  } finally {
+    await daemon.stop();
+    await mock.close();
+    await Deno.remove(dataDir, { recursive: true });
   }
 });

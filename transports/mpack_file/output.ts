@@ -31,19 +31,33 @@ export interface PathValues {
   timeMs: number;
   /** The counter for `{seq}`; when undefined `{seq}` is left in place. */
   seq?: number;
+  /** Milliseconds since the epoch when the output started, for `{started}` (default: `timeMs`). */
+  startedMs?: number;
+}
+
+/** `YYYYMMDD` and `HHMMSS` of a time (UTC). */
+function dateAndTime(ms: number): [string, string] {
+  const iso = new Date(ms).toISOString(); // 2024-01-02T03:04:05.678Z
+  return [
+    iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10),
+    iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19),
+  ];
 }
 
 /**
  * Expands the placeholders of a path template: `{name}`, `{date}` (YYYYMMDD),
- * `{time}` (HHMMSS), `{datetime}` (YYYYMMDDTHHMMSSZ), `{seq}` (0-padded to 4)
- * and `{host}`. Times are UTC.
+ * `{time}` (HHMMSS), `{datetime}` (YYYYMMDDTHHMMSSZ), all of `timeMs`;
+ * `{started}` (YYYYMMDDTHHMMSSZ of `startedMs`), `{seq}` (0-padded to 4) and
+ * `{host}`. Times are UTC.
  */
 export function expandPathTemplate(template: string, values: PathValues): string {
-  const iso = new Date(values.timeMs).toISOString(); // 2024-01-02T03:04:05.678Z
-  const date = iso.slice(0, 4) + iso.slice(5, 7) + iso.slice(8, 10);
-  const time = iso.slice(11, 13) + iso.slice(14, 16) + iso.slice(17, 19);
-  return template.replace(/\{(name|date|time|datetime|seq|host)\}/g, (whole, key: string) => {
+  const [date, time] = dateAndTime(values.timeMs);
+  return template.replace(/\{(name|date|time|datetime|started|seq|host)\}/g, (whole, key: string) => {
     switch (key) {
+      case "started": {
+        const [d, t] = dateAndTime(values.startedMs ?? values.timeMs);
+        return `${d}T${t}Z`;
+      }
       case "name":
         return values.name;
       case "date":
@@ -354,6 +368,8 @@ export class MpackFileOutput implements Output {
   /** False for a device or FIFO (e.g. `/dev/stdout`): no repair, no fsync. */
   #regular = true;
   #intervalEnd = Infinity;
+  /** When the output started, for `{started}`. */
+  readonly #startedMs: number;
   #timer?: ReturnType<typeof setInterval>;
   #closed = false;
   /** Serialises writes, rotations, timed fsyncs and close: none may run on a file another is closing. */
@@ -383,6 +399,7 @@ export class MpackFileOutput implements Output {
     this.#stats = ctx.stats;
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#host = config.path.includes("{host}") ? hostName() : "localhost";
+    this.#startedMs = Date.now();
     // Keys are encoded once; slice() so they do not pin msgpackr's shared 8 KiB buffer.
     if (config.stream_key !== undefined) this.#streamKey = encodeMsgpack(config.stream_key).slice();
     if (config.time_key !== undefined) this.#timeKey = encodeMsgpack(config.time_key).slice();
@@ -860,7 +877,12 @@ export class MpackFileOutput implements Output {
 
   /** The next path for `mode`, and whether it is an existing file to append to. */
   async #pickPath(timeMs: number, mode: OpenMode): Promise<[string, boolean]> {
-    const tpl = expandPathTemplate(this.#cfg.path, { name: this.#name, host: this.#host, timeMs });
+    const tpl = expandPathTemplate(this.#cfg.path, {
+      name: this.#name,
+      host: this.#host,
+      timeMs,
+      startedMs: this.#startedMs,
+    });
     if (tpl.includes("{seq}")) return [await this.#freeSeqPath(tpl), false];
     if (!(await exists(tpl))) return [tpl, false];
     if (mode === "start" && this.#cfg.append) {

@@ -232,6 +232,25 @@ Deno.test("path template placeholders", async () => {
   });
 });
 
+Deno.test("{datetime} is the start of the rotation interval; {started} is when the output started", async () => {
+  const t = Date.UTC(2024, 0, 2, 13, 0, 0);
+  const started = Date.UTC(2024, 0, 2, 13, 27, 15, 500);
+  assert.equal(
+    expandPathTemplate("{datetime}_{started}", { name: "n", host: "h", timeMs: t, startedMs: started }),
+    "20240102T130000Z_20240102T132715Z",
+  );
+  assert.equal(expandPathTemplate("{started}", { name: "n", host: "h", timeMs: t }), "20240102T130000Z");
+  await withEnv(async (env) => {
+    const stamp = (ms: number) => new Date(Math.floor(ms / 1000) * 1000).toISOString().replace(/[-:]|\.000/g, "");
+    const before = Date.now();
+    const out = await env.open({ path: `${env.dir}/{datetime}_{started}.mpack`, rotate_interval: "1h" });
+    const after = Date.now();
+    const [, datetime, start] = /\/(\w+)_(\w+)\.mpack$/.exec(out.currentPath!)!;
+    assert.equal(datetime, stamp(Math.floor(before / 3_600_000) * 3_600_000).replace(/\d{4}Z$/, "0000Z"));
+    assert.ok(start >= stamp(before) && start <= stamp(after), `${start} within ${stamp(before)}…${stamp(after)}`);
+  });
+});
+
 Deno.test("append=true cuts a torn tail and appends after the last good record", async () => {
   await withEnv(async (env) => {
     const path = `${env.dir}/torn.mpack`;

@@ -12,7 +12,7 @@ export const FSYNC_POLICIES = ["never", "interval", "every_batch"] as const;
 export type FsyncPolicy = typeof FSYNC_POLICIES[number];
 
 /** The placeholders a `path` template may hold. */
-export const PATH_PLACEHOLDERS = ["name", "date", "time", "datetime", "seq", "host"] as const;
+export const PATH_PLACEHOLDERS = ["name", "date", "time", "datetime", "started", "seq", "host"] as const;
 
 /** Names every `{...}` of a template that is not a known placeholder. */
 function unknownPlaceholders(template: string): string[] {
@@ -22,7 +22,7 @@ function unknownPlaceholders(template: string): string[] {
 
 /** The parsed `[[outputs.mpack_file]]` table (durations in ms, sizes in bytes). See README.md. */
 export interface MpackFileConfig extends OutputCommon {
-  /** File-name template with `{name}`, `{date}`, `{time}`, `{datetime}`, `{seq}`, `{host}`. */
+  /** File-name template with `{name}`, `{date}`, `{time}`, `{datetime}`, `{started}`, `{seq}`, `{host}`. */
   path: string;
   /** Start a new file before one would grow beyond this many bytes. */
   rotate_size?: number;

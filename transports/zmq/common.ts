@@ -139,16 +139,22 @@ export async function receiveMessage(sock: ReceiveSocket): Promise<Uint8Array[] 
 
 /**
  * Sends one message, waiting while the socket cannot take it (no peer, or the
- * high-water mark reached) — for at most `timeoutMs` when given. Returns
- * false when the time ran out or the socket was closed. Readiness is polled
- * for the reason given at {@linkcode receiveMessage} (and because a positive
- * SNDTIMEO crashes zeromq.js under Deno).
+ * high-water mark reached) — for at most `timeoutMs` when given, and only
+ * until `signal` aborts (Ctrl-C must not wait for a peer). Returns false when
+ * the time ran out, the signal aborted or the socket was closed. Readiness is
+ * polled for the reason given at {@linkcode receiveMessage} (and because a
+ * positive SNDTIMEO crashes zeromq.js under Deno).
  */
-export async function sendMessage(sock: SendSocket, frames: Uint8Array[], timeoutMs?: number): Promise<boolean> {
+export async function sendMessage(
+  sock: SendSocket,
+  frames: Uint8Array[],
+  timeoutMs?: number,
+  signal?: AbortSignal,
+): Promise<boolean> {
   const deadline = timeoutMs === undefined ? Infinity : performance.now() + timeoutMs;
   let wait = 1;
   for (;;) {
-    if (sock.closed) return false;
+    if (sock.closed || signal?.aborted) return false;
     if (sock.writable) {
       try {
         await sock.send(frames);
@@ -159,7 +165,7 @@ export async function sendMessage(sock: SendSocket, frames: Uint8Array[], timeou
     }
     const left = deadline - performance.now();
     if (left <= 0) return false;
-    await sleep(Math.min(wait, left));
+    await sleep(Math.min(wait, left), signal);
     wait = Math.min(wait * 2, MAX_IDLE_WAIT_MS);
   }
 }

@@ -102,6 +102,28 @@ class BytesFormCache {
   }
 }
 
+/**
+ * The format a frame that is not mflow's JSON header is in, when it is plainly
+ * another one: a whole MessagePack or CBOR map (what `telebus replay` of a
+ * `.mpack` log, or a `zmq` output with that format, sends). Undefined otherwise.
+ */
+export function otherFormat(frame: Uint8Array | undefined): "msgpack" | "cbor" | undefined {
+  const b = frame?.[0];
+  if (b === undefined) return undefined;
+  const decodes = (decode: (f: Uint8Array) => unknown) => {
+    try {
+      const v = decode(frame!);
+      return v !== null && typeof v === "object" && !Array.isArray(v);
+    } catch {
+      return false;
+    }
+  };
+  // Map markers: MessagePack fixmap 0x80–0x8f, map16/32 0xde/0xdf; CBOR major type 5, 0xa0–0xbb and 0xbf.
+  if (((b & 0xf0) === 0x80 || b === 0xde || b === 0xdf) && decodes(decodeMsgpack)) return "msgpack";
+  if (((b >= 0xa0 && b <= 0xbb) || b === 0xbf) && decodes(decodeCbor)) return "cbor";
+  return undefined;
+}
+
 /** Logs at most one line per kind per second, with the count of the ones left out. */
 class ErrorLog {
   #last = new Map<string, { t: number; skipped: number }>();
@@ -180,6 +202,20 @@ export class ZmqInput implements Input {
         first_frame: frames[0] ? preview(frames[0]) : "",
       });
     };
+    // A sender of another format (say `telebus replay LOG.mpack` into format = "mflow") makes every message bad:
+    // one line that says so, then only the count (bad_format_mismatch), instead of "header is not JSON" forever.
+    let mismatchTold = false;
+    const formatMismatch = (other: string, bytes: number, frames: Uint8Array[]) => {
+      ctx.stats.errors++;
+      ctx.stats.count("bad_format_mismatch");
+      if (mismatchTold) return;
+      mismatchTold = true;
+      ctx.log.warn(
+        `messages from ${endpoint} are ${other}, not mflow (a JSON header first): set format = "${other}" on this ` +
+          `input, or send mflow. Counted as bad_format_mismatch and dropped; not logged again`,
+        { endpoint, frames: frames.length, bytes, first_frame: frames[0] ? preview(frames[0]) : "" },
+      );
+    };
     // One clock reading per batch: the messages of a batch were all waiting in the socket when it was read.
     let time = 0n;
     const handle = (buffers: Uint8Array[], out: BusRecord[]) => {
@@ -220,7 +256,11 @@ export class ZmqInput implements Input {
         ctx.stats.bytes += bytes;
         out.push(r);
       } catch (e) {
-        if (e instanceof MflowError || e instanceof PayloadError) {
+        const other = c.format === "mflow" && e instanceof MflowError && e.kind === "bad_header"
+          ? otherFormat(frames[0])
+          : undefined;
+        if (other) formatMismatch(other, bytes, frames);
+        else if (e instanceof MflowError || e instanceof PayloadError) {
           // msgpackr and cbor-x recurse: a message nested thousands deep overflows the stack while decoding.
           if (limitReasonOf(e.cause) === "too_deep") {
             return rejects.reject({ stream }, "too_deep", e.message, {

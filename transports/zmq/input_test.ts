@@ -4,7 +4,7 @@ import type { Dict } from "../../core/record.ts";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { MflowDecoder } from "../../codecs/mflow.ts";
-import { ZmqInput } from "./input.ts";
+import { otherFormat, ZmqInput } from "./input.ts";
 import { type ZmqInputConfig, zmqInputSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
 import { bytesEqual, fixtureMessages, TestInputContext, until } from "./test_helpers.ts";
@@ -259,4 +259,38 @@ Deno.test("zmq input: time spent held back by the bus does not count as a receiv
     await stop(t, running);
     push.close();
   }
+});
+
+Deno.test('zmq input: MessagePack maps into format = "mflow" give one hint to change the format, then counts', async () => {
+  const { t, endpoint, running } = await start();
+  const push = new zmq.Push({ linger: 0 });
+  push.connect(endpoint);
+  try {
+    // What `telebus replay LOG.mpack` sends: one MessagePack map per message.
+    const send = async (from: number, n: number) => {
+      for (let i = from; i < from + n; i++) await push.send(encodeMsgpack({ time: 1.5 + i, robot: { x: i } }));
+    };
+    await send(0, 200);
+    await until(() => t.stats.errors === 200, 5000, "200 messages counted");
+    // Past the one-line-per-second limit of other bad messages: still not logged again.
+    await new Promise((r) => setTimeout(r, 1100));
+    await send(200, 200);
+    await until(() => t.stats.errors === 400, 5000, "400 messages counted");
+    assert.deepEqual(Object.fromEntries(t.stats.counters), { bad_format_mismatch: 400 });
+    const lines = t.lines.filter((l) => l.includes(endpoint));
+    assert.equal(lines.length, 1, lines.join("\n"));
+    assert.match(lines[0], /are msgpack, not mflow .*set format = "msgpack"/);
+    assert.doesNotMatch(t.lines.join("\n"), /not JSON/);
+  } finally {
+    await stop(t, running);
+    push.close();
+  }
+});
+
+Deno.test("otherFormat: whole MessagePack and CBOR maps; not JSON, garbage or a lone marker byte", () => {
+  assert.equal(otherFormat(encodeMsgpack({ a: 1 })), "msgpack");
+  assert.equal(otherFormat(encodeCbor({ a: 1, b: [1, 2] })), "cbor");
+  assert.equal(otherFormat(enc.encode('{"htype": "x"}')), undefined);
+  assert.equal(otherFormat(new Uint8Array([0x85])), undefined);
+  assert.equal(otherFormat(undefined), undefined);
 });
