@@ -388,7 +388,11 @@ export class RefusalLog {
    * @param path the endpoint's path, named in each line
    * @param now the clock (for tests)
    */
-  constructor(readonly log: Logger | undefined, readonly path: string, readonly now: () => number = Date.now) {}
+  constructor(
+    readonly log: Pick<Logger, "warn"> | undefined,
+    readonly path: string,
+    readonly now: () => number = Date.now,
+  ) {}
 
   /** Logs (or counts silently) one error answered to `peer`. */
   report(peer: string, code: string, message: string): void {
