@@ -28,7 +28,7 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
   constructor(
     readonly capacity: number,
     private onClose?: () => void,
-    private ready?: (signal: AbortSignal) => Promise<boolean>,
+    private ready?: (signal: AbortSignal) => boolean | Promise<boolean>,
   ) {}
 
   /** Adds an item; drops the oldest when full. */
@@ -48,9 +48,16 @@ export class BoundedChannel<T> implements AsyncIterableIterator<T> {
   }
 
   /** The next item, waiting for one (and, with `ready`, for the consumer to have room). */
-  async next(): Promise<IteratorResult<T>> {
-    if (this.ready && !this.#closed && !await this.ready(this.#abort.signal)) return this.return();
-    if (this.#items.length > 0) return { value: this.#items.shift()!, done: false };
+  next(): Promise<IteratorResult<T>> {
+    if (this.ready && !this.#closed) {
+      const ready = this.ready(this.#abort.signal);
+      if (ready !== true) return Promise.resolve(ready).then((ok) => ok ? this.#take() : this.return());
+    }
+    return this.#take();
+  }
+
+  #take(): Promise<IteratorResult<T>> {
+    if (this.#items.length > 0) return Promise.resolve({ value: this.#items.shift()!, done: false });
     if (this.#closed) return Promise.resolve({ value: undefined, done: true });
     return new Promise((r) => this.#waiting = r);
   }

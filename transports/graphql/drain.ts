@@ -32,13 +32,14 @@ export class SocketDrain {
   }
 
   /**
-   * Resolves true once the socket holds no more than `maxBuffered` unsent
-   * bytes; false when it is no longer open (or closes while waiting), or when
+   * True once the socket holds no more than `maxBuffered` unsent bytes (at
+   * once, without a promise, when it does already: this is asked per event);
+   * false when it is no longer open (or closes while waiting), or when
    * `signal` aborts first.
    */
-  writable(signal?: AbortSignal): Promise<boolean> {
-    if (signal?.aborted || this.socket.readyState !== WebSocket.OPEN) return Promise.resolve(false);
-    if (this.socket.bufferedAmount <= this.maxBuffered) return Promise.resolve(true);
+  writable(signal?: AbortSignal): boolean | Promise<boolean> {
+    if (signal?.aborted || this.socket.readyState !== WebSocket.OPEN) return false;
+    if (this.socket.bufferedAmount <= this.maxBuffered) return true;
     return new Promise((resolve) => {
       const done = (ok: boolean) => {
         this.#waiters.delete(done);

@@ -57,7 +57,7 @@ export interface GraphqlContext {
    * Subscriptions call it before each event, so a slow client holds back the
    * reads (or loses the oldest events) instead of piling up unsent frames.
    */
-  writable(signal?: AbortSignal): Promise<boolean>;
+  writable(signal?: AbortSignal): boolean | Promise<boolean>;
 }
 
 /** Options of {@linkcode GraphqlEndpoint}. */
@@ -115,7 +115,7 @@ interface SocketExtra {
   readonly drain: SocketDrain;
 }
 
-const httpContext: GraphqlContext = { writable: () => Promise.resolve(true) };
+const httpContext: GraphqlContext = { writable: () => true };
 
 /**
  * A GraphQL endpoint: {@linkcode handle} answers requests to its path,
