@@ -487,6 +487,8 @@ function subscribeStreams(
   };
   return {
     async next() {
+      // Each event, not only each read, waits for room: a read of 100 entries must not go out at once.
+      if (queue.length > 0 && !await ctx.writable(signal)) return end();
       if (queue.length === 0) await fill();
       const v = queue.shift();
       return v && !signal.aborted ? { value: v, done: false } : end();
