@@ -31,6 +31,9 @@ Deno.test("graphql limits: a flood of refused requests is logged once per client
       assert.equal(r.body.errors[0].message, "query has 200 aliases; the limit is 100");
     }
     await post("/streamer/graphql", aliases);
+    const plain = await fetch(d.url + "/graphql", { method: "POST", body: "{ __typename }" });
+    assert.equal(plain.status, 415);
+    assert.equal((await plain.json()).errors[0].extensions.code, "BAD_REQUEST");
     // Written after the floods: once it is in the log, so is everything they logged.
     await post("/graphql", "{ a(");
     const deadline = Date.now() + 10_000;
@@ -39,13 +42,14 @@ Deno.test("graphql limits: a flood of refused requests is logged once per client
       await new Promise((r) => setTimeout(r, 20));
     }
     const refused = d.log.split("\n").filter((l) => l.includes("GraphQL request refused"));
-    assert.equal(refused.length, 3, refused.join("\n"));
+    assert.equal(refused.length, 4, refused.join("\n"));
     assert.match(
       refused[0],
       /WARN .*path=\/graphql peer=127\.0\.0\.1 code=TOO_MANY_ALIASES error="query has 200 aliases; the limit is 100"/,
     );
     assert.match(refused[1], /path=\/streamer\/graphql peer=127\.0\.0\.1 code=TOO_MANY_ALIASES/);
-    assert.match(refused[2], /code=GRAPHQL_PARSE_FAILED error="Syntax Error/);
+    assert.match(refused[2], /code=BAD_REQUEST error=.*POST needs content-type application\/json/);
+    assert.match(refused[3], /code=GRAPHQL_PARSE_FAILED error="Syntax Error/);
     assert.equal(await d.metric('telebus_output_refused_too_many_aliases_total{output="graphql'), 50);
   } finally {
     await d.stop();

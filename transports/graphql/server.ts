@@ -235,20 +235,22 @@ export class GraphqlEndpoint {
     if (req.method === "GET" && !url.searchParams.has("query") && accept.includes("text/html") && graphiql) {
       return new Response(graphiqlPage(path), { headers: { "content-type": "text/html; charset=utf-8" } });
     }
+    // Counted, logged once per client and reason, answered with a message and a code.
+    const refuse = (message: string, status: number, headers?: HeadersInit) =>
+      Response.json({ errors: this.#refuse(peer, [graphqlError(ErrorCode.badRequest, message)]) }, { status, headers });
     let body: Body;
     if (req.method === "POST") {
       // Only JSON: a page of any origin can POST text/plain or a form without a preflight, never JSON.
       const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json") {
-        this.#options.stats?.count("bad_requests");
-        return Response.json({
-          errors: [{ message: `POST needs content-type application/json, not ${JSON.stringify(type || "(none)")}` }],
-        }, { status: 415, headers: { "accept-post": "application/json" } });
+        return refuse(`POST needs content-type application/json, not ${JSON.stringify(type || "(none)")}`, 415, {
+          "accept-post": "application/json",
+        });
       }
       try {
         body = await req.json();
       } catch {
-        return Response.json({ errors: [{ message: "the body is not JSON" }] }, { status: 400 });
+        return refuse("the body is not JSON", 400);
       }
     } else if (req.method === "GET") {
       const v = url.searchParams.get("variables");
@@ -259,19 +261,12 @@ export class GraphqlEndpoint {
           operationName: url.searchParams.get("operationName") ?? undefined,
         };
       } catch {
-        return Response.json({ errors: [{ message: "variables is not JSON" }] }, { status: 400 });
+        return refuse("variables is not JSON", 400);
       }
     } else return new Response("use GET or POST\n", { status: 405 });
     const result = await this.#execute(body, peer, req.method === "GET");
     if (result === "mutation over GET") {
-      this.#options.stats?.count("bad_requests");
-      return Response.json(
-        { errors: [{ message: "mutations need a POST (application/json); GET runs queries only" }] },
-        {
-          status: 405,
-          headers: { allow: "POST" },
-        },
-      );
+      return refuse("mutations need a POST (application/json); GET runs queries only", 405, { allow: "POST" });
     }
     return Response.json(result, { status: result.data === undefined ? 400 : 200 });
   }
@@ -305,8 +300,9 @@ export class GraphqlEndpoint {
             try {
               await cb(String(ev.data));
             } catch (e) {
-              this.#options.stats?.count("bad_requests");
-              socket.close(4400, (e as Error).message.slice(0, 100));
+              const message = e instanceof Error ? e.message : String(e);
+              this.#refuse(peer, [graphqlError(ErrorCode.badRequest, message)]);
+              socket.close(4400, message.slice(0, 100));
             }
           };
         },
