@@ -286,7 +286,7 @@ Deno.test("streamer GraphQL: depth limit, bad documents, GraphiQL, graphql_path,
     const tooDeep = await q(`{ streams { id } }`);
     assert.equal(tooDeep.status, 400);
     assert.match(tooDeep.body.errors[0].message, /depth 2 exceeds the limit of 1/);
-    const bad = await q(`{ devices { id } }`);
+    const bad = await q(`{ devices }`);
     assert.equal(bad.status, 400, "no devices without device prefixing");
     assert.ok(bad.body.errors.some((e: { message: string }) => /"devices"/.test(e.message)), JSON.stringify(bad.body));
     const page = await fetch(`http://${t.url}/graphql`, { headers: { accept: "text/html" } });
@@ -295,6 +295,71 @@ Deno.test("streamer GraphQL: depth limit, bad documents, GraphiQL, graphql_path,
     assert.deepEqual(m.body.data, { updateStreamMeta: { meta_set: true } });
     const ids = await q(`{ streamIds(searchMeta: true) }`);
     assert.deepEqual(ids.body.data, { streamIds: ["s"] }, "the meta key is :stream:meta:s");
+  } finally {
+    await t.close();
+  }
+});
+
+Deno.test("streamer GraphQL: the same limits apply; subscriptions are limited per connection and released on close", async () => {
+  const t = await testDaemon({
+    outputs: {
+      streamer: [{
+        name: "store",
+        graphql: true,
+        graphql_max_aliases: 5,
+        graphql_max_subscriptions_per_connection: 40,
+      }],
+    },
+  });
+  const gauge = async () => {
+    const r = await fetch(`http://${t.url}/metrics`);
+    const line = (await r.text()).split("\n").find((l) => !l.startsWith("#") && l.includes("graphql_subscriptions"));
+    return Number(line?.split(" ").pop());
+  };
+  const waitFor = async (want: number) => {
+    const deadline = Date.now() + 10_000;
+    while (await gauge() !== want) {
+      if (Date.now() > deadline) throw new Error(`graphql_subscriptions stays at ${await gauge()}, not ${want}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  try {
+    const r = await fetch(`http://${t.url}/streamer/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: `{ ${Array.from({ length: 6 }, (_, i) => `a${i}: streamIds`).join(" ")} }` }),
+    });
+    assert.equal(r.status, 400);
+    assert.deepEqual(await r.json(), {
+      errors: [{ message: "query has 6 aliases; the limit is 5", extensions: { code: "TOO_MANY_ALIASES" } }],
+    });
+    const deep = await fetch(`http://${t.url}/streamer/graphql`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{" + "a{".repeat(5000) + "}".repeat(5001) }),
+    });
+    assert.match((await deep.json()).errors[0].message, /^query nests more than 128 brackets deep/);
+
+    const client = createClient({ url: `ws://${t.url}/streamer/graphql`, webSocketImpl: WebSocket, retryAttempts: 0 });
+    const outcomes: Promise<string>[] = [];
+    for (let i = 0; i < 41; i++) {
+      outcomes.push(
+        new Promise((resolve) =>
+          client.subscribe({ query: `subscription { streams(streamIds: ["s${i}"]) { __typename } }` }, {
+            next: () => resolve("event"),
+            error: (e) => resolve(JSON.stringify(e)),
+            complete: () => resolve("complete"),
+          })
+        ),
+      );
+    }
+    assert.deepEqual(JSON.parse(await outcomes[40]), [{
+      message: "this connection holds 40 subscriptions already; the limit is 40 per connection",
+      extensions: { code: "TOO_MANY_SUBSCRIPTIONS" },
+    }]);
+    await waitFor(40);
+    await client.dispose();
+    await waitFor(0);
   } finally {
     await t.close();
   }

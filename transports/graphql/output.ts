@@ -13,7 +13,7 @@ import { globMatcher } from "../../core/glob.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { type RecordView, recordView, telebusSchema } from "./api.ts";
 import { BoundedChannel } from "./channel.ts";
-import { GraphqlEndpoint, routeGraphql } from "./server.ts";
+import { type GraphqlContext, GraphqlEndpoint, routeGraphql } from "./server.ts";
 import type { GraphqlConfig } from "./schema.ts";
 
 interface Subscriber {
@@ -58,28 +58,39 @@ export class GraphqlOutput implements Output {
         const r = this.#latest.get(stream);
         return r ? recordView(r) : null;
       },
-      records: ({ streams }: { streams?: string[] }) => this.#subscribe(streams),
+      records: ({ streams }: { streams?: string[] }, context: GraphqlContext) => this.#subscribe(streams, context),
     };
     this.#endpoint = new GraphqlEndpoint({
       path: config.path,
       schema: telebusSchema,
       roots: { query: root, subscription: root },
-      maxDepth: config.max_depth,
+      limits: {
+        maxQueryBytes: config.max_query_bytes,
+        maxDepth: config.max_depth,
+        maxAliases: config.max_aliases,
+        maxFields: config.max_fields,
+        maxCost: config.max_cost,
+        maxSubscriptionsPerConnection: config.max_subscriptions_per_connection,
+        maxSubscriptions: config.max_subscriptions,
+      },
       graphiql: config.graphiql,
       stats: ctx.stats,
+      log: ctx.log,
     });
+    ctx.stats.gauges.set("subscriptions", () => this.#endpoint.subscriptions);
+    ctx.stats.gauges.set("socket_buffered_bytes", () => this.#endpoint.bufferedBytes);
     routeGraphql(ctx.http, config.path, () => this.#endpoint);
     const path = config.path;
     ctx.log.info("GraphQL", { path, graphiql: config.graphiql });
   }
 
-  #subscribe(streams: string[] | undefined): AsyncIterableIterator<{ records: RecordView }> {
+  #subscribe(streams: string[] | undefined, context: GraphqlContext): AsyncIterableIterator<{ records: RecordView }> {
     const sub: Subscriber = {
       select: globMatcher(streams),
       channel: new BoundedChannel(this.#config.subscriber_buffer, () => {
         this.#dropped += sub.channel.dropped;
         this.#subscribers.delete(sub);
-      }),
+      }, (signal) => context.writable(signal)),
     };
     this.#subscribers.add(sub);
     return sub.channel;

@@ -3,7 +3,8 @@
  * output (telebus's schema) and the `streamer` transport (redis-streamer's
  * schema): queries and mutations over HTTP (POST JSON, or GET `?query=`),
  * subscriptions over WebSocket with `graphql-transport-ws` (graphql-ws's
- * server wired to Deno's WebSocket), the depth limit, and GraphiQL.
+ * server wired to Deno's WebSocket), the limits of `limits.ts`, back-pressure
+ * per socket (`drain.ts`), and GraphiQL.
  *
  * @module
  */
@@ -12,19 +13,31 @@ import {
   execute,
   type ExecutionResult,
   getOperationAST,
-  GraphQLError,
+  type GraphQLError,
   type GraphQLSchema,
   parse,
   specifiedRules,
   validate,
-  type ValidationRule,
 } from "graphql";
 import { makeServer } from "graphql-ws";
 import type { HttpRoutes } from "../../core/http.ts";
+import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
-import { sleep } from "../../core/async.ts";
-import { depthLimit } from "./depth.ts";
+import { SocketDrain } from "./drain.ts";
 import { graphiqlAssets, graphiqlPage } from "./graphiql.ts";
+import {
+  asGraphqlErrors,
+  checkQueryText,
+  checkSubscriptions,
+  codeOf,
+  ErrorCode,
+  graphqlError,
+  type GraphqlLimits,
+  LIMIT_CODES,
+  queryLimits,
+  RefusalLog,
+  withCode,
+} from "./limits.ts";
 
 /** Root values by operation type (a schema may use one field name in Query and Subscription). */
 export interface GraphqlRoots {
@@ -39,12 +52,12 @@ export interface GraphqlRoots {
 /** What resolvers get as their context. */
 export interface GraphqlContext {
   /**
-   * Resolves once the subscriber's socket has room again (at once over HTTP);
-   * false when `signal` aborted first. Subscriptions that pull from a store
-   * call it before each read, so a slow client holds back the reads instead
-   * of piling up unsent frames.
+   * Resolves true once the subscriber's socket has room again (at once over
+   * HTTP); false when the socket closed or `signal` aborted first.
+   * Subscriptions call it before each event, so a slow client holds back the
+   * reads (or loses the oldest events) instead of piling up unsent frames.
    */
-  writable(signal?: AbortSignal): Promise<boolean>;
+  writable(signal?: AbortSignal): boolean | Promise<boolean>;
 }
 
 /** Options of {@linkcode GraphqlEndpoint}. */
@@ -55,18 +68,17 @@ export interface GraphqlEndpointOptions {
   readonly schema: GraphQLSchema;
   /** The resolvers. */
   readonly roots: GraphqlRoots;
-  /** Deepest selection accepted. */
-  readonly maxDepth: number;
+  /** What one request and one connection may ask. */
+  readonly limits: GraphqlLimits;
   /** Serve GraphiQL to browsers. */
   readonly graphiql: boolean;
-  /** Where `bad_requests` are counted. */
+  /** Where `bad_requests` and `refused_<code>` are counted. */
   readonly stats?: Pick<PartStats, "count">;
+  /** Where errors answered to clients are logged (once per client and reason a minute). */
+  readonly log?: Logger;
   /** A subscription waits while its socket holds more unsent bytes than this (default 1 MiB). */
   readonly maxBuffered?: number;
 }
-
-/** How often a full socket is checked for having drained. */
-const DRAIN_POLL_MS = 10;
 
 /** Request body of a GraphQL-over-HTTP request. */
 interface Body {
@@ -79,7 +91,31 @@ function isDocument(d: DocumentNode | readonly GraphQLError[]): d is DocumentNod
   return !Array.isArray(d);
 }
 
-const httpContext: GraphqlContext = { writable: () => Promise.resolve(true) };
+/** `address:port` of a request's peer. */
+function peerOf(info: Deno.ServeHandlerInfo | undefined): string {
+  const a = info?.remoteAddr as Deno.NetAddr | undefined;
+  if (!a?.hostname) return "unknown";
+  return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
+}
+
+/** A peer without its port: refusals are logged once per client, not per connection. */
+function clientOf(peer: string): string {
+  return peer.replace(/:\d+$/, "");
+}
+
+/** What graphql-ws keeps of one connection: its subscriptions by id. */
+interface ConnectionState {
+  readonly subscriptions: Record<string, unknown>;
+}
+
+/** What the endpoint keeps of one WebSocket. */
+interface SocketExtra {
+  readonly socket: WebSocket;
+  readonly peer: string;
+  readonly drain: SocketDrain;
+}
+
+const httpContext: GraphqlContext = { writable: () => true };
 
 /**
  * A GraphQL endpoint: {@linkcode handle} answers requests to its path,
@@ -88,29 +124,32 @@ const httpContext: GraphqlContext = { writable: () => Promise.resolve(true) };
  */
 export class GraphqlEndpoint {
   readonly #options: GraphqlEndpointOptions;
-  readonly #rules: ValidationRule[];
   readonly #sockets = new Set<WebSocket>();
+  /** graphql-ws's state of each open connection, to count subscriptions over all of them. */
+  readonly #connections = new Set<ConnectionState>();
+  readonly #refusals: RefusalLog;
   readonly #ws;
 
   /** Creates the endpoint; nothing is routed yet. */
   constructor(options: GraphqlEndpointOptions) {
     this.#options = options;
-    this.#rules = [...specifiedRules, depthLimit(options.maxDepth)];
-    const maxBuffered = options.maxBuffered ?? 1024 * 1024;
-    this.#ws = makeServer<undefined, { socket: WebSocket }>({
+    this.#refusals = new RefusalLog(options.log, options.path);
+    this.#ws = makeServer<undefined, SocketExtra>({
       schema: options.schema,
+      onConnect: (ctx) => {
+        this.#connections.add(ctx);
+      },
+      onClose: (ctx) => {
+        this.#connections.delete(ctx);
+      },
       onSubscribe: (ctx, _id, payload) => {
-        const checked = this.#check(payload.query);
+        const { peer, drain } = ctx.extra;
+        const checked = this.#check(payload.query, peer);
         if (!isDocument(checked)) return checked;
-        const socket = ctx.extra.socket;
-        const context: GraphqlContext = {
-          writable: async (signal) => {
-            while (socket.readyState === WebSocket.OPEN && socket.bufferedAmount > maxBuffered) {
-              if (!await sleep(DRAIN_POLL_MS, signal)) return false;
-            }
-            return !signal?.aborted;
-          },
-        };
+        // graphql-ws has recorded this operation already: the counts include it.
+        const refused = checkSubscriptions(Object.keys(ctx.subscriptions).length, this.subscriptions, options.limits);
+        if (refused) return this.#refuse(peer, [refused]);
+        const context: GraphqlContext = { writable: (signal) => drain.writable(signal) };
         return {
           schema: options.schema,
           document: checked,
@@ -128,20 +167,55 @@ export class GraphqlEndpoint {
     return this.#sockets.size;
   }
 
-  /** The parsed, validated document, or the errors (counted as bad requests). */
-  #check(query: unknown): DocumentNode | readonly GraphQLError[] {
-    if (typeof query !== "string") return [new GraphQLError("no query")];
+  /** Operations (subscriptions, and queries sent over a socket) running on all sockets. */
+  get subscriptions(): number {
+    let n = 0;
+    for (const c of this.#connections) n += Object.keys(c.subscriptions).length;
+    return n;
+  }
+
+  /** Unsent bytes held by all sockets. */
+  get bufferedBytes(): number {
+    let n = 0;
+    for (const s of this.#sockets) n += s.bufferedAmount;
+    return n;
+  }
+
+  /** Counts, logs (once per client and reason a minute) and returns errors answered to `peer`. */
+  #refuse(peer: string, errors: GraphQLError[]): GraphQLError[] {
+    const stats = this.#options.stats;
+    stats?.count("bad_requests");
+    const code = codeOf(errors[0], ErrorCode.validationFailed);
+    if (LIMIT_CODES.has(code)) stats?.count(`refused_${code.toLowerCase()}`);
+    this.#refusals.report(clientOf(peer), code, errors.map((e) => e.message).join("; "));
+    return errors;
+  }
+
+  /**
+   * The parsed, validated document, or the errors. The text's size and the
+   * document's depth, aliases, fields and cost are checked first, so that a
+   * document built to exhaust the server is refused after one cheap pass.
+   */
+  #check(query: unknown, peer: string): DocumentNode | GraphQLError[] {
+    if (typeof query !== "string" || query === "") {
+      return this.#refuse(peer, [graphqlError(ErrorCode.badRequest, 'no query: send {"query": "…"}')]);
+    }
+    const { schema, limits } = this.#options;
+    const tooLarge = checkQueryText(query, limits);
+    if (tooLarge) return this.#refuse(peer, [tooLarge]);
     let document: DocumentNode;
     try {
       document = parse(query);
     } catch (e) {
-      this.#options.stats?.count("bad_requests");
-      return [e as GraphQLError];
+      return this.#refuse(peer, asGraphqlErrors(e, ErrorCode.parseFailed));
     }
-    const errors = validate(this.#options.schema, document, this.#rules);
-    if (errors.length > 0) {
-      this.#options.stats?.count("bad_requests");
-      return errors;
+    try {
+      const over = validate(schema, document, [queryLimits(limits)]);
+      if (over.length > 0) return this.#refuse(peer, [...over]);
+      const invalid = validate(schema, document, specifiedRules);
+      if (invalid.length > 0) return this.#refuse(peer, withCode(invalid, ErrorCode.validationFailed));
+    } catch (e) {
+      return this.#refuse(peer, asGraphqlErrors(e, ErrorCode.internal));
     }
     return document;
   }
@@ -152,28 +226,31 @@ export class GraphqlEndpoint {
   }
 
   /** Answers a request to the endpoint's path: a WebSocket upgrade, GraphiQL, or a query over HTTP. */
-  async handle(req: Request): Promise<Response> {
-    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#upgrade(req);
+  async handle(req: Request, info?: Deno.ServeHandlerInfo): Promise<Response> {
+    const peer = peerOf(info);
+    if (req.headers.get("upgrade")?.toLowerCase() === "websocket") return this.#upgrade(req, peer);
     const accept = req.headers.get("accept") ?? "";
     const url = new URL(req.url);
     const { path, graphiql } = this.#options;
     if (req.method === "GET" && !url.searchParams.has("query") && accept.includes("text/html") && graphiql) {
       return new Response(graphiqlPage(path), { headers: { "content-type": "text/html; charset=utf-8" } });
     }
+    // Counted, logged once per client and reason, answered with a message and a code.
+    const refuse = (message: string, status: number, headers?: HeadersInit) =>
+      Response.json({ errors: this.#refuse(peer, [graphqlError(ErrorCode.badRequest, message)]) }, { status, headers });
     let body: Body;
     if (req.method === "POST") {
       // Only JSON: a page of any origin can POST text/plain or a form without a preflight, never JSON.
       const type = (req.headers.get("content-type") ?? "").split(";")[0].trim().toLowerCase();
       if (type !== "application/json") {
-        this.#options.stats?.count("bad_requests");
-        return Response.json({
-          errors: [{ message: `POST needs content-type application/json, not ${JSON.stringify(type || "(none)")}` }],
-        }, { status: 415, headers: { "accept-post": "application/json" } });
+        return refuse(`POST needs content-type application/json, not ${JSON.stringify(type || "(none)")}`, 415, {
+          "accept-post": "application/json",
+        });
       }
       try {
         body = await req.json();
       } catch {
-        return Response.json({ errors: [{ message: "the body is not JSON" }] }, { status: 400 });
+        return refuse("the body is not JSON", 400);
       }
     } else if (req.method === "GET") {
       const v = url.searchParams.get("variables");
@@ -184,19 +261,12 @@ export class GraphqlEndpoint {
           operationName: url.searchParams.get("operationName") ?? undefined,
         };
       } catch {
-        return Response.json({ errors: [{ message: "variables is not JSON" }] }, { status: 400 });
+        return refuse("variables is not JSON", 400);
       }
     } else return new Response("use GET or POST\n", { status: 405 });
-    const result = await this.#execute(body, req.method === "GET");
+    const result = await this.#execute(body, peer, req.method === "GET");
     if (result === "mutation over GET") {
-      this.#options.stats?.count("bad_requests");
-      return Response.json(
-        { errors: [{ message: "mutations need a POST (application/json); GET runs queries only" }] },
-        {
-          status: 405,
-          headers: { allow: "POST" },
-        },
-      );
+      return refuse("mutations need a POST (application/json); GET runs queries only", 405, { allow: "POST" });
     }
     return Response.json(result, { status: result.data === undefined ? 400 : 200 });
   }
@@ -210,13 +280,14 @@ export class GraphqlEndpoint {
       : new Response("not found\n", { status: 404 });
   }
 
-  #upgrade(req: Request): Response {
+  #upgrade(req: Request, peer: string): Response {
     const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
     if (!offered.includes("graphql-transport-ws")) {
       return new Response("use the graphql-transport-ws subprotocol\n", { status: 400 });
     }
     const { socket, response } = Deno.upgradeWebSocket(req, { protocol: "graphql-transport-ws" });
     this.#sockets.add(socket);
+    const drain = new SocketDrain(socket, this.#options.maxBuffered ?? 1024 * 1024);
     socket.onopen = () => {
       const closed = this.#ws.opened({
         protocol: "graphql-transport-ws", // the subprotocol negotiated above
@@ -229,37 +300,53 @@ export class GraphqlEndpoint {
             try {
               await cb(String(ev.data));
             } catch (e) {
-              this.#options.stats?.count("bad_requests");
-              socket.close(4400, (e as Error).message.slice(0, 100));
+              const message = e instanceof Error ? e.message : String(e);
+              this.#refuse(peer, [graphqlError(ErrorCode.badRequest, message)]);
+              socket.close(4400, message.slice(0, 100));
             }
           };
         },
-      }, { socket });
+      }, { socket, peer, drain });
       socket.onclose = (ev) => {
         this.#sockets.delete(socket);
+        drain.close();
         closed(ev.code, ev.reason);
       };
     };
     return response;
   }
 
-  async #execute(body: Body, overGet: boolean): Promise<ExecutionResult | "mutation over GET"> {
-    const document = this.#check(body.query);
+  async #execute(body: Body, peer: string, overGet: boolean): Promise<ExecutionResult | "mutation over GET"> {
+    const document = this.#check(body.query, peer);
     if (!isDocument(document)) return { errors: document };
     const operationName = typeof body.operationName === "string" ? body.operationName : undefined;
     const operation = getOperationAST(document, operationName)?.operation;
     if (overGet && operation === "mutation") return "mutation over GET";
     if (operation === "subscription") {
-      return { errors: [new GraphQLError("subscriptions need a WebSocket (graphql-transport-ws)")] };
+      const e = graphqlError(
+        ErrorCode.subscriptionNeedsWebSocket,
+        "subscriptions need a WebSocket (graphql-transport-ws)",
+      );
+      return { errors: this.#refuse(peer, [e]) };
     }
-    return await execute({
-      schema: this.#options.schema,
-      document,
-      rootValue: this.#root(document, operationName),
-      contextValue: httpContext,
-      variableValues: body.variables as Record<string, unknown> | undefined,
-      operationName,
-    });
+    let result: ExecutionResult;
+    try {
+      result = await execute({
+        schema: this.#options.schema,
+        document,
+        rootValue: this.#root(document, operationName),
+        contextValue: httpContext,
+        variableValues: body.variables as Record<string, unknown> | undefined,
+        operationName,
+      });
+    } catch (e) {
+      result = { errors: asGraphqlErrors(e, ErrorCode.internal) };
+    }
+    if (result.errors?.length) {
+      const e = result.errors[0];
+      this.#refusals.report(clientOf(peer), codeOf(e, ErrorCode.executionFailed), e.message);
+    }
+    return result;
   }
 
   /** Closes every subscription socket (1001); graphql-ws then ends their subscriptions. */
@@ -281,6 +368,6 @@ export class GraphqlEndpoint {
  */
 export function routeGraphql(http: HttpRoutes, path: string, current: () => GraphqlEndpoint | undefined): void {
   const gone = () => new Response("GraphQL endpoint stopped\n", { status: 503 });
-  http.route(path, (req) => current()?.handle(req) ?? gone());
+  http.route(path, (req, info) => current()?.handle(req, info) ?? gone());
   http.route(`${path}/assets/*`, (req) => current()?.asset(req) ?? gone());
 }

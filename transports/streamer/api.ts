@@ -110,6 +110,8 @@ export class StreamerApi {
   #sink?: StreamerSink;
   #outputStats?: PartStats;
   #closed = false;
+  /** The store's GraphQL endpoint, once loaded (when a table set `graphql`). */
+  graphql?: GraphqlEndpoint;
 
   /**
    * Creates the API on a store.
@@ -541,9 +543,18 @@ async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortS
     path: config.graphql_path,
     schema: schema.streamerSchema(api.config.device_prefixing),
     roots: schema.streamerRoots(api.store, { devicePrefixing: api.config.device_prefixing, signal }),
-    maxDepth: config.graphql_max_depth,
+    limits: {
+      maxQueryBytes: config.graphql_max_query_bytes,
+      maxDepth: config.graphql_max_depth,
+      maxAliases: config.graphql_max_aliases,
+      maxFields: config.graphql_max_fields,
+      maxCost: config.graphql_max_cost,
+      maxSubscriptionsPerConnection: config.graphql_max_subscriptions_per_connection,
+      maxSubscriptions: config.graphql_max_subscriptions,
+    },
     graphiql: true,
     stats: { count: (name, n) => api.count(name, n) },
+    log: api.log.child("graphql"),
   });
 }
 
@@ -565,23 +576,26 @@ function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig, pa
   }
   const api = shared.api, stop = new AbortController();
   const endpoint = loadGraphql(api, config, stop.signal);
-  endpoint.catch((e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }));
+  endpoint.then(
+    (e) => api.graphql = e,
+    (e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }),
+  );
   shared.graphql = { endpoint, path, stop };
   if (owner === undefined) {
     const storeName = config.store;
-    const serve = async (req: Request, asset: boolean): Promise<Response> => {
+    const serve = async (req: Request, info: Deno.ServeHandlerInfo, asset: boolean): Promise<Response> => {
       const g = stores.get(http)?.get(storeName)?.graphql;
       if (!g) return new Response("streamer store stopped\n", { status: 503 });
       try {
         const e = await g.endpoint;
-        return asset ? e.asset(req) : await e.handle(req);
+        return asset ? e.asset(req) : await e.handle(req, info);
       } catch (err) {
         return Response.json({ errors: [{ message: errorText(err) }] }, { status: 500 });
       }
     };
     // Throws when another part (e.g. [[outputs.graphql]]) has the path: the daemon then reports the conflict.
-    http.route(path, (req) => serve(req, false));
-    http.route(`${path}/assets/*`, (req) => serve(req, true));
+    http.route(path, (req, info) => serve(req, info, false));
+    http.route(`${path}/assets/*`, (req, info) => serve(req, info, true));
     paths.set(path, storeName);
   }
   api.log.info("streamer GraphQL", { path, store: config.store });

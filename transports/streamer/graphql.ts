@@ -255,12 +255,13 @@ interface Payload {
   streams: Record<string, unknown> & { __typename: "DataPayload" | "DataPayloads" };
 }
 
+/** Fields are resolved when the event is sent: a queued event holds the store's entry, not copies of it. */
 function payload(streamId: string, e: StreamEntry) {
   return {
     __typename: "DataPayload" as const,
     streamId,
     time: e.id,
-    data: toBase64(e.data),
+    data: () => toBase64(e.data),
     string: ({ format }: { format: string }) => decodeText(e.data, format),
     json: () => entryJson(e.data),
   };
@@ -271,11 +272,14 @@ function payloads(streamId: string, es: readonly StreamEntry[]) {
     __typename: "DataPayloads" as const,
     streamId,
     time: es.map((e) => e.id),
-    data: es.map((e) => toBase64(e.data)),
+    data: () => es.map((e) => toBase64(e.data)),
     string: ({ format }: { format: string }) => es.map((e) => decodeText(e.data, format)),
     json: () => es.map((e) => entryJson(e.data)),
   };
 }
+
+/** Entries one read of a `count: 0` subscription takes (each becomes one event). */
+const READ_BATCH = 100;
 
 /** Arguments of the `streams` subscription. */
 interface SubscribeArgs {
@@ -448,8 +452,9 @@ function subscribeStreams(
   const queue: Payload[] = [];
   // block 0 waits for ever, as XREAD BLOCK 0 does; a negative block means no wait.
   const block = a.block >= 0 ? a.block : undefined;
-  // count 0 reads everything new (XREAD without COUNT); bounded so that one read stays small.
-  const count = a.count > 0 ? a.count : 1000;
+  // count 0 reads everything new (XREAD without COUNT), in reads of READ_BATCH: what a subscription holds
+  // while its client catches up (with up to max_subscriptions of them) stays small.
+  const count = a.count > 0 ? a.count : READ_BATCH;
 
   async function fill(): Promise<void> {
     while (queue.length === 0 && !signal.aborted) {
@@ -482,6 +487,8 @@ function subscribeStreams(
   };
   return {
     async next() {
+      // Each event, not only each read, waits for room: a read of 100 entries must not go out at once.
+      if (queue.length > 0 && !await ctx.writable(signal)) return end();
       if (queue.length === 0) await fill();
       const v = queue.shift();
       return v && !signal.aborted ? { value: v, done: false } : end();

@@ -77,6 +77,7 @@ export class StreamerInput implements Input {
       api.sink = sink;
       ctx.stats.gauges.set("push_clients", () => api.clients("push"));
       ctx.stats.gauges.set("pull_clients", () => api.clients("pull"));
+      if (config.graphql) ctx.stats.gauges.set("graphql_subscriptions", () => api.graphql?.subscriptions ?? 0);
       try {
         if (!ctx.signal.aborted) {
           await new Promise<void>((r) => ctx.signal.addEventListener("abort", () => r(), { once: true }));

@@ -63,6 +63,9 @@ export class StreamerOutput implements Output {
       ctx.stats.gauges.set("store_entries", () => store.size.entries);
       ctx.stats.gauges.set("store_bytes", () => store.size.bytes);
     }
+    if (config.graphql) {
+      ctx.stats.gauges.set("graphql_subscriptions", () => this.#api.graphql?.subscriptions ?? 0);
+    }
   }
 
   /** The API this output feeds (its store is readable by GraphQL and programs). */

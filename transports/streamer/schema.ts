@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { byteSize, flag, inputCommon, numeric, outputCommon } from "../../config/schema.ts";
+import { DEFAULT_LIMITS } from "../graphql/limits.ts";
 
 /** Keys of the store and its API, the same in both tables. */
 export const storeKeys = {
@@ -42,7 +43,20 @@ export const storeKeys = {
   graphql_path: z.string().regex(/^\/[^?#*]*[^/?#*]$/, "a path starting with / and not ending with /")
     .default("/streamer/graphql"),
   /** Deepest GraphQL selection accepted. */
-  graphql_max_depth: numeric().pipe(z.number().int().min(1).max(100)).default(10),
+  graphql_max_depth: numeric().pipe(z.number().int().min(1).max(100)).default(DEFAULT_LIMITS.maxDepth),
+  /** Longest GraphQL query text accepted. */
+  graphql_max_query_bytes: byteSize().pipe(z.number().int().min(1024)).default(DEFAULT_LIMITS.maxQueryBytes),
+  /** Most aliases in a GraphQL operation (fragments expanded). */
+  graphql_max_aliases: numeric().pipe(z.number().int().min(0)).default(DEFAULT_LIMITS.maxAliases),
+  /** Most field selections in a GraphQL operation (fragments expanded). */
+  graphql_max_fields: numeric().pipe(z.number().int().min(1)).default(DEFAULT_LIMITS.maxFields),
+  /** Highest estimated cost of a GraphQL operation: 1 per field, ×10 below a list. */
+  graphql_max_cost: numeric().pipe(z.number().int().min(1)).default(DEFAULT_LIMITS.maxCost),
+  /** Most GraphQL subscriptions one WebSocket connection holds. */
+  graphql_max_subscriptions_per_connection: numeric().pipe(z.number().int().min(1))
+    .default(DEFAULT_LIMITS.maxSubscriptionsPerConnection),
+  /** Most GraphQL subscriptions the store's endpoint holds over all connections. */
+  graphql_max_subscriptions: numeric().pipe(z.number().int().min(1)).default(DEFAULT_LIMITS.maxSubscriptions),
 };
 
 /** The store keys as parsed. */
@@ -75,10 +89,32 @@ export interface StoreConfig {
   graphql_path: string;
   /** See {@linkcode storeKeys}. */
   graphql_max_depth: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_query_bytes: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_aliases: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_fields: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_cost: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_subscriptions_per_connection: number;
+  /** See {@linkcode storeKeys}. */
+  graphql_max_subscriptions: number;
 }
 
 /** Keys that only one of the tables sharing a store needs to set (GraphQL is served when any asks for it). */
-export const GRAPHQL_KEY_NAMES: readonly (keyof StoreConfig)[] = ["graphql", "graphql_path", "graphql_max_depth"];
+export const GRAPHQL_KEY_NAMES: readonly (keyof StoreConfig)[] = [
+  "graphql",
+  "graphql_path",
+  "graphql_max_depth",
+  "graphql_max_query_bytes",
+  "graphql_max_aliases",
+  "graphql_max_fields",
+  "graphql_max_cost",
+  "graphql_max_subscriptions_per_connection",
+  "graphql_max_subscriptions",
+];
 
 /** Names of the keys that tables sharing a store must agree on. */
 export const STORE_KEY_NAMES = Object.keys(storeKeys).filter((k) =>
