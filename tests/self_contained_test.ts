@@ -8,6 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
+import { freePort } from "./helpers/redis_server.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -17,7 +18,7 @@ async function run(cmd: string, args: string[], cwd: string): Promise<{ code: nu
   return { code: o.code, out: dec.decode(o.stdout) + dec.decode(o.stderr) };
 }
 
-Deno.test("self-contained: the tests that read test data pass in a copy with no sibling folders", async () => {
+Deno.test("self-contained: in a copy with no sibling folders, the tests that read test data pass and npm start runs", async () => {
   const outer = await Deno.makeTempDir({ prefix: "telebus-clone-" });
   try {
     const copy = join(outer, "telebus");
@@ -63,6 +64,35 @@ Deno.test("self-contained: the tests that read test data pass in a copy with no 
     const text = new TextDecoder().decode(o.stdout) + new TextDecoder().decode(o.stderr);
     assert.equal(o.code, 0, text.slice(-4000));
     assert.match(text, /ok \| \d+ passed \| 0 failed/);
+
+    // The README's start command runs there too: `npm start` on the shipped telemetry.toml.
+    const port = freePort();
+    const start = new Deno.Command("npm", {
+      args: ["start", "--", "--http", `127.0.0.1:${port}`],
+      cwd: copy,
+      env: {
+        TMPDIR: tmp,
+        TELEBUS_DATA: join(tmp, "data"),
+        PATH: `${dirname(Deno.execPath())}:${Deno.env.get("PATH")}`,
+      },
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    const stderr = new Response(start.stderr).text();
+    const end = Date.now() + 60_000;
+    for (;;) {
+      const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+      const ok = r?.status === 200;
+      await r?.body?.cancel();
+      if (ok) break;
+      if (Date.now() > end) {
+        start.kill("SIGKILL");
+        throw new Error(`npm start did not become healthy:\n${await stderr}`);
+      }
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    start.kill("SIGTERM");
+    assert.equal((await start.status).code, 0, await stderr);
   } finally {
     await Deno.remove(outer, { recursive: true });
   }
