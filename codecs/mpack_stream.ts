@@ -5,6 +5,13 @@
  * last record is held back until the rest arrives, and garbage in the middle
  * is skipped to the next plausible record and reported with its offset.
  *
+ * A record that a crashed writer left incomplete, followed by the records of
+ * a new writer, costs only its own bytes: see {@linkcode findRun} for the rule
+ * that finds where the new records begin, applied when such a record is
+ * declared torn ({@linkcode MpackStreamReader.declareTorn},
+ * {@linkcode MpackStreamReader.finish}) or when its declared length swallowed
+ * the start of the new records.
+ *
  * No MessagePack library offers resynchronisation after corruption, so the
  * structural check below is written by hand: it walks the headers without
  * allocating and decides, before decoding, whether a span is one whole,
@@ -75,12 +82,44 @@ export const INVALID: number = -1;
 /** {@linkcode checkRecordSpan}'s answer when the data ends before the record does. */
 export const INCOMPLETE: number = -2;
 
-/** The reason the last structural check failed, for error messages. */
+/**
+ * Why the last structural check failed, for error messages: a fixed text, or
+ * the parts of one, put together only when asked for ({@linkcode failText}):
+ * while garbage is skipped the check fails at nearly every byte.
+ */
 let failReason = "";
+/** 0: `failReason`; 1: byte `failArg` starts no map; 2: extension `failArg`; 3: length `failArg` over `failMax`; 4: map. */
+let failKind = 0;
+let failArg = 0;
+let failMax = 0;
 
 function fail(reason: string): number {
   failReason = reason;
+  failKind = 0;
   return INVALID;
+}
+
+function failWith(kind: number, arg: number, max = 0): number {
+  failKind = kind;
+  failArg = arg;
+  failMax = max;
+  return INVALID;
+}
+
+/** The text of the last failure. */
+function failText(): string {
+  switch (failKind) {
+    case 1:
+      return `byte 0x${failArg.toString(16).padStart(2, "0")} does not start a map`;
+    case 2:
+      return `extension 0x${failArg.toString(16)} is not a timestamp`;
+    case 3:
+      return `a length of ${failArg} exceeds the ${failMax} B record limit`;
+    case 4:
+      return `a map of ${failArg} entries exceeds the ${failMax} B record limit`;
+    default:
+      return failReason;
+  }
 }
 
 /**
@@ -127,7 +166,7 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
       case 0xd4:
       case 0xd5:
       case 0xd8:
-        return fail(`extension 0x${t.toString(16)} is not a timestamp`);
+        return failWith(2, t);
       case 0xd6:
         if (p + 2 > end) return INCOMPLETE;
         return b[p + 1] === 0xff ? p + 6 : fail("extension type is not the timestamp (-1)");
@@ -174,7 +213,7 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
           container = true;
     }
   }
-  if (n > max) return fail(`a length of ${n} exceeds the ${max} B record limit`);
+  if (n > max) return failWith(3, n, max);
   if (!container) return q + n;
   for (let i = 0; i < n; i++) {
     q = skipObject(b, q, end, max, depth + 1);
@@ -200,7 +239,7 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
   } else if (t === 0xdf) {
     if (p + 5 > end) return INCOMPLETE;
     n = ((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), q = p + 5;
-  } else return fail(`byte 0x${t.toString(16).padStart(2, "0")} does not start a map`);
+  } else return failWith(1, t);
   if (n === 0) {
     // A lone 0x80 in garbage would look like an empty map: accepted only where a record is expected and only
     // when another map follows (so a garbage block that starts with 0x80 is still seen as garbage).
@@ -209,7 +248,7 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
     if (next === INCOMPLETE) return INCOMPLETE;
     return next === INVALID ? fail("empty map not followed by a record") : q;
   }
-  if (n * 2 > max) return fail(`a map of ${n} entries exceeds the ${max} B record limit`);
+  if (n * 2 > max) return failWith(4, n, max);
   for (let i = 0; i < n; i++) {
     if (q >= end) return INCOMPLETE;
     const k = b[q];
@@ -237,15 +276,291 @@ export function valueEnd(b: Uint8Array, p: number, end: number = b.length): numb
 
 /** The reason of the last failed {@linkcode checkRecordSpan}. */
 export function lastCheckFailure(): string {
-  return failReason;
+  return failText();
+}
+
+/**
+ * How many whole records in a row {@linkcode findRun} wants before it trusts a
+ * position; a shorter run counts only when it reaches the end of the data.
+ */
+export const RUN_RECORDS = 4;
+
+/**
+ * Where records begin again after a torn record: the first position `q` in
+ * `[from, to)` from which whole records follow one another back to back (each
+ * a non-empty map with string keys, well-formed to its end, as
+ * {@linkcode checkRecordSpan} decides) such that
+ *
+ * - the run holds at least {@linkcode RUN_RECORDS} records, or at least one
+ *   when it reaches `end` (its last record ends exactly there, or the record
+ *   after it is cut short there);
+ * - when `cross >= 0`, the run reaches `cross`: one of its records ends at or
+ *   after it, or, with `strict`, one starts before it and ends after it (a
+ *   record boundary exactly at `cross` does not count);
+ * - its first record did not itself swallow such a run (see
+ *   {@linkcode swallowedRun}): a plausible record that starts in a torn
+ *   record's bytes and whose string or binary value runs over the start of
+ *   the records written after the cut is passed over.
+ *
+ * Random bytes (the payload of a torn binary field) start a single plausible
+ * record at about one position in 250, but practically never a run of four:
+ * hence the run. Returns -1 when no position qualifies. A position met as a
+ * boundary inside a run already walked is not tried again, so a run of many
+ * records is walked once, not once per record.
+ */
+export function findRun(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  end: number,
+  max: number,
+  cross = -1,
+  strict = false,
+): number {
+  return findRunAt(b, from, to, end, max, cross, strict, true);
+}
+
+function findRunAt(
+  b: Uint8Array,
+  from: number,
+  to: number,
+  end: number,
+  max: number,
+  cross: number,
+  strict: boolean,
+  verify: boolean,
+): number {
+  let seen: Uint8Array | undefined; // bit i set: from + i is a boundary inside a run already walked (and failed)
+  for (let q = from; q < to; q++) {
+    const x = b[q];
+    if ((x & 0xf0) !== 0x80 && x !== 0xde && x !== 0xdf) continue; // no map starts here: the common case, made cheap
+    const i = q - from;
+    if (seen !== undefined && (seen[i >> 3] & (1 << (i & 7))) !== 0) continue;
+    let r = q;
+    let count = 0;
+    let crossed = cross < 0;
+    let ok = false;
+    for (;;) {
+      const t = checkRecordSpan(b, r, end, max, count > 0);
+      if (t < 0) {
+        // The record after a run cut short by the end of the data: the run reaches the end.
+        ok = t === INCOMPLETE && count > 0 && crossed;
+        break;
+      }
+      count++;
+      if (!crossed) crossed = strict ? t > cross : t >= cross;
+      if (crossed && (count >= RUN_RECORDS || t === end)) {
+        ok = true;
+        break;
+      }
+      if (t === end || (strict && t === cross)) break; // at the end; or aligned with `cross`, which no later record can straddle
+      r = t;
+      if (r < to) {
+        const j = r - from;
+        seen ??= new Uint8Array(((to - from) >> 3) + 1);
+        seen[j >> 3] |= 1 << (j & 7);
+      }
+    }
+    // Verified one level deep: the check of a payload does not verify the runs it finds in turn.
+    if (ok && (!verify || swallowedRunAt(b, q, end, max, false) < 0)) return q;
+  }
+  return -1;
+}
+
+/**
+ * The first position in `[from, pe)` that starts a run of records swallowed by
+ * the string or binary payload `[s, pe)`: at least {@linkcode RUN_RECORDS}
+ * whole records back to back, the first starting inside the payload, and
+ *
+ * - one of them straddles the payload's end (starts before it, ends after it), or
+ * - they end exactly with the payload, after two or more of them started
+ *   inside it, and the payload is not whole records from its first byte to
+ *   its last (that is a log embedded as bytes, not a swallowed one).
+ *
+ * A run cut short by the end of the data counts once it passed the payload's
+ * end in one of these ways. Returns -1 when there is none.
+ */
+function payloadRun(
+  b: Uint8Array,
+  s: number,
+  pe: number,
+  from: number,
+  end: number,
+  max: number,
+  verify: boolean,
+): number {
+  // A payload made of whole records from its first byte to its last is an embedded log: records that end exactly
+  // with it are its own.
+  let log = true;
+  for (let r = s, k = 0; r < pe && log; r = checkRecordSpan(b, r, pe, max, k++ > 0)) log = r >= 0;
+  let seen: Uint8Array | undefined; // as in findRunAt
+  for (let q = from; q < pe; q++) {
+    const x = b[q];
+    if ((x & 0xf0) !== 0x80 && x !== 0xde && x !== 0xdf) continue; // no map starts here: the common case, made cheap
+    const i = q - from;
+    if (seen !== undefined && (seen[i >> 3] & (1 << (i & 7))) !== 0) continue;
+    let r = q;
+    let count = 0;
+    let inside = 0;
+    let reached = 0; // 0: not yet at the payload's end; 1: a record ends exactly there; 2: one straddles it
+    let ok = false;
+    for (;;) {
+      const t = checkRecordSpan(b, r, end, max, count > 0);
+      const enough = reached === 2 || (reached === 1 && inside >= 2 && !log);
+      if (t === INCOMPLETE) {
+        ok = enough; // the run goes on past the end of the data (more may be on its way): it counts once past `pe`
+        break;
+      }
+      if (t < 0) break;
+      count++;
+      if (r < pe) {
+        inside++;
+        if (t >= pe) reached = t > pe ? 2 : 1;
+      }
+      if (count >= RUN_RECORDS && (reached === 2 || (reached === 1 && inside >= 2 && !log))) {
+        ok = true;
+        break;
+      }
+      if (t === end) break;
+      r = t;
+      // A later start on this run has fewer records inside and cannot do better.
+      if (r < pe) {
+        const j = r - from;
+        seen ??= new Uint8Array(((pe - from) >> 3) + 1);
+        seen[j >> 3] |= 1 << (j & 7);
+      }
+    }
+    if (ok && (!verify || swallowedRunAt(b, q, end, max, false) < 0)) return q;
+  }
+  return -1;
+}
+
+/** walkPayloads' answer when a run was found; its start is in `runFound`. */
+const FOUND = -3;
+let runFound = -1;
+
+/** Payloads at least this long are looked into by {@linkcode looksSwallowing}. */
+const BIG_PAYLOAD = 4096;
+/** How far before the end of such a payload {@linkcode looksSwallowing} looks for records. */
+const PAYLOAD_TAIL = 1024;
+
+/**
+ * Like skipObject, for the rare path: walks the object at `p` and, in each
+ * string or binary payload it meets, looks for a run of records it swallowed
+ * (see {@linkcode payloadRun}). With `tail`, only payloads of
+ * {@linkcode BIG_PAYLOAD} or more are looked into, and only their last
+ * {@linkcode PAYLOAD_TAIL} bytes. Returns the end of the object, INCOMPLETE,
+ * INVALID, or FOUND (the run's start is then in `runFound`).
+ */
+function walkPayloads(
+  b: Uint8Array,
+  p: number,
+  end: number,
+  max: number,
+  depth: number,
+  verify: boolean,
+  tail: boolean,
+): number {
+  if (p >= end) return INCOMPLETE;
+  if (depth > MAX_DEPTH) return INVALID;
+  const t = b[p];
+  if (t <= 0x7f || t >= 0xe0 || t === 0xc0 || t === 0xc2 || t === 0xc3) return p + 1;
+  let n: number; // element count (maps count pairs twice) or payload length
+  let q: number; // first byte after the header
+  let container = false;
+  if (t <= 0x8f) n = (t & 0x0f) * 2, q = p + 1, container = true;
+  else if (t <= 0x9f) n = t & 0x0f, q = p + 1, container = true;
+  else if (t <= 0xbf) n = t & 0x1f, q = p + 1;
+  else if (t === 0xc4 || t === 0xd9) {
+    if (p + 2 > end) return INCOMPLETE;
+    n = b[p + 1], q = p + 2;
+  } else if (t === 0xc5 || t === 0xda || t === 0xdc || t === 0xde) {
+    if (p + 3 > end) return INCOMPLETE;
+    n = ((b[p + 1] << 8) | b[p + 2]) * (t === 0xde ? 2 : 1), q = p + 3, container = t >= 0xdc;
+  } else if (t === 0xc6 || t === 0xdb || t === 0xdd || t === 0xdf) {
+    if (p + 5 > end) return INCOMPLETE;
+    n = (((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4])) * (t === 0xdf ? 2 : 1);
+    q = p + 5, container = t >= 0xdc;
+  } else return skipObject(b, p, end, max, depth); // numbers and extensions: fixed sizes
+  if (n > max) return INVALID;
+  if (!container) {
+    // A payload cut short by the end of the data is the torn-at-the-end case, not this one.
+    const pe = q + n;
+    if (n > 0 && pe <= end && (!tail || n >= BIG_PAYLOAD)) {
+      const r = payloadRun(b, q, pe, tail ? Math.max(q, pe - PAYLOAD_TAIL) : q, end, max, verify);
+      if (r >= 0) {
+        runFound = r;
+        return FOUND;
+      }
+    }
+    return pe;
+  }
+  for (let i = 0; i < n; i++) {
+    q = walkPayloads(b, q, end, max, depth + 1, verify, tail);
+    if (q < 0) return q;
+    if (q > end) return INCOMPLETE; // a payload cut short: nothing after it is there to walk
+  }
+  return q;
+}
+
+/**
+ * Tells whether the record (or would-be record) at `p` swallowed the start of
+ * other records, as a record torn inside a string or binary value does when a
+ * new writer appends after the cut: the declared length then covers the new
+ * writer's first records. Returns the start of a run of records that begins
+ * inside one of its string or binary payloads and reaches past that
+ * payload's end (or to exactly its end: see {@linkcode payloadRun}), or -1.
+ * The walk stops where the bytes stop being well-formed.
+ */
+export function swallowedRun(b: Uint8Array, p: number, end: number, max: number): number {
+  return swallowedRunAt(b, p, end, max, true);
+}
+
+function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, verify: boolean): number {
+  const t = b[p];
+  if (!((t >= 0x80 && t <= 0x8f) || t === 0xde || t === 0xdf)) return -1; // not even the start of a map
+  return walkPayloads(b, p, end, max, 0, verify, false) === FOUND ? runFound : -1;
+}
+
+/**
+ * A cheap first look at a whole record of {@linkcode BIG_PAYLOAD} or more:
+ * true when the last {@linkcode PAYLOAD_TAIL} bytes of one of its big string
+ * or binary payloads start a run of records that {@linkcode swallowedRun}
+ * would find. Catches a torn record whose payload, by chance, ends exactly
+ * where one of the new writer's records ends (then nothing after it looks
+ * wrong); a record that big costs little more than a kilobyte's look.
+ */
+function looksSwallowing(b: Uint8Array, p: number, end: number, max: number): boolean {
+  return walkPayloads(b, p, end, max, 0, false, true) === FOUND;
 }
 
 const EMPTY = new Uint8Array(0);
+
+/** Why a record that swallowed the start of a run of records is no record. */
+function swallowedReason(q: number): string {
+  return `torn record: its declared length runs over records that start at offset ${q}`;
+}
 
 /**
  * Reads records from pushed chunks. Call {@linkcode MpackStreamReader.push}
  * with each chunk, then {@linkcode MpackStreamReader.next} until it returns
  * undefined (more bytes needed).
+ *
+ * Torn records (a writer that crashed in the middle of one, then a writer
+ * that appends after it):
+ *
+ * - An incomplete record at the end of the data is held back. A follower
+ *   that sees it held at the end of the file calls
+ *   {@linkcode MpackStreamReader.heldRecord} (which remembers how far the
+ *   data went then) and, once it has waited long enough,
+ *   {@linkcode MpackStreamReader.declareTorn}. At the true end of the data,
+ *   {@linkcode MpackStreamReader.finish} declares it torn at once.
+ * - A record whose declared length ran over the start of other records (a
+ *   run, see {@linkcode findRun}, begins inside it and continues past its
+ *   end) is no record: it is reported as garbage up to where the run begins,
+ *   and reading goes on from there. This is checked only when the bytes right
+ *   after the record start no record, or when the record was held at the end
+ *   of a followed file and completed by bytes written later.
  */
 export class MpackStreamReader {
   #buf: Uint8Array = EMPTY;
@@ -258,6 +573,17 @@ export class MpackStreamReader {
   /** Start of the garbage run being skipped, or -1. */
   #garbageStart = -1;
   #garbageReason = "";
+  /** No more bytes will come: an incomplete record is torn. */
+  #final = false;
+  /** Absolute offset of the record last reported by heldRecord(), and the end of the data then; -1 when none. */
+  #heldAt = -1;
+  #heldEnd = 0;
+  /** The check of the position after the last record (absolute offset, and its end, absolute, or INVALID). */
+  #aheadAt = -1;
+  #aheadEnd = 0;
+  #aheadReason = "";
+  /** Absolute offset of a record already found not to be torn (it is read a second time after garbage). */
+  #soundAt = -1;
 
   /**
    * Creates a reader with no bytes yet.
@@ -320,26 +646,135 @@ export class MpackStreamReader {
     this.#pos = 0;
     this.#base = offset;
     this.#garbageStart = -1;
+    this.#final = false;
+    this.#heldAt = -1;
+    this.#aheadAt = -1;
+    this.#soundAt = -1;
+  }
+
+  /**
+   * At the end of the data for now (a follower found no more bytes in the
+   * file): the absolute offset of the incomplete record held back, or -1 when
+   * none is. The first call for a record remembers the end of the data, which
+   * {@linkcode MpackStreamReader.declareTorn} and {@linkcode MpackStreamReader.next}
+   * use to tell the torn record from what is written after it.
+   */
+  heldRecord(): number {
+    if (this.#pos >= this.#buf.length) return -1;
+    const at = this.#base + this.#pos;
+    if (at !== this.#heldAt) {
+      this.#heldAt = at;
+      this.#heldEnd = this.end;
+    }
+    return at;
+  }
+
+  /**
+   * Declares the record held back since {@linkcode MpackStreamReader.heldRecord}
+   * reported it torn: it is returned as garbage, and reading resumes at the
+   * first byte written after it. That is where the data ended when the record
+   * was first reported held — unless a run of records (see {@linkcode findRun})
+   * starts inside the held bytes and reaches that point (records written
+   * before the follower got there), or, when nothing was written since, a run
+   * starts inside and reaches the end of the data (a closed file read from
+   * its start). Returns undefined when no record is held or it is not the one
+   * reported.
+   *
+   * @param reason why it is declared torn, for the garbage item
+   */
+  declareTorn(reason = "torn record"): MpackGarbageItem | undefined {
+    const b = this.#buf;
+    const end = b.length;
+    const p = this.#pos;
+    if (p >= end || this.#base + p !== this.#heldAt) return undefined;
+    const stalledEnd = Math.min(this.#heldEnd - this.#base, end);
+    const grown = end > stalledEnd;
+    let q = findRun(b, p + 1, stalledEnd, end, this.#max, grown ? stalledEnd : -1);
+    if (q < 0) q = stalledEnd;
+    return this.#tornUpTo(p, q, reason);
+  }
+
+  /**
+   * Marks the true end of the data (no more bytes will come). An incomplete
+   * record held back is torn: it becomes garbage, and reading resumes at the
+   * first position inside it from which a run of records starts (see
+   * {@linkcode findRun}); without one, everything held back is garbage.
+   *
+   * Call it once {@linkcode MpackStreamReader.next} has returned undefined.
+   * Returns the first item of what was held back (garbage), or undefined when
+   * the data ended cleanly; when it returns an item, call
+   * {@linkcode MpackStreamReader.next} until undefined for the records after
+   * it and any further garbage.
+   */
+  finish(): MpackStreamItem | undefined {
+    this.#final = true;
+    return this.next();
+  }
+
+  /**
+   * Reports `[p, q)` (relative offsets) as one garbage item, from the start of
+   * the garbage run when one was open (with its reason), and continues at `q`.
+   */
+  #tornUpTo(p: number, q: number, reason: string): MpackGarbageItem {
+    const open = this.#garbageStart >= 0;
+    const start = open ? this.#garbageStart : this.#base + p;
+    this.#garbageStart = -1;
+    this.#heldAt = -1;
+    this.#pos = q;
+    return { kind: "garbage", start, length: this.#base + q - start, reason: open ? this.#garbageReason : reason };
   }
 
   /** The next item, or undefined when more bytes are needed. */
   next(): MpackStreamItem | undefined {
     const b = this.#buf;
     const end = b.length;
+    const max = this.#max;
     while (this.#pos < end) {
       const p = this.#pos;
-      const e = checkRecordSpan(b, p, end, this.#max, this.#garbageStart < 0);
+      const at = this.#base + p;
+      let e: number;
+      if (at === this.#aheadAt && this.#garbageStart < 0) {
+        e = this.#aheadEnd;
+        if (e >= 0) e -= this.#base;
+        else fail(this.#aheadReason);
+      } else e = checkRecordSpan(b, p, end, max, this.#garbageStart < 0);
       if (e === INCOMPLETE) {
-        if (end - p > this.#max) {
-          failReason = `no record ends within the ${this.#max} B record limit`;
-        } else return undefined; // wait for the rest of a torn record
+        if (end - p > max) {
+          fail(`no record ends within the ${max} B record limit`);
+        } else if (!this.#final) return undefined; // wait for the rest of a torn record
+        else {
+          // No more bytes will come: the record is torn.
+          let q = findRun(b, p + 1, end, end, max);
+          if (q < 0) q = end;
+          return this.#tornUpTo(p, q, "torn record at end of data");
+        }
       } else if (e !== INVALID) {
+        if (at !== this.#soundAt) {
+          // Did the record's declared length run over the start of records written after it was torn?
+          let suspect = false;
+          if (e < end) {
+            const next = checkRecordSpan(b, e, end, max, true);
+            if (next !== INCOMPLETE) {
+              this.#aheadAt = this.#base + e;
+              this.#aheadEnd = next >= 0 ? this.#base + next : INVALID;
+              if (next === INVALID) this.#aheadReason = failText();
+              suspect = next === INVALID;
+            }
+          }
+          if (at === this.#heldAt && this.#base + e > this.#heldEnd) suspect = true; // completed by later bytes
+          else if (!suspect && e - p >= BIG_PAYLOAD) suspect = looksSwallowing(b, p, end, max);
+          if (suspect) {
+            const q = swallowedRun(b, p, end, max);
+            if (q >= 0) return this.#tornUpTo(p, q, swallowedReason(this.#base + q));
+          }
+          this.#soundAt = at;
+        }
         let value: unknown = null;
         if (this.#decode) {
           try {
             value = decodeMsgpack(b, p, e);
           } catch (err) {
-            failReason = `undecodable: ${(err as Error).message}`;
+            fail(`undecodable: ${(err as Error).message}`);
             value = undefined;
           }
         }
@@ -348,44 +783,43 @@ export class MpackStreamReader {
             const g: MpackGarbageItem = {
               kind: "garbage",
               start: this.#garbageStart,
-              length: this.#base + p - this.#garbageStart,
+              length: at - this.#garbageStart,
               reason: this.#garbageReason,
             };
             this.#garbageStart = -1;
             return g; // the record is read again by the next call
           }
           this.#pos = e;
-          if (!this.#decode) return new LazyRecordItem(this.#base + p, this.#base + e, b.subarray(p, e));
-          return {
-            kind: "record",
-            value: value as Dict,
-            start: this.#base + p,
-            end: this.#base + e,
-            raw: b.subarray(p, e),
-          };
+          if (!this.#decode) return new LazyRecordItem(at, this.#base + e, b.subarray(p, e));
+          return { kind: "record", value: value as Dict, start: at, end: this.#base + e, raw: b.subarray(p, e) };
         }
       }
       // p cannot start a record: skip one byte and look again.
       if (this.#garbageStart < 0) {
-        this.#garbageStart = this.#base + p;
-        this.#garbageReason = failReason;
+        if (e === INVALID) {
+          // A torn record whose string or binary value swallowed records written after the cut, and which then
+          // fails further on: it ends where they begin.
+          const reason = failText();
+          const q = swallowedRun(b, p, end, max);
+          if (q >= 0) return this.#tornUpTo(p, q, swallowedReason(this.#base + q));
+          fail(reason);
+        }
+        this.#garbageStart = at;
+        this.#garbageReason = failText();
       }
       this.#pos = p + 1;
     }
+    if (this.#final && this.#garbageStart >= 0) {
+      // Junk up to the true end of the data.
+      const g: MpackGarbageItem = {
+        kind: "garbage",
+        start: this.#garbageStart,
+        length: this.end - this.#garbageStart,
+        reason: this.#garbageReason,
+      };
+      this.#garbageStart = -1;
+      return g;
+    }
     return undefined;
-  }
-
-  /**
-   * At the true end of the data (no more will come): reports what is held
-   * back as garbage (a torn record or trailing junk), or undefined when the
-   * stream ended cleanly.
-   */
-  finish(): MpackGarbageItem | undefined {
-    const start = this.#garbageStart >= 0 ? this.#garbageStart : this.offset;
-    const length = this.end - start;
-    const reason = this.#garbageStart >= 0 ? this.#garbageReason : "torn record at end of data";
-    this.#garbageStart = -1;
-    this.#pos = this.#buf.length;
-    return length > 0 ? { kind: "garbage", start, length, reason } : undefined;
   }
 }

@@ -8,7 +8,12 @@
  * @module
  */
 import { basename, join } from "node:path";
-import { type MpackRecordItem, type MpackStreamOptions, MpackStreamReader } from "../../codecs/mpack_stream.ts";
+import {
+  type MpackRecordItem,
+  type MpackStreamItem,
+  type MpackStreamOptions,
+  MpackStreamReader,
+} from "../../codecs/mpack_stream.ts";
 import { sleep } from "../../core/async.ts";
 
 export type { MpackRecordItem };
@@ -45,6 +50,12 @@ export interface FollowOptions {
   maxRecordBytes?: number;
   /** Decode records as they are read (default true); false defers decoding to the first access of `value`. */
   decode?: boolean;
+  /**
+   * Following: milliseconds an incomplete record may stay at the end of the
+   * file before it is declared torn (reported as garbage) and reading resumes
+   * after it (default 1000).
+   */
+  tornAfter?: number;
   /** Ends the iteration promptly. */
   signal?: AbortSignal;
 }
@@ -177,14 +188,18 @@ function closeQuietly(f: OpenFile | undefined): void {
   }
 }
 
+/** Milliseconds an incomplete record may stay at the end of a followed file before it is declared torn. */
+const DEFAULT_TORN_AFTER = 1000;
+
 /**
- * Moves what the reader holds into `out`: all records between garbage runs as
- * one `records` event each (one per read in the usual case), garbage as its own
- * event. Synchronous on purpose: this is the hot path.
+ * Moves what the reader holds into `out`, starting with `first` when given:
+ * all records between garbage runs as one `records` event each (one per read
+ * in the usual case), garbage as its own event. Synchronous on purpose: this
+ * is the hot path.
  */
-function drainReader(reader: StreamReader, file: FileIdentity, out: FollowEvent[]): void {
+function drainReader(reader: StreamReader, file: FileIdentity, out: FollowEvent[], first?: MpackStreamItem): void {
   let items: MpackRecordItem[] = [];
-  for (let it = reader.next(); it !== undefined; it = reader.next()) {
+  for (let it = first ?? reader.next(); it !== undefined; it = reader.next()) {
     if (it.kind === "record") {
       items.push(it);
       continue;
@@ -203,8 +218,13 @@ function drainReader(reader: StreamReader, file: FileIdentity, out: FollowEvent[
  * `*.mpack` file is read) and yields batches of records, garbage reports and
  * file switches. The first event is always a `switch` with reason `"open"`.
  *
- * - A torn last record is held back until its rest arrives; when not
- *   following, a torn end is reported as a final `garbage` event.
+ * - A torn last record is held back until its rest arrives. Following, a
+ *   record still incomplete `tornAfter` ms after it was first seen at the end
+ *   of the file is declared torn: a `garbage` event, and reading resumes at
+ *   the first byte written after it (see
+ *   {@linkcode MpackStreamReader.declareTorn}). Not following, it is torn at
+ *   the end of the data, and the records after it are still found (see
+ *   {@linkcode MpackStreamReader.finish}).
  * - A file that shrinks below the read position is re-read from 0
  *   (`"truncated"`).
  * - When the path names another file (rotation), or a newer file appears in
@@ -225,6 +245,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
   const chunkSize = Math.max(options.chunkSize ?? DEFAULT_CHUNK, 16);
   const signal = options.signal;
   const from = options.from ?? "start";
+  const tornAfter = options.tornAfter ?? DEFAULT_TORN_AFTER;
   const reader = makeReader({ maxRecordBytes: options.maxRecordBytes, decode: options.decode });
   let cur: OpenFile | undefined;
   let pending: { file: OpenFile; reason: "rotated" | "newer file" } | undefined;
@@ -233,6 +254,9 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
   let dirMtime = -1;
   let lastScan = 0;
   let scanned: Listed[] = [];
+  /** The record held back at the end of the file (absolute offset, -1 for none) and since when (ms). */
+  let heldAt = -1;
+  let heldSince = 0;
 
   try {
     // Wait for the path to exist and learn whether it is a directory.
@@ -362,8 +386,9 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
       // At the end of the current file.
       if (pending) {
         // The old file was read to its end once more after the switch was decided: now switch.
-        const g = reader.finish();
-        if (g) yield { kind: "garbage", file: cur.id, start: g.start, length: g.length, reason: g.reason };
+        drainReader(reader, cur.id, events, reader.finish());
+        for (let i = 0; i < events.length; i++) yield events[i];
+        events.length = 0;
         const old = cur;
         left.add(keyOf(old.id));
         if (left.size > 10_000) left.clear(); // bound memory in a folder that rotates forever
@@ -372,6 +397,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
         pending = undefined;
         closeQuietly(old);
         reader.reset(0);
+        heldAt = -1;
         yield { kind: "switch", from: old.id, to: cur.id, reason };
         continue;
       }
@@ -382,8 +408,8 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
           pending = { file: next, reason: "newer file" };
           continue;
         }
-        const g = reader.finish();
-        if (g) yield { kind: "garbage", file: cur.id, start: g.start, length: g.length, reason: g.reason };
+        drainReader(reader, cur.id, events, reader.finish());
+        for (let i = 0; i < events.length; i++) yield events[i];
         return;
       }
 
@@ -391,6 +417,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
       if (info.size < reader.end) {
         // What we held back (a torn record) is gone with the truncated data.
         reader.reset(0);
+        heldAt = -1;
         await cur.handle.seek(0, Deno.SeekMode.Start);
         yield { kind: "switch", from: cur.id, to: cur.id, reason: "truncated" };
         continue;
@@ -400,6 +427,22 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
         // Read the old file to its end once more (the writer may have added a last record), then switch.
         pending = { file: next, reason: isDir ? "newer file" : "rotated" };
         continue;
+      }
+      // An incomplete record at the end of the file: wait for its rest, but not forever (a writer that crashed).
+      const held = reader.heldRecord();
+      const now = performance.now();
+      if (held !== heldAt) {
+        heldAt = held;
+        heldSince = now;
+      } else if (held >= 0 && now - heldSince >= tornAfter) {
+        heldAt = -1;
+        const g = reader.declareTorn(`torn record: still incomplete after ${tornAfter} ms`);
+        if (g) {
+          drainReader(reader, cur.id, events, g);
+          for (let i = 0; i < events.length; i++) yield events[i];
+          events.length = 0;
+          continue;
+        }
       }
       if (!await sleep(poll, signal)) return;
     }
