@@ -340,8 +340,10 @@ function findRunAt(
     let count = 0;
     let crossed = cross < 0;
     let ok = false;
+    let first = -1;
     for (;;) {
       const t = checkRecordSpan(b, r, end, max, count > 0);
+      if (first < 0) first = t;
       if (t < 0) {
         // The record after a run cut short by the end of the data: the run reaches the end.
         ok = t === INCOMPLETE && count > 0 && crossed;
@@ -362,23 +364,33 @@ function findRunAt(
       }
     }
     // Verified one level deep: the check of a payload does not verify the runs it finds in turn.
-    if (ok && (!verify || swallowedRunAt(b, q, end, max, false) < 0)) return q;
+    if (ok && (!verify || trustworthy(b, q, first, end, max))) return q;
   }
   return -1;
 }
 
 /**
  * The first position in `[from, pe)` that starts a run of records swallowed by
- * the string or binary payload `[s, pe)`: at least {@linkcode RUN_RECORDS}
- * whole records back to back, the first starting inside the payload, and
+ * the string or binary payload `[s, pe)` of a record ending at `recEnd` (-1
+ * when it does not end: it turned invalid further on). The run is at least
+ * {@linkcode RUN_RECORDS} whole records back to back, the first starting
+ * inside the payload, and it passes the point `x` where the swallowing shows
+ * (the record's end when something follows the payload in it, else the
+ * payload's end):
  *
- * - one of them straddles the payload's end (starts before it, ends after it), or
- * - they end exactly with the payload, after two or more of them started
- *   inside it, and the payload is not whole records from its first byte to
+ * - one of its records starts before `x` and ends after it, and no record
+ *   starts at `x`; or
+ * - it passes `x` otherwise (a record ends exactly there, or one straddles it
+ *   while another starts there), two or more of its records started inside
+ *   the payload, and the payload is not whole records from its first byte to
  *   its last (that is a log embedded as bytes, not a swallowed one).
  *
- * A run cut short by the end of the data counts once it passed the payload's
- * end in one of these ways. Returns -1 when there is none.
+ * The second case is guarded because a plausible map made of a payload's last
+ * few bytes can take what follows the payload as its own entries or value
+ * and end exactly where the record (or the next one) does; two records in a
+ * row inside the payload practically never happen by chance. A run cut short
+ * by the end of the data counts once it passed `x`. Returns -1 when there is
+ * none.
  */
 function payloadRun(
   b: Uint8Array,
@@ -388,36 +400,46 @@ function payloadRun(
   end: number,
   max: number,
   verify: boolean,
+  recEnd: number,
 ): number {
+  const x = recEnd > pe ? recEnd : pe;
   // A payload made of whole records from its first byte to its last is an embedded log: records that end exactly
   // with it are its own.
   let log = true;
   for (let r = s, k = 0; r < pe && log; r = checkRecordSpan(b, r, pe, max, k++ > 0)) log = r >= 0;
+  // Where a record starts at `x`, a record straddling it may be a plausible map made of the payload's last bytes
+  // that took that record as its value.
+  const clearStraddle = x >= end || checkRecordSpan(b, x, end, max, true) < 0;
   let seen: Uint8Array | undefined; // as in findRunAt
   for (let q = from; q < pe; q++) {
-    const x = b[q];
-    if ((x & 0xf0) !== 0x80 && x !== 0xde && x !== 0xdf) continue; // no map starts here: the common case, made cheap
+    const c = b[q];
+    if ((c & 0xf0) !== 0x80 && c !== 0xde && c !== 0xdf) continue; // no map starts here: the common case, made cheap
     const i = q - from;
     if (seen !== undefined && (seen[i >> 3] & (1 << (i & 7))) !== 0) continue;
     let r = q;
     let count = 0;
     let inside = 0;
-    let reached = 0; // 0: not yet at the payload's end; 1: a record ends exactly there; 2: one straddles it
+    let passed = false;
     let ok = false;
+    let first = -1;
     for (;;) {
       const t = checkRecordSpan(b, r, end, max, count > 0);
-      const enough = reached === 2 || (reached === 1 && inside >= 2 && !log);
+      if (first < 0) first = t;
       if (t === INCOMPLETE) {
-        ok = enough; // the run goes on past the end of the data (more may be on its way): it counts once past `pe`
+        // The run goes on past the end of the data (more may be on its way); a record cut short there that starts
+        // before `x` straddles it, after at least one whole one.
+        ok = passed || (r < x && count >= 1 && clearStraddle);
         break;
       }
       if (t < 0) break;
       count++;
-      if (r < pe) {
-        inside++;
-        if (t >= pe) reached = t > pe ? 2 : 1;
+      if (r < pe) inside++;
+      if (r < x && t >= x) {
+        // A record straddling `x` where none starts is evidence enough; the rest needs two records inside.
+        if (!(t > x && clearStraddle) && (inside < 2 || log)) break;
+        passed = true;
       }
-      if (count >= RUN_RECORDS && (reached === 2 || (reached === 1 && inside >= 2 && !log))) {
+      if (passed && count >= RUN_RECORDS) {
         ok = true;
         break;
       }
@@ -430,9 +452,43 @@ function payloadRun(
         seen[j >> 3] |= 1 << (j & 7);
       }
     }
-    if (ok && (!verify || swallowedRunAt(b, q, end, max, false) < 0)) return q;
+    if (ok && (!verify || trustworthy(b, q, first, end, max))) return q;
   }
   return -1;
+}
+
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/**
+ * The check of the first record of a run found after a torn record: its keys
+ * are UTF-8 text, as every writer's keys are, and it did not swallow a run
+ * itself (see {@linkcode swallowedRun}; one level deep). A plausible map made
+ * of a torn record's last bytes and the next writer's first record (as its
+ * value) fails the first test: random bytes are seldom valid UTF-8.
+ */
+function trustworthy(b: Uint8Array, p: number, e: number, end: number, max: number): boolean {
+  const t = b[p];
+  let n: number;
+  let q: number;
+  if (t <= 0x8f) n = t & 0x0f, q = p + 1;
+  else if (t === 0xde) n = (b[p + 1] << 8) | b[p + 2], q = p + 3;
+  else n = ((b[p + 1] << 24) >>> 0) + ((b[p + 2] << 16) | (b[p + 3] << 8) | b[p + 4]), q = p + 5;
+  for (let i = 0; i < n; i++) {
+    const k = b[q];
+    let len: number;
+    let from: number;
+    if (k <= 0xbf) len = k & 0x1f, from = q + 1;
+    else if (k === 0xd9) len = b[q + 1], from = q + 2;
+    else if (k === 0xda) len = (b[q + 1] << 8) | b[q + 2], from = q + 3;
+    else len = ((b[q + 1] << 24) >>> 0) + ((b[q + 2] << 16) | (b[q + 3] << 8) | b[q + 4]), from = q + 5;
+    try {
+      utf8.decode(b.subarray(from, from + len));
+    } catch {
+      return false;
+    }
+    q = skipObject(b, from + len, e, max, 1); // the value; the record is whole, so this cannot fail
+  }
+  return swallowedRunAt(b, p, end, max, false, e) < 0;
 }
 
 /** walkPayloads' answer when a run was found; its start is in `runFound`. */
@@ -460,6 +516,7 @@ function walkPayloads(
   depth: number,
   verify: boolean,
   tail: boolean,
+  recEnd: number,
 ): number {
   if (p >= end) return INCOMPLETE;
   if (depth > MAX_DEPTH) return INVALID;
@@ -487,7 +544,7 @@ function walkPayloads(
     // A payload cut short by the end of the data is the torn-at-the-end case, not this one.
     const pe = q + n;
     if (n > 0 && pe <= end && (!tail || n >= BIG_PAYLOAD)) {
-      const r = payloadRun(b, q, pe, tail ? Math.max(q, pe - PAYLOAD_TAIL) : q, end, max, verify);
+      const r = payloadRun(b, q, pe, tail ? Math.max(q, pe - PAYLOAD_TAIL) : q, end, max, verify, recEnd);
       if (r >= 0) {
         runFound = r;
         return FOUND;
@@ -496,7 +553,7 @@ function walkPayloads(
     return pe;
   }
   for (let i = 0; i < n; i++) {
-    q = walkPayloads(b, q, end, max, depth + 1, verify, tail);
+    q = walkPayloads(b, q, end, max, depth + 1, verify, tail, recEnd);
     if (q < 0) return q;
     if (q > end) return INCOMPLETE; // a payload cut short: nothing after it is there to walk
   }
@@ -512,14 +569,14 @@ function walkPayloads(
  * payload's end (or to exactly its end: see {@linkcode payloadRun}), or -1.
  * The walk stops where the bytes stop being well-formed.
  */
-export function swallowedRun(b: Uint8Array, p: number, end: number, max: number): number {
-  return swallowedRunAt(b, p, end, max, true);
+export function swallowedRun(b: Uint8Array, p: number, end: number, max: number, recEnd = -1): number {
+  return swallowedRunAt(b, p, end, max, true, recEnd);
 }
 
-function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, verify: boolean): number {
+function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, verify: boolean, recEnd: number): number {
   const t = b[p];
   if (!((t >= 0x80 && t <= 0x8f) || t === 0xde || t === 0xdf)) return -1; // not even the start of a map
-  return walkPayloads(b, p, end, max, 0, verify, false) === FOUND ? runFound : -1;
+  return walkPayloads(b, p, end, max, 0, verify, false, recEnd) === FOUND ? runFound : -1;
 }
 
 /**
@@ -530,8 +587,8 @@ function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, veri
  * where one of the new writer's records ends (then nothing after it looks
  * wrong); a record that big costs little more than a kilobyte's look.
  */
-function looksSwallowing(b: Uint8Array, p: number, end: number, max: number): boolean {
-  return walkPayloads(b, p, end, max, 0, false, true) === FOUND;
+function looksSwallowing(b: Uint8Array, p: number, e: number, end: number, max: number): boolean {
+  return walkPayloads(b, p, end, max, 0, false, true, e) === FOUND;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -762,9 +819,9 @@ export class MpackStreamReader {
             }
           }
           if (at === this.#heldAt && this.#base + e > this.#heldEnd) suspect = true; // completed by later bytes
-          else if (!suspect && e - p >= BIG_PAYLOAD) suspect = looksSwallowing(b, p, end, max);
+          else if (!suspect && e - p >= BIG_PAYLOAD) suspect = looksSwallowing(b, p, e, end, max);
           if (suspect) {
-            const q = swallowedRun(b, p, end, max);
+            const q = swallowedRun(b, p, end, max, e);
             if (q >= 0) return this.#tornUpTo(p, q, swallowedReason(this.#base + q));
           }
           this.#soundAt = at;

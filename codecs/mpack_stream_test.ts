@@ -1,6 +1,13 @@
 import assert from "node:assert/strict";
-import { checkRecordSpan, type MpackStreamItem, MpackStreamReader } from "./mpack_stream.ts";
+import {
+  checkRecordSpan,
+  type MpackGarbageItem,
+  type MpackRecordItem,
+  type MpackStreamItem,
+  MpackStreamReader,
+} from "./mpack_stream.ts";
 import { encodeMsgpack } from "./msgpack.ts";
+import { concatBytes, randomBytes, telemetryRecord, tornLog } from "../tests/helpers/torn_log.ts";
 
 const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url);
 
@@ -93,4 +100,121 @@ Deno.test("mpack stream: an empty map is a record where a record is expected, no
   assert.deepEqual((items[0] as { value: unknown }).value, {});
   assert.equal((items[2] as { length: number }).length, 2);
   assert.equal((items[4] as { length: number }).length, 2);
+});
+
+/** Reads `bytes` in 64 KiB pushes (as the follower does), then finish(): records' seq and the garbage items. */
+function readWhole(bytes: Uint8Array, chunk = 64 * 1024): { seqs: unknown[]; garbage: MpackGarbageItem[] } {
+  const r = new MpackStreamReader();
+  const seqs: unknown[] = [];
+  const garbage: MpackGarbageItem[] = [];
+  const take = (it: MpackStreamItem | undefined) => {
+    for (; it; it = r.next()) it.kind === "record" ? seqs.push(it.value.seq) : garbage.push(it);
+  };
+  for (let o = 0; o < bytes.length; o += chunk) {
+    r.push(bytes.subarray(o, o + chunk));
+    take(r.next());
+  }
+  take(r.finish());
+  return { seqs, garbage };
+}
+
+Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself when the new records outrun it", () => {
+  // 20,000 records (1.3 MB) after the cut: the field's declared length ends inside them. Before, 14,980 of them
+  // became part of one bogus record.
+  const log = tornLog();
+  assert.ok(log.after.length > 1 << 20);
+  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  assert.deepEqual(seqs, log.seqs);
+  assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[log.before.length, log.torn.length]]);
+  assert.match(garbage[0].reason, /torn record/);
+});
+
+Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself when the data ends inside it", () => {
+  // 5,000 records (330 kB) after the cut: the field's declared length runs past the end of the data.
+  const log = tornLog({ records: 5000 });
+  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  assert.deepEqual(seqs, log.seqs);
+  assert.deepEqual(garbage.map((g) => [g.start, g.length, g.reason]), [[
+    log.before.length,
+    log.torn.length,
+    "torn record at end of data",
+  ]]);
+});
+
+Deno.test("mpack stream: declareTorn resumes at the first byte written after the record was seen held", () => {
+  const log = tornLog({ records: 3000 });
+  const r = new MpackStreamReader();
+  r.push(concatBytes([log.before, log.torn]));
+  const seqs: unknown[] = [];
+  for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
+  assert.equal(r.declareTorn(), undefined, "nothing is declared torn before heldRecord() saw it");
+  assert.equal(r.heldRecord(), log.before.length);
+  r.push(log.after.subarray(0, 100_000)); // the new writer has begun; the torn field still waits for more
+  assert.equal(r.next(), undefined);
+  assert.equal(r.heldRecord(), log.before.length, "still the same record");
+  const g = r.declareTorn("torn record: still incomplete");
+  assert.deepEqual(g, {
+    kind: "garbage",
+    start: log.before.length,
+    length: log.torn.length,
+    reason: "torn record: still incomplete",
+  });
+  r.push(log.after.subarray(100_000));
+  for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
+  assert.equal(r.finish(), undefined);
+  assert.deepEqual(seqs, log.seqs);
+});
+
+Deno.test("mpack stream: a torn record anywhere in a field, with records cut anywhere, costs only itself", () => {
+  // The cut falls anywhere in the record (header or payload); the payload is last or followed by more entries.
+  let seed = 5;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const after = concatBytes(Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
+  for (let i = 0; i < 60; i++) {
+    const blob = randomBytes(i % 2 ? 8000 : 65536, i);
+    const big = encodeMsgpack(i % 3 ? { time: 1.5, seq: -1, image: blob } : { image: blob, seq: -1, meta: { w: 640 } });
+    const cut = 1 + Math.floor(rand() * Math.min(big.length - 1, 30_000));
+    const { seqs, garbage } = readWhole(concatBytes([big.subarray(0, cut), after]), 4096);
+    const where = `try ${i}, cut after ${cut} of ${big.length} bytes`;
+    assert.deepEqual(seqs, Array.from({ length: 300 }, (_, k) => k), where);
+    assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[0, cut]], where);
+  }
+});
+
+Deno.test("mpack stream: whole records that merely look like a torn one are read as they are", () => {
+  // Records a tear check looks at (big ones, ones held at the end of the data and completed later) whose
+  // payloads hold maps: an embedded log, a list of maps, nested maps, random bytes, non-ASCII text.
+  let seed = 9;
+  const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+  const recs: Uint8Array[] = [];
+  for (let i = 0; i < 120; i++) {
+    const n = 1 + Math.floor(rand() * 20_000);
+    const kinds = [
+      () => ({ seq: i, image: randomBytes(n, i), t: 1.5 }),
+      () => ({ seq: i, log: concatBytes(Array.from({ length: 1 + (n >> 6) }, (_, k) => telemetryRecord(k))) }),
+      () => ({ seq: i, dets: Array.from({ length: 1 + (n >> 6) }, (_, k) => ({ id: k, x: k / 3 })) }),
+      () => ({ seq: i, pose: { x: 1, y: 2 }, blob: randomBytes(n, i) }),
+      () => ({ seq: i, text: "ключ 数据 ".repeat(1 + (n >> 4)) }),
+      () => ({ seq: i, inner: { time: 1.5, seq: i, name: "a/b" } }),
+    ];
+    recs.push(encodeMsgpack(kinds[i % kinds.length]()));
+  }
+  const all = concatBytes(recs);
+  for (const held of [false, true]) {
+    const r = new MpackStreamReader();
+    const seqs: unknown[] = [];
+    let garbage = 0;
+    const take = (it: MpackStreamItem | undefined) => {
+      for (; it; it = r.next()) it.kind === "record" ? seqs.push(it.value.seq) : garbage++;
+    };
+    for (let o = 0; o < all.length;) {
+      const len = 1 + Math.floor(rand() * (held ? 3000 : 70_000));
+      r.push(all.subarray(o, o += len));
+      take(r.next());
+      if (held) r.heldRecord(); // a follower at the end of the file after every write
+    }
+    take(r.finish());
+    assert.equal(garbage, 0, held ? "held" : "chunks");
+    assert.deepEqual(seqs, Array.from({ length: recs.length }, (_, k) => k), held ? "held" : "chunks");
+  }
 });

@@ -215,6 +215,7 @@ export class MpackTailInput implements Input {
         signal: ctx.signal,
         pollInterval: cfg.poll_interval,
         maxRecordBytes: cfg.max_record_bytes,
+        tornAfter: cfg.torn_after,
         // Without flattening nothing here needs the decoded map: decode lazily, if an output asks.
         decode: flat,
       });

@@ -124,6 +124,7 @@ Deno.test("schema: defaults, units and strictness", () => {
     flatten: false,
     poll_interval: 50,
     max_record_bytes: 64 * 1024 * 1024,
+    torn_after: 1000,
   });
   const r2 = mpackTailSchema.safeParse({
     name: "robot",
@@ -134,8 +135,10 @@ Deno.test("schema: defaults, units and strictness", () => {
     flatten: "true",
     poll_interval: "250ms",
     max_record_bytes: "1MiB",
+    torn_after: "2.5s",
   });
   ok(r2.success);
+  strictEqual(r2.data.torn_after, 2500);
   strictEqual(r2.data.poll_interval, 250);
   strictEqual(r2.data.max_record_bytes, 1024 * 1024);
   strictEqual(r2.data.flatten, true);
@@ -143,6 +146,7 @@ Deno.test("schema: defaults, units and strictness", () => {
   ok(!mpackTailSchema.safeParse({}).success, "path is required");
   ok(!mpackTailSchema.safeParse({ path: "x", from: "middle" }).success);
   ok(!mpackTailSchema.safeParse({ path: "x", poll_interval: "soon" }).success);
+  ok(!mpackTailSchema.safeParse({ path: "x", torn_after: 0 }).success);
   // The transport definition exposes the same schema.
   ok(transport.input?.schema.safeParse({ path: "x" }).success);
   strictEqual(transport.type, "mpack_tail");

@@ -27,6 +27,8 @@ export const mpackTailSchema = z.strictObject({
   max_record_bytes: byteSize().pipe(z.number().int().min(16, "max_record_bytes must be at least 16 B")).default(
     64 * 1024 * 1024,
   ),
+  /** How long an incomplete record may stay at the end of the file before it is declared torn (default 1 s). */
+  torn_after: duration().pipe(z.number().min(1, "torn_after must be at least 1ms")).default(1000),
 });
 
 /** A parsed `[[inputs.mpack_tail]]` table (see {@linkcode mpackTailSchema} for the meaning of each key). */
@@ -49,6 +51,8 @@ export interface MpackTailConfig {
   poll_interval: number;
   /** Largest record in bytes. */
   max_record_bytes: number;
+  /** Milliseconds an incomplete record may stay at the end of the file before it is declared torn. */
+  torn_after: number;
 }
 
 // The interface is written out for the docs; this fails to compile when it drifts from the schema.
