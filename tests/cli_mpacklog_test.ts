@@ -7,6 +7,7 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import type { Dict } from "../core/record.ts";
 import { csvCell } from "../cli/dump.ts";
 import { compareCodePoints } from "../cli/list.ts";
+import { tornLog } from "./helpers/torn_log.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url).pathname;
@@ -244,6 +245,37 @@ Deno.test("dump: garbage is skipped with a located warning, good records still p
       warnings[1],
       new RegExp(`^${path}:${first.length + junk.length + second.length}: skipped 3 bytes \\(.+\\)$`),
     );
+  } finally {
+    await Deno.remove(path);
+  }
+});
+
+Deno.test("dump and list: records after a crashed writer's torn record are all read", async () => {
+  // The issue's case: 100 bytes of a record with a 1 MiB binary field, then 20,000 records by a new writer.
+  // Before, dump printed 5,016 lines (14,987 records lost, one bogus).
+  const log = tornLog();
+  const path = await tempFile([log.before, log.torn, log.after]);
+  try {
+    const r = await run("dump", path);
+    assert.equal(r.code, 0);
+    const printed = lines(r.stdout).map((l) => JSON.parse(l).seq);
+    assert.deepEqual(printed, log.seqs);
+    assert.equal(
+      r.stderr,
+      `${path}:${log.before.length}: skipped ${log.torn.length} bytes (torn record: its declared length runs over ` +
+        `records that start at offset ${log.before.length + log.torn.length})\n`,
+    );
+    const l = await run("list", path);
+    assert.equal(l.code, 0);
+    assert.equal(l.stdout, "- name\n- ok\n- seq\n- time\n- value\n\n");
+    assert.match(l.stderr, new RegExp(`^${path}:${log.before.length}: skipped ${log.torn.length} bytes \\(torn`));
+
+    // Fewer records than the torn field's declared length: the end of the file comes first.
+    const short = tornLog({ records: 5000 });
+    await Deno.writeFile(path, concat([short.before, short.torn, short.after]));
+    const s = await run("dump", path, "seq");
+    assert.deepEqual(lines(s.stdout).map((line) => JSON.parse(line).seq), short.seqs);
+    assert.equal(s.stderr, `${path}:${short.before.length}: skipped 100 bytes (torn record at end of data)\n`);
   } finally {
     await Deno.remove(path);
   }

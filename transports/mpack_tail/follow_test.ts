@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import type { Dict } from "../../core/record.ts";
 import { type FollowEvent, followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
+import { randomBytes, tornLog } from "../../tests/helpers/torn_log.ts";
 
 const FIXTURES = new URL("../../testdata/mpacklog/", import.meta.url);
 
@@ -497,5 +498,95 @@ Deno.test("follow: a record torn inside its last string or float is held back, n
     const values = events.flatMap((e) => e.kind === "records" ? e.items.map((it) => it.value) : []);
     deepStrictEqual(values, [{ a: "hello" }, { b: 1.5 }]);
     ok(!events.some((e) => e.kind === "garbage"));
+  });
+});
+
+/** The garbage events, as [start, length]. */
+function garbageSpans(events: FollowEvent[]): [number, number][] {
+  return events.flatMap((e) => e.kind === "garbage" ? [[e.start, e.length] as [number, number]] : []);
+}
+
+Deno.test("follow: a crashed writer's torn 1 MiB record costs only itself when a new writer outruns it", async () => {
+  // The issue's case: 100 bytes of a record with a 1 MiB binary field, then 20,000 records (1.3 MB) by a new
+  // writer. Before, 14,980 of them vanished into 2 bogus records.
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    const log = tornLog();
+    await Deno.writeFile(path, concat([log.before, log.torn]));
+    const tornAfter = 1000;
+    const f = new Follower(path, { tornAfter });
+    await f.until((e) => recordCount(e) === 3);
+    const t0 = performance.now();
+    append(path, log.after);
+    await f.until((e) => recordCount(e) === log.seqs.length, tornAfter + 5000);
+    const elapsed = performance.now() - t0;
+    const events = await f.stop();
+    deepStrictEqual(seqs(events), log.seqs, "every record, no bogus one");
+    deepStrictEqual(garbageSpans(events), [[log.before.length, log.torn.length]]);
+    ok(elapsed < tornAfter + 5000, `delivered after ${elapsed} ms`);
+
+    // Read whole, the same.
+    const whole = await readAll(path);
+    deepStrictEqual(seqs(whole), log.seqs);
+    deepStrictEqual(garbageSpans(whole), [[log.before.length, log.torn.length]]);
+  });
+});
+
+Deno.test("follow: a torn record still incomplete after tornAfter is declared torn; reading resumes after it", async () => {
+  // The new writer appends 5,000 records (330 kB) in pieces: the 1 MiB field never completes. Before, they
+  // waited for 1 MiB more, forever if it never came.
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    const log = tornLog({ records: 5000 });
+    await Deno.writeFile(path, concat([log.before, log.torn]));
+    const tornAfter = 300;
+    const f = new Follower(path, { tornAfter });
+    await f.until((e) => recordCount(e) === 3);
+    const t0 = performance.now();
+    const step = Math.ceil(log.after.length / 4);
+    for (let o = 0; o < log.after.length; o += step) {
+      append(path, log.after.subarray(o, o + step));
+      await new Promise((r) => setTimeout(r, 20)); // a writer at work, not a synchronisation
+    }
+    await f.until((e) => recordCount(e) === log.seqs.length, tornAfter + 5000);
+    const elapsed = performance.now() - t0;
+    const events = await f.stop();
+    deepStrictEqual(seqs(events), log.seqs);
+    deepStrictEqual(garbageSpans(events), [[log.before.length, log.torn.length]]);
+    const g = events.find((e) => e.kind === "garbage");
+    ok(g?.kind === "garbage" && /still incomplete after 300 ms/.test(g.reason), g?.kind === "garbage" ? g.reason : "");
+    ok(elapsed < tornAfter + 5000, `delivered after ${elapsed} ms`);
+
+    // The same file read from its start while following (a closed file): resumed after tornAfter too.
+    const again = new Follower(path, { tornAfter });
+    await again.until((e) => recordCount(e) === log.seqs.length, tornAfter + 5000);
+    const events2 = await again.stop();
+    deepStrictEqual(seqs(events2), log.seqs);
+    deepStrictEqual(garbageSpans(events2), [[log.before.length, log.torn.length]]);
+
+    // And read whole.
+    const whole = await readAll(path);
+    deepStrictEqual(seqs(whole), log.seqs);
+    deepStrictEqual(garbageSpans(whole), [[log.before.length, log.torn.length]]);
+  });
+});
+
+Deno.test("follow: a whole 1 MiB record written slowly, in pieces, is not torn", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    const log = tornLog({ records: 0 });
+    const big = encodeMsgpack({ seq: 7, image: randomBytes(1 << 20, 3), after: 1 });
+    await Deno.writeFile(path, log.before);
+    const f = new Follower(path, { tornAfter: 2000 });
+    await f.until((e) => recordCount(e) === 3);
+    for (const [a, b] of [[0, 100], [100, 500_000], [500_000, big.length]]) {
+      append(path, big.subarray(a, b));
+      await new Promise((r) => setTimeout(r, 100)); // a slow writer, well within tornAfter
+    }
+    append(path, log.before);
+    await f.until((e) => recordCount(e) === 7);
+    const events = await f.stop();
+    deepStrictEqual(seqs(events), [0, 1, 2, 7, 0, 1, 2]);
+    deepStrictEqual(garbageSpans(events), []);
   });
 });

@@ -10,6 +10,7 @@ import type { FollowPosition } from "./follow.ts";
 import { MpackTailInput } from "./input.ts";
 import { type MpackTailConfig, mpackTailSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
+import { tornLog } from "../../tests/helpers/torn_log.ts";
 
 interface Batch {
   records: BusRecord[];
@@ -413,5 +414,39 @@ Deno.test("input: outputs' marks are saved with the checkpoint, carried forward,
     await running3;
     deepStrictEqual(t3.resumed, [], "no rewind when reading does not go on at the checkpoint");
     ok(t3.lines.some((l) => l.includes("checkpointed file not found")));
+  });
+});
+
+Deno.test("input: a crashed writer's torn record is counted as garbage; the new writer's 20,000 records all arrive", async () => {
+  await withTempDir(async (dir) => {
+    const path = join(dir, "log.mpack");
+    const log = tornLog();
+    await Deno.writeFile(path, concat([log.before, log.torn]));
+    const t = new TestContext();
+    const running = new MpackTailInput(config({ path, from: "start" })).run(t.ctx);
+    await t.untilRecords(3);
+    await Deno.writeFile(path, log.after, { append: true });
+    await t.untilRecords(log.seqs.length);
+    t.acceptAll();
+    t.ac.abort();
+    await running;
+    deepStrictEqual(t.records.map((r) => r.data.seq), log.seqs);
+    strictEqual(t.stats.errors, 1);
+    strictEqual(t.stats.counters.get("garbage_bytes"), log.torn.length);
+    const warn = t.lines.find((l) => l.includes("WARN") && l.includes("torn record"));
+    ok(warn?.includes(`offset=${log.before.length}`) && warn.includes(`length=${log.torn.length}`), t.lines.join("\n"));
+
+    // Fewer new records than the torn field claims: declared torn after torn_after.
+    const short = tornLog({ records: 5000 });
+    await Deno.writeFile(path, concat([short.before, short.torn, short.after]));
+    const t2 = new TestContext();
+    const running2 = new MpackTailInput(config({ path, from: "start", torn_after: 0.3 })).run(t2.ctx); // 0.3 s
+    await t2.untilRecords(short.seqs.length);
+    t2.acceptAll();
+    t2.ac.abort();
+    await running2;
+    deepStrictEqual(t2.records.map((r) => r.data.seq), short.seqs);
+    strictEqual(t2.stats.counters.get("garbage_bytes"), short.torn.length);
+    ok(t2.lines.some((l) => l.includes("WARN") && l.includes("still incomplete after 300 ms")), t2.lines.join("\n"));
   });
 });
