@@ -218,3 +218,43 @@ Deno.test("mpack stream: whole records that merely look like a torn one are read
     assert.deepEqual(seqs, Array.from({ length: recs.length }, (_, k) => k), held ? "held" : "chunks");
   }
 });
+
+Deno.test("mpack stream: declareTorn keeps the records a new writer wrote before the reader saw the end", () => {
+  // The reader got to the end of the data only after the new writer's first 10,000 bytes (a follower behind).
+  const log = tornLog({ records: 3000 });
+  const r = new MpackStreamReader();
+  r.push(concatBytes([log.before, log.torn, log.after.subarray(0, 10_000)]));
+  const seqs: unknown[] = [];
+  for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
+  assert.equal(r.heldRecord(), log.before.length);
+  r.push(log.after.subarray(10_000, 50_000));
+  assert.equal(r.next(), undefined);
+  const g = r.declareTorn();
+  assert.deepEqual([g?.start, g?.length], [log.before.length, log.torn.length]);
+  r.push(log.after.subarray(50_000));
+  for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
+  assert.deepEqual(seqs, log.seqs);
+});
+
+Deno.test("mpack stream: after a torn end, a run shorter than four records counts when it reaches the end", () => {
+  const log = tornLog({ records: 2 });
+  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  assert.deepEqual(seqs, [0, 1, 2, 1000, 1001]);
+  assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[log.before.length, log.torn.length]]);
+});
+
+Deno.test("mpack stream: a torn field that ends exactly where a new record ends is found when it is 4 KiB or more", () => {
+  // Nothing after the bogus record looks wrong here: only the look into big fields finds it.
+  const after = concatBytes(Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
+  const cut = 100;
+  const head = encodeMsgpack({ time: 1.5, seq: -1, image: new Uint8Array(5000) }).length - 5000; // bytes before the field
+  // A field length that makes the torn record end exactly at the end of the 90th new record.
+  let end90 = 0;
+  for (let i = 0; i < 90; i++) end90 += telemetryRecord(i).length;
+  const binLen = cut - head + end90;
+  const big = encodeMsgpack({ time: 1.5, seq: -1, image: randomBytes(binLen, 4) });
+  assert.equal(big.length - binLen, head);
+  const { seqs, garbage } = readWhole(concatBytes([big.subarray(0, cut), after]));
+  assert.deepEqual(seqs, Array.from({ length: 300 }, (_, k) => k));
+  assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[0, cut]]);
+});

@@ -523,6 +523,8 @@ Deno.test("follow: a crashed writer's torn 1 MiB record costs only itself when a
     const events = await f.stop();
     deepStrictEqual(seqs(events), log.seqs, "every record, no bogus one");
     deepStrictEqual(garbageSpans(events), [[log.before.length, log.torn.length]]);
+    const g = events.find((e) => e.kind === "garbage");
+    ok(g?.kind === "garbage" && /declared length runs over records/.test(g.reason), "found without waiting");
     ok(elapsed < tornAfter + 5000, `delivered after ${elapsed} ms`);
 
     // Read whole, the same.
