@@ -6,11 +6,10 @@
  * is skipped to the next plausible record and reported with its offset.
  *
  * A record that a crashed writer left incomplete, followed by the records of
- * a new writer, costs only its own bytes: see {@linkcode findRun} for the rule
- * that finds where the new records begin, applied when such a record is
- * declared torn ({@linkcode MpackStreamReader.declareTorn},
- * {@linkcode MpackStreamReader.finish}) or when its declared length swallowed
- * the start of the new records.
+ * a new writer, costs only its own bytes: {@linkcode findRun} finds where the
+ * new records begin when such a record is declared torn
+ * ({@linkcode MpackStreamReader.declareTorn}, {@linkcode MpackStreamReader.finish}),
+ * and {@linkcode swallowedRun} when its declared length covered them.
  *
  * No MessagePack library offers resynchronisation after corruption, so the
  * structural check below is written by hand: it walks the headers without
@@ -295,8 +294,7 @@ export const RUN_RECORDS = 4;
  *   when it reaches `end` (its last record ends exactly there, or the record
  *   after it is cut short there);
  * - when `cross >= 0`, the run reaches `cross`: one of its records ends at or
- *   after it, or, with `strict`, one starts before it and ends after it (a
- *   record boundary exactly at `cross` does not count);
+ *   after it;
  * - its first record did not itself swallow such a run (see
  *   {@linkcode swallowedRun}): a plausible record that starts in a torn
  *   record's bytes and whose string or binary value runs over the start of
@@ -315,9 +313,8 @@ export function findRun(
   end: number,
   max: number,
   cross = -1,
-  strict = false,
 ): number {
-  return findRunAt(b, from, to, end, max, cross, strict, true);
+  return findRunAt(b, from, to, end, max, cross, true);
 }
 
 function findRunAt(
@@ -327,7 +324,6 @@ function findRunAt(
   end: number,
   max: number,
   cross: number,
-  strict: boolean,
   verify: boolean,
 ): number {
   let seen: Uint8Array | undefined; // bit i set: from + i is a boundary inside a run already walked (and failed)
@@ -350,12 +346,12 @@ function findRunAt(
         break;
       }
       count++;
-      if (!crossed) crossed = strict ? t > cross : t >= cross;
+      if (!crossed) crossed = t >= cross;
       if (crossed && (count >= RUN_RECORDS || t === end)) {
         ok = true;
         break;
       }
-      if (t === end || (strict && t === cross)) break; // at the end; or aligned with `cross`, which no later record can straddle
+      if (t === end) break;
       r = t;
       if (r < to) {
         const j = r - from;
@@ -498,7 +494,7 @@ let runFound = -1;
 /** Payloads at least this long are looked into by {@linkcode looksSwallowing}. */
 const BIG_PAYLOAD = 4096;
 /** How far before the end of such a payload {@linkcode looksSwallowing} looks for records. */
-const PAYLOAD_TAIL = 1024;
+const PAYLOAD_TAIL = 512;
 
 /**
  * Like skipObject, for the rare path: walks the object at `p` and, in each
@@ -585,7 +581,7 @@ function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, veri
  * or binary payloads start a run of records that {@linkcode swallowedRun}
  * would find. Catches a torn record whose payload, by chance, ends exactly
  * where one of the new writer's records ends (then nothing after it looks
- * wrong); a record that big costs little more than a kilobyte's look.
+ * wrong); a record that big costs a look at a few hundred bytes.
  */
 function looksSwallowing(b: Uint8Array, p: number, e: number, end: number, max: number): boolean {
   return walkPayloads(b, p, end, max, 0, false, true, e) === FOUND;
@@ -612,12 +608,13 @@ function swallowedReason(q: number): string {
  *   data went then) and, once it has waited long enough,
  *   {@linkcode MpackStreamReader.declareTorn}. At the true end of the data,
  *   {@linkcode MpackStreamReader.finish} declares it torn at once.
- * - A record whose declared length ran over the start of other records (a
- *   run, see {@linkcode findRun}, begins inside it and continues past its
- *   end) is no record: it is reported as garbage up to where the run begins,
- *   and reading goes on from there. This is checked only when the bytes right
- *   after the record start no record, or when the record was held at the end
- *   of a followed file and completed by bytes written later.
+ * - A record whose declared length ran over the start of other records (see
+ *   {@linkcode swallowedRun}) is no record: it is reported as garbage up to
+ *   where they begin, and reading goes on from there. This is checked only
+ *   when the bytes right after the record start no record, when the record
+ *   was held at the end of a followed file and completed by bytes written
+ *   later, when it turns invalid after a string or binary value, and (a look
+ *   at the end of its big values only) for records of 4 KiB or more.
  */
 export class MpackStreamReader {
   #buf: Uint8Array = EMPTY;

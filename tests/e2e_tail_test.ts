@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
-import { MpackStreamReader } from "../codecs/mpack_stream.ts";
+import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 
 const TOTAL = 6000;
@@ -45,11 +45,14 @@ async function readOutput(dir: string): Promise<{ seqs: number[]; garbage: numbe
   for (const n of names) {
     const r = new MpackStreamReader();
     r.push(await Deno.readFile(join(dir, n)));
-    for (let it = r.next(); it; it = r.next()) {
-      if (it.kind === "record") seqs.push(it.value.seq as number);
-      else garbage++;
-    }
-    if (r.finish()) garbage++;
+    const take = (first: MpackStreamItem | undefined) => {
+      for (let it = first; it; it = r.next()) {
+        if (it.kind === "record") seqs.push(it.value.seq as number);
+        else garbage++;
+      }
+    };
+    take(r.next());
+    take(r.finish()); // a torn end, and any records after it
   }
   return { seqs, garbage };
 }
