@@ -278,6 +278,60 @@ export function lastCheckFailure(): string {
   return failText();
 }
 
+/** True when `b[from, to)` is well-formed UTF-8 (no overlong forms, no surrogates). */
+function isUtf8(b: Uint8Array, from: number, to: number): boolean {
+  for (let i = from; i < to;) {
+    const c = b[i];
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    let n: number; // continuation bytes
+    let min: number; // smallest code point of that length
+    if (c >= 0xc2 && c <= 0xdf) n = 1, min = 0x80;
+    else if (c >= 0xe0 && c <= 0xef) n = 2, min = 0x800;
+    else if (c >= 0xf0 && c <= 0xf4) n = 3, min = 0x10000;
+    else return false;
+    if (i + n >= to) return false;
+    let cp = c & (0x3f >> n);
+    for (let k = 1; k <= n; k++) {
+      const d = b[i + k];
+      if ((d & 0xc0) !== 0x80) return false;
+      cp = (cp << 6) | (d & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return false;
+    i += n + 1;
+  }
+  return true;
+}
+
+/**
+ * A quick test of a position before a run is looked for from it: a map
+ * starts there whose first key is UTF-8 text (when its bytes are there to
+ * tell). Random bytes pass at about one position in a few hundred, and the
+ * full check, which can walk far through random bytes that happen to be
+ * well-formed MessagePack, runs only then.
+ */
+function mayStartRecord(b: Uint8Array, q: number, end: number): boolean {
+  const t = b[q];
+  let k: number; // the first key's header
+  if (t > 0x80 && t <= 0x8f) k = q + 1;
+  else if (t === 0xde) k = q + 3;
+  else if (t === 0xdf) k = q + 5;
+  else return false;
+  if (k >= end) return true;
+  const c = b[k];
+  let from: number;
+  let len: number;
+  if (c >= 0xa0 && c <= 0xbf) from = k + 1, len = c & 0x1f;
+  else if (c === 0xd9 && k + 2 <= end) from = k + 2, len = b[k + 1];
+  else if (c === 0xda && k + 3 <= end) from = k + 3, len = (b[k + 1] << 8) | b[k + 2];
+  else if (c === 0xdb && k + 5 <= end) {
+    from = k + 5, len = ((b[k + 1] << 24) >>> 0) + ((b[k + 2] << 16) | (b[k + 3] << 8) | b[k + 4]);
+  } else return c === 0xd9 || c === 0xda || c === 0xdb; // a string header cut short by the end of the data
+  return from + len > end || isUtf8(b, from, from + len);
+}
+
 /**
  * How many whole records in a row {@linkcode findRun} wants before it trusts a
  * position; a shorter run counts only when it reaches the end of the data.
@@ -328,8 +382,9 @@ function findRunAt(
 ): number {
   let seen: Uint8Array | undefined; // bit i set: from + i is a boundary inside a run already walked (and failed)
   for (let q = from; q < to; q++) {
-    const x = b[q];
-    if ((x & 0xf0) !== 0x80 && x !== 0xde && x !== 0xdf) continue; // no map starts here: the common case, made cheap
+    const c = b[q];
+    if ((c <= 0x80 || c > 0x8f) && c !== 0xde && c !== 0xdf) continue; // no map starts here: the common case
+    if (!mayStartRecord(b, q, end)) continue;
     const i = q - from;
     if (seen !== undefined && (seen[i >> 3] & (1 << (i & 7))) !== 0) continue;
     let r = q;
@@ -409,7 +464,8 @@ function payloadRun(
   let seen: Uint8Array | undefined; // as in findRunAt
   for (let q = from; q < pe; q++) {
     const c = b[q];
-    if ((c & 0xf0) !== 0x80 && c !== 0xde && c !== 0xdf) continue; // no map starts here: the common case, made cheap
+    if ((c <= 0x80 || c > 0x8f) && c !== 0xde && c !== 0xdf) continue; // no map starts here: the common case
+    if (!mayStartRecord(b, q, end)) continue;
     const i = q - from;
     if (seen !== undefined && (seen[i >> 3] & (1 << (i & 7))) !== 0) continue;
     let r = q;
@@ -453,8 +509,6 @@ function payloadRun(
   return -1;
 }
 
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
 /**
  * The check of the first record of a run found after a torn record: its keys
  * are UTF-8 text, as every writer's keys are, and it did not swallow a run
@@ -477,11 +531,7 @@ function trustworthy(b: Uint8Array, p: number, e: number, end: number, max: numb
     else if (k === 0xd9) len = b[q + 1], from = q + 2;
     else if (k === 0xda) len = (b[q + 1] << 8) | b[q + 2], from = q + 3;
     else len = ((b[q + 1] << 24) >>> 0) + ((b[q + 2] << 16) | (b[q + 3] << 8) | b[q + 4]), from = q + 5;
-    try {
-      utf8.decode(b.subarray(from, from + len));
-    } catch {
-      return false;
-    }
+    if (!isUtf8(b, from, from + len)) return false;
     q = skipObject(b, from + len, e, max, 1); // the value; the record is whole, so this cannot fail
   }
   return swallowedRunAt(b, p, end, max, false, e) < 0;
@@ -491,17 +541,15 @@ function trustworthy(b: Uint8Array, p: number, e: number, end: number, max: numb
 const FOUND = -3;
 let runFound = -1;
 
-/** Payloads at least this long are looked into by {@linkcode looksSwallowing}. */
-const BIG_PAYLOAD = 4096;
-/** How far before the end of such a payload {@linkcode looksSwallowing} looks for records. */
-const PAYLOAD_TAIL = 512;
+/** Records at least this long get the look of {@linkcode endsWithRecord}. */
+const BIG_RECORD = 4096;
+/** How far from the expected start {@linkcode endsWithRecord} looks. */
+const NEAR = 32;
 
 /**
  * Like skipObject, for the rare path: walks the object at `p` and, in each
  * string or binary payload it meets, looks for a run of records it swallowed
- * (see {@linkcode payloadRun}). With `tail`, only payloads of
- * {@linkcode BIG_PAYLOAD} or more are looked into, and only their last
- * {@linkcode PAYLOAD_TAIL} bytes. Returns the end of the object, INCOMPLETE,
+ * (see {@linkcode payloadRun}). Returns the end of the object, INCOMPLETE,
  * INVALID, or FOUND (the run's start is then in `runFound`).
  */
 function walkPayloads(
@@ -511,7 +559,6 @@ function walkPayloads(
   max: number,
   depth: number,
   verify: boolean,
-  tail: boolean,
   recEnd: number,
 ): number {
   if (p >= end) return INCOMPLETE;
@@ -539,8 +586,8 @@ function walkPayloads(
   if (!container) {
     // A payload cut short by the end of the data is the torn-at-the-end case, not this one.
     const pe = q + n;
-    if (n > 0 && pe <= end && (!tail || n >= BIG_PAYLOAD)) {
-      const r = payloadRun(b, q, pe, tail ? Math.max(q, pe - PAYLOAD_TAIL) : q, end, max, verify, recEnd);
+    if (n > 0 && pe <= end) {
+      const r = payloadRun(b, q, pe, q, end, max, verify, recEnd);
       if (r >= 0) {
         runFound = r;
         return FOUND;
@@ -549,7 +596,7 @@ function walkPayloads(
     return pe;
   }
   for (let i = 0; i < n; i++) {
-    q = walkPayloads(b, q, end, max, depth + 1, verify, tail, recEnd);
+    q = walkPayloads(b, q, end, max, depth + 1, verify, recEnd);
     if (q < 0) return q;
     if (q > end) return INCOMPLETE; // a payload cut short: nothing after it is there to walk
   }
@@ -572,19 +619,26 @@ export function swallowedRun(b: Uint8Array, p: number, end: number, max: number,
 function swallowedRunAt(b: Uint8Array, p: number, end: number, max: number, verify: boolean, recEnd: number): number {
   const t = b[p];
   if (!((t >= 0x80 && t <= 0x8f) || t === 0xde || t === 0xdf)) return -1; // not even the start of a map
-  return walkPayloads(b, p, end, max, 0, verify, false, recEnd) === FOUND ? runFound : -1;
+  return walkPayloads(b, p, end, max, 0, verify, recEnd) === FOUND ? runFound : -1;
 }
 
 /**
- * A cheap first look at a whole record of {@linkcode BIG_PAYLOAD} or more:
- * true when the last {@linkcode PAYLOAD_TAIL} bytes of one of its big string
- * or binary payloads start a run of records that {@linkcode swallowedRun}
- * would find. Catches a torn record whose payload, by chance, ends exactly
- * where one of the new writer's records ends (then nothing after it looks
- * wrong); a record that big costs a look at a few hundred bytes.
+ * A cheap look at a whole record `[p, e)` of {@linkcode BIG_RECORD} or more
+ * followed by a record of `next` bytes: true when, within {@linkcode NEAR}
+ * bytes of `e - next`, a record starts inside it that ends exactly at `e`.
+ * That is how a torn record whose binary field happens to end exactly where
+ * one of the new writer's records ends looks (records of one writer are
+ * about the same size); nothing after it looks wrong, so without this look
+ * it would go unnoticed. Costs a few dozen byte tests.
  */
-function looksSwallowing(b: Uint8Array, p: number, e: number, end: number, max: number): boolean {
-  return walkPayloads(b, p, end, max, 0, false, true, e) === FOUND;
+function endsWithRecord(b: Uint8Array, p: number, e: number, next: number, max: number): boolean {
+  const hi = Math.min(e - 1, e - next + NEAR);
+  for (let q = Math.max(p + 1, e - next - NEAR); q <= hi; q++) {
+    const c = b[q];
+    if ((c <= 0x80 || c > 0x8f) && c !== 0xde && c !== 0xdf) continue;
+    if (mayStartRecord(b, q, e) && checkRecordSpan(b, q, e, max) === e) return true;
+  }
+  return false;
 }
 
 const EMPTY = new Uint8Array(0);
@@ -613,8 +667,9 @@ function swallowedReason(q: number): string {
  *   where they begin, and reading goes on from there. This is checked only
  *   when the bytes right after the record start no record, when the record
  *   was held at the end of a followed file and completed by bytes written
- *   later, when it turns invalid after a string or binary value, and (a look
- *   at the end of its big values only) for records of 4 KiB or more.
+ *   later, when it turns invalid after a string or binary value, and, for
+ *   records of 4 KiB or more, when a record about the size of the next one
+ *   ends exactly where it does (see {@linkcode endsWithRecord}).
  */
 export class MpackStreamReader {
   #buf: Uint8Array = EMPTY;
@@ -816,7 +871,9 @@ export class MpackStreamReader {
             }
           }
           if (at === this.#heldAt && this.#base + e > this.#heldEnd) suspect = true; // completed by later bytes
-          else if (!suspect && e - p >= BIG_PAYLOAD) suspect = looksSwallowing(b, p, e, end, max);
+          else if (!suspect && e - p >= BIG_RECORD && this.#aheadAt === this.#base + e && this.#aheadEnd >= 0) {
+            suspect = endsWithRecord(b, p, e, this.#aheadEnd - this.#base - e, max);
+          }
           if (suspect) {
             const q = swallowedRun(b, p, end, max, e);
             if (q >= 0) return this.#tornUpTo(p, q, swallowedReason(this.#base + q));
