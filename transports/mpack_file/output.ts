@@ -18,7 +18,7 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import { encodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { assertRecordSize } from "../../codecs/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
-import { checkRecordSpan, INCOMPLETE, MpackStreamReader } from "../../codecs/mpack_stream.ts";
+import { checkRecordSpan, INCOMPLETE, type MpackStreamItem, MpackStreamReader } from "../../codecs/mpack_stream.ts";
 import type { MpackFileConfig } from "./schema.ts";
 
 /** Values substituted into a path template. */
@@ -107,6 +107,9 @@ export interface TailRepair {
   scanned: number;
 }
 
+/** Whole records that must follow a torn record, to the end of the file, for the repair to keep them. */
+const AFTER_TEAR_RUN = 4;
+
 /** Bytes read per step while scanning an existing file. */
 const SCAN_CHUNK = 1 << 20;
 
@@ -146,6 +149,21 @@ export async function repairMpackTail(path: string, log?: Logger, from = 0): Pro
           records++;
           goodEnd = from + item.end;
         }
+      }
+    }
+    // At the end of the file, a record still held back is torn: the reader then looks inside it for whole records
+    // written after the tear (another writer appending), which must not be cut away with it. Only a run of at
+    // least AFTER_TEAR_RUN records counts here: a short one at the very end may be a nested map of the torn record
+    // itself, and cutting a torn tail is what a crash of this output needs. Garbage that reaches the end of the
+    // file is the tail, judged below, not garbage between records.
+    const after: MpackStreamItem[] = [];
+    for (let item = reader.finish(); item; item = reader.next()) after.push(item);
+    if (after.filter((i) => i.kind === "record").length >= AFTER_TEAR_RUN) {
+      for (const item of after) {
+        if (item.kind === "record") {
+          records++;
+          goodEnd = from + item.end;
+        } else if (from + item.start + item.length < size) middleGarbage += item.length;
       }
     }
     if (goodEnd < size) tail = await classifyTail(file, goodEnd, size - goodEnd);

@@ -707,3 +707,22 @@ Deno.test("start-up reads only what follows the last saved end of whole records"
     await d.close();
   });
 });
+
+Deno.test("tail repair keeps the records another writer appended after a torn record", async () => {
+  await withEnv(async (env) => {
+    const path = `${env.dir}/torn-then-more.mpack`;
+    const good = cat(encodeMsgpack({ g: 1 }), encodeMsgpack({ g: 2 }));
+    // A writer died 100 bytes into a record with a 1 MiB binary field; a new writer appended 50 records.
+    const torn = encodeMsgpack({ b: new Uint8Array(1 << 20) }).subarray(0, 100);
+    const more = Array.from({ length: 50 }, (_, i) => encodeMsgpack({ after: i, time: 1.5 + i }));
+    const bytes = cat(good, torn, ...more);
+    await Deno.writeFile(path, bytes);
+    const r = await repairMpackTail(path);
+    assert.equal(r.records, 52, "the 50 records after the torn one are found");
+    assert.equal(r.cut, 0);
+    assert.equal(r.tail, "none");
+    assert.equal(r.middleGarbage, 100);
+    assert.equal(r.foreign, false);
+    assert.equal((await Deno.stat(path)).size, bytes.length, "nothing cut");
+  });
+});
