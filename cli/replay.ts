@@ -78,6 +78,13 @@ async function* mpackRecords(path: string): AsyncGenerator<{ raw: Uint8Array; ti
         yield { raw: item.raw.slice(), time: typeof t === "number" ? t : undefined };
       }
     }
+    // The file read whole: a record still held back at its end is torn, and the records a new writer appended
+    // after the tear are found inside it (the rule of transports/mpack_tail/README.md).
+    for (let item = reader.finish(); item; item = reader.next()) {
+      if (item.kind !== "record") continue;
+      const t = item.value.time;
+      yield { raw: item.raw.slice(), time: typeof t === "number" ? t : undefined };
+    }
   } finally {
     file.close();
   }

@@ -15,6 +15,7 @@ import {
 } from "../transports/zmq/test_helpers.ts";
 import { recordCommand } from "../cli/record.ts";
 import { replayCommand } from "../cli/replay.ts";
+import { concatBytes, tornLog } from "./helpers/torn_log.ts";
 import { generateCommand } from "../cli/generate.ts";
 import { splitCommand } from "../cli/split.ts";
 import { statsCommand } from "../cli/stats.ts";
@@ -134,6 +135,22 @@ Deno.test("replay: a .mpack log at its own pace (--speed), received as msgpack r
     assert.ok(took >= 90 && took < 1500, `took ${took} ms, expected about 100`);
     await until(() => t.records.length === 3);
     assert.deepEqual(t.records.map((r) => r.data), recs);
+  } finally {
+    await stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay: a .mpack log with a torn record sends the records written after the tear too", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "mflow_replay_torn_" });
+  const { t, endpoint, stop } = await input("msgpack");
+  try {
+    const log = join(dir, "torn.mpack");
+    const torn = tornLog({ records: 500 }); // ends inside the torn record's declared 1 MiB
+    await Deno.writeFile(log, concatBytes([torn.before, torn.torn, torn.after]));
+    assert.equal(await replayCommand([log, "-a", endpoint, "--connect", "-q", "--linger", "100"]), 0);
+    await until(() => t.records.length === torn.seqs.length);
+    assert.deepEqual(t.records.map((r) => r.data.seq), torn.seqs);
   } finally {
     await stop();
     await Deno.remove(dir, { recursive: true });
