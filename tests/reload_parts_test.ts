@@ -187,3 +187,35 @@ Deno.test("reload: a changed mpack_tail input resumes from its checkpoint: no re
   await Deno.remove(dir, { recursive: true });
   assert.deepEqual(seqs, Array.from({ length: TOTAL }, (_, i) => i));
 });
+
+Deno.test("reload: a new [daemon] http address is bound, then the old one closed; a new token applies at once", async () => {
+  const dir = await Deno.makeTempDir();
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const plan = (http: string, token = ""): DaemonPlan => ({
+    daemon: { http, data_dir: dir, stop_timeout: 2000, token },
+    inputs: [],
+    outputs: [out("keep", "k")],
+  });
+  const daemon = new Daemon(plan("127.0.0.1:0"), quiet);
+  await daemon.start();
+  const old = `http://127.0.0.1:${daemon.http.addr!.port}`;
+  try {
+    assert.equal((await fetch(`${old}/metrics`)).status, 200);
+    const r = await daemon.reload(plan(`127.0.0.1:${port}`, "s3cret"));
+    assert.equal(r.result, "ok", r.error);
+    assert.deepEqual(r.kept, ["output.keep"]);
+    const now = `http://127.0.0.1:${port}`;
+    assert.equal(daemon.http.addr!.port, port);
+    assert.equal((await fetch(`${now}/health`)).status, 200);
+    assert.equal((await fetch(`${now}/metrics`)).status, 401);
+    const ok = await fetch(`${now}/metrics`, { headers: { authorization: "Bearer s3cret" } });
+    assert.equal(ok.status, 200);
+    await ok.body?.cancel();
+    await assert.rejects(fetch(`${old}/health`), "the old address is closed");
+  } finally {
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
