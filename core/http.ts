@@ -359,7 +359,11 @@ export class HttpServer implements HttpRoutes {
 export class PartRoutes implements HttpRoutes {
   readonly #paths: string[] = [];
 
-  /** @param shared the daemon's server */
+  /**
+   * Creates the empty route list of one part.
+   *
+   * @param shared the daemon's server
+   */
   constructor(readonly shared: HttpServer) {}
 
   /** Registers `handler` for `path` on the daemon's server, remembering it for `release`. */
