@@ -598,11 +598,7 @@ export class Daemon {
         undo.push(async () => {
           // Back in service with its old table: it gets the records that waited in the stand-in.
           standIns.splice(standIns.indexOf(standIn), 1);
-          standIn.clearOutputGauges();
-          const [output, routes] = await this.#createOutput(p, prev.daemon, a.stats, a.log);
-          standIn.resume(output);
-          standIn.start();
-          this.#planned.set(p.name, { plan: p, routes });
+          await this.#reopen(standIn, p, prev.daemon);
         });
       }
 
@@ -620,14 +616,11 @@ export class Daemon {
         const swapped: { to?: PlannedOutput } = {};
         undo.push(async () => {
           if (swapped.to) {
-            await a.pause();
+            await within(a.pause(), limit);
             await this.#closeOutput(a);
             swapped.to.routes.release();
           }
-          a.clearOutputGauges();
-          const [output, routes] = await this.#createOutput(before, prev.daemon, a.stats, a.log);
-          a.resume(output, withDefaults(attachOptions(before.config)));
-          this.#planned.set(before.name, { plan: before, routes });
+          await this.#reopen(a, before, prev.daemon);
         });
         a.clearOutputGauges();
         const [output, routes] = await this.#createOutput(after, next.daemon, a.stats, a.log);
@@ -706,6 +699,30 @@ export class Daemon {
       removed: summary.removed.length,
     });
     return this.#reloaded({ result: "ok", ...summary });
+  }
+
+  /**
+   * Opens the output of `p` behind the paused attachment `a` again (a reload
+   * undone). When that fails too, the part is given up: its records must not
+   * pile up (or hold the inputs back) behind an output that is gone, so they
+   * are dropped and counted (`write_error`), and the error is thrown.
+   */
+  async #reopen(a: OutputAttachment, p: PartPlan, d: DaemonTable): Promise<void> {
+    a.clearOutputGauges();
+    try {
+      const [output, routes] = await this.#createOutput(p, d, a.stats, a.log);
+      a.resume(output, withDefaults(attachOptions(p.config)));
+      a.start();
+      this.#planned.set(p.name, { plan: p, routes });
+    } catch (e) {
+      this.#planned.delete(p.name);
+      this.bus.detach(a);
+      this.#outputs.delete(p.name);
+      const gone = new Error(`output ${p.name} could not be started again after a failed reload`);
+      a.resume({ write: () => Promise.reject(gone), close: () => Promise.resolve() });
+      a.drainAndClose().catch(() => {});
+      throw e;
+    }
   }
 
   /** Closes the output behind a paused attachment (bounded by `stop_timeout`; a failure is counted and logged). */
