@@ -334,9 +334,12 @@ export class Daemon {
 
   async #startPlannedInput(i: PartPlan, d: DaemonTable, stats?: PartStats): Promise<void> {
     if (this.#inputs.has(i.name)) throw new Error(`an input named ${JSON.stringify(i.name)} exists already`);
+    stats ??= new PartStats("input", i.name, i.type);
     const input = await i.transport.input!.create(i.config as never, {
       log: this.log.child(`input.${i.name}`),
       dataDir: d.data_dir,
+      stats,
+      token: d.token ?? "",
     });
     this.#startInput(i.name, i.type, input, i, stats, d.token ?? "");
   }

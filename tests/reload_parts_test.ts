@@ -219,3 +219,47 @@ Deno.test("reload: a new [daemon] http address is bound, then the old one closed
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("reload: an input server that cannot bind (moat_cmd listen, zmq bind) fails the reload; the old parts run on", async () => {
+  const dir = await Deno.makeTempDir();
+  const held = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (held.addr as Deno.NetAddr).port;
+  const config = (inputs: Record<string, unknown>) => ({
+    daemon: { http: "off", data_dir: dir, dashboard: false },
+    inputs: { generator: [{ name: "gen", rate: 500 }], ...inputs },
+    outputs: { mpack_file: [{ name: "log", path: join(dir, "t.mpack"), fsync: "never" }] },
+  });
+  const plan = async (inputs: Record<string, unknown> = {}) =>
+    await validateConfig(config(inputs), { registry: transports });
+  const daemon = new Daemon(await plan(), quiet);
+  await daemon.start();
+  const size = async () => (await Deno.stat(join(dir, "t.mpack"))).size;
+  try {
+    for (
+      const inputs of [
+        { moat_cmd: [{ name: "moat", listen: `127.0.0.1:${port}` }] },
+        { zmq: [{ name: "z", address: `tcp://127.0.0.1:${port}`, conn_type: "bind" }] },
+      ]
+    ) {
+      const r = await daemon.reload(await plan(inputs));
+      assert.equal(r.result, "failed", JSON.stringify(inputs));
+      assert.match(r.error!, /in use/i);
+      assert.equal(daemon.state, "running");
+      assert.deepEqual(daemon.stats.map((s) => s.name).sort(), ["gen", "log"]);
+      const before = await size();
+      await until("the log grows", async () => await size() > before);
+    }
+    held.close();
+    const ok = await daemon.reload(await plan({ moat_cmd: [{ name: "moat", listen: `127.0.0.1:${port}` }] }));
+    assert.equal(ok.result, "ok", ok.error);
+    (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+  } finally {
+    try {
+      held.close();
+    } catch {
+      // closed above
+    }
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
