@@ -73,16 +73,17 @@ export async function runCommand(args: string[]): Promise<number> {
       const { permissionNeeds, missingPermissions } = await import("./permissions.ts");
       const missing = missingPermissions(await permissionNeeds(next));
       if (missing.length > 0) {
+        // Counted before it is logged: whoever reads the log line finds it in /health already.
+        daemon.reloadRefused(`permissions missing: ${missing.join(", ")}`);
         log.error("reload refused: the new configuration needs permissions this process lacks; keeping the old one", {
           missing: missing.join(", "),
         });
-        daemon.reloadRefused(`permissions missing: ${missing.join(", ")}`);
         return;
       }
     } catch (e) {
       const error = e instanceof ConfigError ? e.message : e;
-      log.error("reload failed: keeping the running configuration", { error });
       daemon.reloadRefused(error);
+      log.error("reload failed: keeping the running configuration", { error });
       return;
     }
     if (stopRequested) return;

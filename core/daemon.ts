@@ -664,7 +664,7 @@ export class Daemon {
       }
     } catch (e) {
       const error = errorText(e);
-      this.log.error("reload failed: putting the running configuration back", { error });
+      this.log.warn("reload: cannot apply the new configuration; undoing it", { error });
       for (const step of undo.reverse()) {
         try {
           await step();
@@ -673,7 +673,10 @@ export class Daemon {
         }
       }
       await listener?.shutdown();
-      return this.#reloaded({ result: "failed", error, ...summary });
+      // Counted before it is logged: whoever reads the log line finds it in /health already.
+      const failed = this.#reloaded({ result: "failed", error, ...summary });
+      this.log.error("reload failed: the running configuration was put back", { error });
+      return failed;
     }
 
     // 7. Commit: the new listener replaces the old, the stand-ins of removed outputs let their records go.
@@ -693,6 +696,7 @@ export class Daemon {
     }
     this.#plan = next;
     this.#appliedAt = Date.now();
+    const result = this.#reloaded({ result: "ok", ...summary });
     this.log.info("reloaded", {
       inputs: this.#inputs.size,
       outputs: this.#outputs.size,
@@ -701,7 +705,7 @@ export class Daemon {
       added: summary.added.length,
       removed: summary.removed.length,
     });
-    return this.#reloaded({ result: "ok", ...summary });
+    return result;
   }
 
   /**

@@ -72,7 +72,7 @@ fsync = "never"
     );
     d.signal("SIGHUP");
     assert.equal(await reloadOutcome(d, 1), "failed", d.log);
-    assert.match(d.log, /reload failed: putting the running configuration back .*in use/i);
+    assert.match(d.log, /reload failed: the running configuration was put back .*in use/i);
     let health = await (await fetch(d.url + "/health")).json();
     assert.equal(health.status, "running");
     assert.equal(health.reload.result, "failed");
@@ -232,7 +232,7 @@ data_dir = "${dir}/state"
 dashboard = false
 [[inputs.generator]]
 name = "gen"
-rate = 1000
+rate = 500
 count = ${TOTAL}
 keys = 2
 [[outputs.mpack_file]]
