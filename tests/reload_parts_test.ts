@@ -13,6 +13,7 @@ import { validateConfig } from "../config/load.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
 import { until } from "./helpers/least_privilege.ts";
+import { makeTestCerts } from "./helpers/tls_certs.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 
@@ -205,7 +206,8 @@ Deno.test("reload: a new [daemon] http address is bound, then the old one closed
     assert.equal((await fetch(`${old}/metrics`)).status, 200);
     const r = await daemon.reload(plan(`127.0.0.1:${port}`, "s3cret"));
     assert.equal(r.result, "ok", r.error);
-    assert.deepEqual(r.kept, ["output.keep"]);
+    // Parts get the token when they start (listeners of their own ask peers for it): a new one restarts them.
+    assert.deepEqual(r.changed, ["output.keep"]);
     const now = `http://127.0.0.1:${port}`;
     assert.equal(daemon.http.addr!.port, port);
     assert.equal((await fetch(`${now}/health`)).status, 200);
@@ -259,6 +261,39 @@ Deno.test("reload: an input server that cannot bind (moat_cmd listen, zmq bind) 
     } catch {
       // closed above
     }
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("reload: TLS turned on at the same address serves HTTPS; unreadable TLS files leave the listener as it was", async () => {
+  const dir = await Deno.makeTempDir();
+  const certs = await makeTestCerts(dir);
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const plan = (tls?: { cert: string; key: string }): DaemonPlan => ({
+    daemon: { http: `127.0.0.1:${port}`, data_dir: dir, stop_timeout: 2000, tls_cert: tls?.cert, tls_key: tls?.key },
+    inputs: [],
+    outputs: [out("keep", "k")],
+  });
+  const daemon = new Daemon(plan(), quiet);
+  await daemon.start();
+  const client = Deno.createHttpClient({ caCerts: [certs.caPem] });
+  try {
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200);
+    const bad = await daemon.reload(plan({ cert: join(dir, "missing.pem"), key: certs.keyFile }));
+    assert.equal(bad.result, "failed");
+    assert.match(bad.error!, /tls_cert .*missing\.pem.*cannot read/);
+    assert.equal((await fetch(`http://127.0.0.1:${port}/health`)).status, 200, "plain HTTP still served");
+
+    const ok = await daemon.reload(plan({ cert: certs.certFile, key: certs.keyFile }));
+    assert.equal(ok.result, "ok", ok.error);
+    assert.deepEqual(ok.kept, ["output.keep"]);
+    assert.equal((await fetch(`https://127.0.0.1:${port}/health`, { client })).status, 200);
+    assert.equal(daemon.http.url, `https://127.0.0.1:${port}/`);
+  } finally {
+    client.close();
     await daemon.stop();
     await Deno.remove(dir, { recursive: true });
   }
