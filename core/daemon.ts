@@ -332,7 +332,11 @@ export class Daemon {
     this.#planned.set(o.name, { plan: o, routes });
   }
 
-  async #startPlannedInput(i: PartPlan, d: DaemonTable, stats?: PartStats): Promise<void> {
+  /**
+   * Creates and starts an input of the plan. `rewindOnly`: the outputs it may ask to cut back to its checkpoint
+   * (a reload restarts it: the outputs that ran on already hold exactly what its last checkpoint covers).
+   */
+  async #startPlannedInput(i: PartPlan, d: DaemonTable, stats?: PartStats, rewindOnly?: Set<string>): Promise<void> {
     if (this.#inputs.has(i.name)) throw new Error(`an input named ${JSON.stringify(i.name)} exists already`);
     stats ??= new PartStats("input", i.name, i.type);
     const input = await i.transport.input!.create(i.config as never, {
@@ -341,7 +345,7 @@ export class Daemon {
       stats,
       token: d.token ?? "",
     });
-    this.#startInput(i.name, i.type, input, i, stats, d.token ?? "");
+    this.#startInput(i.name, i.type, input, i, stats, d.token ?? "", rewindOnly);
   }
 
   #attach(name: string, output: Output, opts: AddOutputOptions, stats: PartStats, log: Logger): OutputAttachment {
@@ -360,6 +364,7 @@ export class Daemon {
     plan?: PartPlan,
     reuseStats?: PartStats,
     token = this.#plan.daemon.token ?? "",
+    rewindOnly?: Set<string>,
   ): void {
     if (this.#inputs.has(name)) throw new Error(`an input named ${JSON.stringify(name)} exists already`);
     const stats = reuseStats ?? new PartStats("input", name, type);
@@ -371,7 +376,12 @@ export class Daemon {
       name,
       // Records beyond the codecs' limits are counted and left out here, so one cannot cost its batch downstream.
       emit: (records, onAccepted) => this.bus.emit(rejects.admit(records), onAccepted),
-      resume: (marks) => this.#resume(name, marks, log),
+      resume: (marks) =>
+        this.#resume(
+          name,
+          rewindOnly ? Object.fromEntries(Object.entries(marks).filter(([o]) => rewindOnly.has(o))) : marks,
+          log,
+        ),
       signal: abort.signal,
       log,
       stats,
@@ -579,7 +589,7 @@ export class Daemon {
           const now = this.#checkpoints;
           this.#checkpoints = checkpoints;
           try {
-            await this.#startPlannedInput(p, prev.daemon, i.stats);
+            await this.#startPlannedInput(p, prev.daemon, i.stats, new Set());
           } finally {
             this.#checkpoints = now;
           }
@@ -651,9 +661,11 @@ export class Daemon {
         this.#checkpoints = new FileCheckpointStore(join(dataDir, "checkpoints"));
         undo.push(() => Promise.resolve(void (this.#checkpoints = checkpoints)));
       }
+      // Only outputs opened by this reload may need cutting back to a restarted input's checkpoint.
+      const fresh = new Set([...outs.changed.map(([, after]) => after.name), ...outs.added.map((p) => p.name)]);
       for (const p of [...ins.changed.map(([, after]) => after), ...ins.added]) {
         // A changed input counts on where it left off.
-        await this.#startPlannedInput(p, next.daemon, stoppedStats.get(p.name));
+        await this.#startPlannedInput(p, next.daemon, stoppedStats.get(p.name), fresh);
         undo.push(async () => {
           const i = this.#inputs.get(p.name)!;
           i.abort.abort();
