@@ -13,7 +13,8 @@ import { loadConfigOrReport, parseOrUsage } from "./args.ts";
 const RUN_USAGE = `usage: telebus [run] --config FILE [--http HOST:PORT]
 
 Runs the daemon: every configured input and output, until SIGINT or SIGTERM.
-SIGHUP reloads the configuration (a bad one is logged and the running one kept).
+SIGHUP reloads the configuration: only the parts whose tables changed restart; a bad
+configuration, or one that cannot start, is logged and the running one kept.
   -c, --config FILE   the TOML configuration (default: telemetry.toml)
       --http ADDR     override [daemon].http (host:port, or "off")`;
 
@@ -43,11 +44,10 @@ export async function runCommand(args: string[]): Promise<number> {
   if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = config.daemon.log_level;
   const log = createLogger("telebus");
   log.info("starting", { config: file, inputs: config.inputs.length, outputs: config.outputs.length });
-  let daemon = new Daemon(config, log);
+  const daemon = new Daemon(config, log);
   let signals = 0;
   let stopRequested = false;
   let reloading: Promise<void> | undefined;
-  let reloadFailed = false;
   let firstSignalAt = 0;
   const onSignal = (sig: Deno.Signal) => () => {
     // One Ctrl-C reaches the daemon twice when it runs under npm or deno task: from the terminal
@@ -62,8 +62,8 @@ export async function runCommand(args: string[]): Promise<number> {
     log.info("signal received: stopping", { signal: sig });
     daemon.stop();
   };
-  // SIGHUP: re-read and validate the config; only when it is valid (and this process has the
-  // permissions it needs) stop the running daemon cleanly and start one with it.
+  // SIGHUP: re-read and validate the config; when it is valid (and this process has the permissions it needs), the
+  // daemon applies it part by part and keeps the running configuration if anything fails (see Daemon.reload).
   const reload = async () => {
     log.info("SIGHUP: reloading the configuration", { config: file });
     let next;
@@ -73,29 +73,22 @@ export async function runCommand(args: string[]): Promise<number> {
       const { permissionNeeds, missingPermissions } = await import("./permissions.ts");
       const missing = missingPermissions(await permissionNeeds(next));
       if (missing.length > 0) {
+        // Counted before it is logged: whoever reads the log line finds it in /health already.
+        daemon.reloadRefused(`permissions missing: ${missing.join(", ")}`);
         log.error("reload refused: the new configuration needs permissions this process lacks; keeping the old one", {
           missing: missing.join(", "),
         });
         return;
       }
     } catch (e) {
-      log.error("reload failed: keeping the running configuration", {
-        error: e instanceof ConfigError ? e.message : e,
-      });
+      const error = e instanceof ConfigError ? e.message : e;
+      daemon.reloadRefused(error);
+      log.error("reload failed: keeping the running configuration", { error });
       return;
     }
-    await daemon.stop();
     if (stopRequested) return;
-    if (!Deno.env.get("TELEBUS_LOG")) stderrSink.level = next.daemon.log_level;
-    daemon = new Daemon(next, log);
-    try {
-      await daemon.start();
-      log.info("reloaded", { inputs: next.inputs.length, outputs: next.outputs.length });
-      if (stopRequested) await daemon.stop();
-    } catch (e) {
-      log.error("start after reload failed", { error: e });
-      reloadFailed = true;
-    }
+    const result = await daemon.reload(next);
+    if (result.result === "ok" && !Deno.env.get("TELEBUS_LOG")) stderrSink.level = next.daemon.log_level;
   };
   const onHangup = () => {
     if (stopRequested || reloading) {
@@ -116,14 +109,8 @@ export async function runCommand(args: string[]): Promise<number> {
     log.error("start failed", { error: e });
     return 1;
   }
-  for (;;) {
-    const running = daemon;
-    await running.stopped;
-    if (reloading) await reloading;
-    if (reloadFailed) return 1;
-    if (daemon === running || stopRequested) break;
-  }
-  if (stopRequested && daemon.state !== "stopped") await daemon.stop();
+  await daemon.stopped;
+  if (reloading) await reloading;
   for (const [s, h] of handlers) Deno.removeSignalListener(s, h);
   return 0;
 }

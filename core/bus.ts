@@ -31,30 +31,46 @@ export interface AttachOptions {
 /**
  * One output on the bus: its queue and the loop that feeds it. The loop counts
  * records written; the output itself counts bytes (only it knows its encoding).
+ *
+ * A reload swaps the output behind the queue ({@linkcode OutputAttachment.pause},
+ * {@linkcode OutputAttachment.resume}): records keep queueing meanwhile, so none
+ * is lost, none is written twice, and their order is kept.
  */
 export class OutputAttachment {
   /** The queue in front of the output. */
   readonly queue: OutputQueue;
-  readonly #selectInput: ((source: string) => boolean) | undefined;
-  readonly #selectStream: ((stream: string) => boolean) | undefined;
+  #options: AttachOptions;
+  #selectInput: ((source: string) => boolean) | undefined;
+  #selectStream: ((stream: string) => boolean) | undefined;
+  #output: Output | undefined;
   #loop?: Promise<void>;
+  /** Set while paused: the loop holds its next batch until this resolves. */
+  #paused?: PromiseWithResolvers<void>;
+  /** The write in flight, if any. */
+  #writing?: Promise<void>;
+  /** The gauges of the queue, kept when the output is replaced (the old output's gauges go). */
+  readonly #queueGauges: Map<string, () => number>;
 
   /**
    * Creates the queue and the selection of one output.
    *
    * @param name the output's name
-   * @param output the output itself
+   * @param output the output itself; undefined starts the attachment paused (see {@linkcode OutputAttachment.resume})
    * @param options selection and queue settings
    * @param stats the output's counters
    * @param log the output's logger
    */
   constructor(
     readonly name: string,
-    readonly output: Output,
-    readonly options: AttachOptions,
+    output: Output | undefined,
+    options: AttachOptions,
     readonly stats: PartStats,
     readonly log: Logger,
   ) {
+    this.#output = output;
+    if (!output) this.#paused = Promise.withResolvers();
+    this.#options = options;
+    const before = new Map(stats.gauges);
     this.queue = new OutputQueue({
       maxRecords: options.queueRecords,
       maxBytes: options.queueBytes,
@@ -62,6 +78,12 @@ export class OutputAttachment {
       stats,
       onDrop: ackRecords,
     });
+    this.#queueGauges = new Map([...stats.gauges].filter(([k, g]) => before.get(k) !== g));
+    this.#select(options);
+  }
+
+  #select(options: AttachOptions): void {
+    this.#selectInput = this.#selectStream = undefined;
     if (options.inputs && options.inputs.length > 0) {
       const set = new Set(options.inputs);
       this.#selectInput = (s) => set.has(s);
@@ -69,6 +91,16 @@ export class OutputAttachment {
     if (options.streams && options.streams.length > 0 && !options.streams.includes("*")) {
       this.#selectStream = globMatcher(options.streams);
     }
+  }
+
+  /** Selection and queue settings. */
+  get options(): AttachOptions {
+    return this.#options;
+  }
+
+  /** The output written to (undefined while a paused attachment has none). */
+  get output(): Output | undefined {
+    return this.#output;
   }
 
   /** The records of `records` this output takes (the same array when it takes all). */
@@ -84,32 +116,88 @@ export class OutputAttachment {
   }
 
   async #run(): Promise<void> {
-    const max = this.options.batchRecords;
     for (;;) {
-      const batch = await this.queue.take(max);
+      const batch = await this.queue.take(this.#options.batchRecords);
       if (batch === null) return;
-      const rejected = this.stats.rejectedTotal;
-      try {
-        await this.output.write(batch);
-        // Records the output refused alone (beyond the codecs' limits) were counted as rejected, not written; an
-        // output that counts its own records (as its destination confirms them) is left alone.
-        if (!this.output.countsRecords) this.stats.records += batch.length - (this.stats.rejectedTotal - rejected);
-      } catch (e) {
-        // Counted (as drops; the output counts its own errors) and logged; the records are acknowledged anyway
-        // so that one broken output cannot stall every checkpoint. Outputs that can retry do so inside write().
-        this.stats.drop("write_error", batch.length);
-        this.log.error("write failed; records dropped", { records: batch.length, error: e });
-      }
+      // Paused for a reload: hold the batch for the output that comes next.
+      while (this.#paused) await this.#paused.promise;
+      const writing = this.#write(this.#output!, batch);
+      this.#writing = writing;
+      await writing;
+      this.#writing = undefined;
       ackRecords(batch);
     }
   }
 
+  async #write(output: Output, batch: BusRecord[]): Promise<void> {
+    const rejected = this.stats.rejectedTotal;
+    try {
+      await output.write(batch);
+      // Records the output refused alone (beyond the codecs' limits) were counted as rejected, not written; an
+      // output that counts its own records (as its destination confirms them) is left alone.
+      if (!output.countsRecords) this.stats.records += batch.length - (this.stats.rejectedTotal - rejected);
+    } catch (e) {
+      // Counted (as drops; the output counts its own errors) and logged; the records are acknowledged anyway
+      // so that one broken output cannot stall every checkpoint. Outputs that can retry do so inside write().
+      this.stats.drop("write_error", batch.length);
+      this.log.error("write failed; records dropped", { records: batch.length, error: e });
+    }
+  }
+
+  /**
+   * Stops writing: resolves once the write in flight (if any) is done. Records
+   * keep queueing (the queue's policy applies when it fills) until
+   * {@linkcode OutputAttachment.resume}; the caller may close the output meanwhile.
+   */
+  async pause(): Promise<void> {
+    this.#paused ??= Promise.withResolvers();
+    await this.#writing;
+  }
+
+  /**
+   * Writes again: to `output` from now on when given (the previous one must be
+   * closed by the caller), with `options` (selection, queue bounds and policy,
+   * batch size) when given.
+   */
+  resume(output?: Output, options?: AttachOptions): void {
+    if (options) {
+      this.#options = options;
+      this.#select(options);
+      this.queue.setLimits(options.queueRecords, options.queueBytes, options.whenFull);
+    }
+    if (output) this.#output = output;
+    if (!this.#output) throw new Error(`output ${this.name} has nothing to write to`);
+    const p = this.#paused;
+    this.#paused = undefined;
+    p?.resolve();
+  }
+
+  /** Acknowledges and forgets everything queued, and closes the queue: for a paused attachment a reload removes. */
+  async discard(): Promise<void> {
+    this.queue.close();
+    for (
+      let b = await this.queue.take(Number.MAX_SAFE_INTEGER);
+      b;
+      b = await this.queue.take(Number.MAX_SAFE_INTEGER)
+    ) {
+      ackRecords(b);
+    }
+  }
+
+  /** Removes every gauge but the queue's: the output that set them is gone. */
+  clearOutputGauges(): void {
+    this.stats.gauges.clear();
+    for (const [k, g] of this.#queueGauges) this.stats.gauges.set(k, g);
+  }
+
   /** Closes the queue, waits until everything queued was written, then closes the output. */
   async drainAndClose(): Promise<void> {
-    this.queue.close();
+    // A producer waiting for room hands its records over before the queue closes, rather than having them dropped.
     this.start();
+    await this.queue.settled();
+    this.queue.close();
     await this.#loop;
-    await this.output.close();
+    await this.#output?.close();
   }
 }
 
@@ -127,6 +215,11 @@ export class Bus {
   /** Attaches an output; records emitted from now on reach it. */
   attach(a: OutputAttachment): void {
     this.#outputs = [...this.#outputs, a];
+  }
+
+  /** Puts `next` in the place of `prev` in one step: each record emitted reaches exactly one of the two. */
+  replace(prev: OutputAttachment, next: OutputAttachment): void {
+    this.#outputs = this.#outputs.map((o) => o === prev ? next : o);
   }
 
   /** Detaches an output (its queue is not drained here). */

@@ -160,3 +160,42 @@ Deno.test("bus: when onAccepted runs, the records' token holds the marks outputs
   await a2.a.drainAndClose();
   assertEquals(got, [{ file: { last: 6 } }, { file: { last: 8 } }]);
 });
+
+Deno.test("bus: drainAndClose takes the records a blocked producer still holds (none dropped as closed)", async () => {
+  const bus = new Bus();
+  const { got, out } = collector();
+  let release!: () => void;
+  const gate = new Promise<void>((r) => release = r);
+  const slow: Output = {
+    async write(rs) {
+      await gate;
+      await out.write(rs);
+    },
+    close: () => Promise.resolve(),
+  };
+  const { a, stats } = attach(bus, "slow", slow, "block", { queueRecords: 2, batchRecords: 1 });
+  const pushed = bus.emit(recs(10));
+  assert(pushed instanceof Promise, "the producer waits for room");
+  bus.detach(a);
+  const closing = a.drainAndClose();
+  release();
+  await Promise.all([pushed, closing]);
+  assertEquals(got.map((r) => r.data.seq), Array.from({ length: 10 }, (_, i) => i));
+  assertEquals(stats.droppedTotal, 0);
+});
+
+Deno.test("bus: a paused output keeps its queue; resume writes on with another output, in order", async () => {
+  const bus = new Bus();
+  const first = collector(), second = collector();
+  const { a } = attach(bus, "o", first.out, "block", { queueRecords: 100 });
+  bus.emit(recs(5));
+  await new Promise((r) => setTimeout(r, 0));
+  await a.pause();
+  bus.emit(recs(5, 5));
+  await new Promise((r) => setTimeout(r, 0));
+  assertEquals(first.got.length, 5, "nothing written while paused");
+  a.resume(second.out, { ...a.options, batchRecords: 2 });
+  await a.drainAndClose();
+  assertEquals([...first.got, ...second.got].map((r) => r.data.seq), Array.from({ length: 10 }, (_, i) => i));
+  assertEquals(second.got.length, 5);
+});

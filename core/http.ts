@@ -6,6 +6,7 @@
  */
 import { createHmac } from "node:crypto";
 import type { Logger } from "./log.ts";
+import { within } from "./async.ts";
 
 /** Handles one HTTP request (WebSocket upgrades included). */
 export type RouteHandler = (req: Request, info: Deno.ServeHandlerInfo) => Response | Promise<Response>;
@@ -17,6 +18,12 @@ export interface HttpRoutes {
    * below it. Registering a path twice is an error.
    */
   route(path: string, handler: RouteHandler): void;
+  /**
+   * The daemon-wide route table, when this one belongs to a single part: for
+   * routes several parts share (a streamer store), which stay until the daemon
+   * stops. A part's own routes go when the part stops (a reload).
+   */
+  readonly shared?: HttpRoutes;
 }
 
 /** Parses `host:port` (IPv6 as `[::1]:8080`). */
@@ -76,7 +83,7 @@ export class HttpServer implements HttpRoutes {
   readonly #prefix: [string, RouteHandler][] = [];
   #server?: Deno.HttpServer<Deno.NetAddr>;
   /** The session cookie's value: derived from the token, so that the cookie never holds the token itself. */
-  readonly #session?: string;
+  #session?: string;
   /** Requests refused by the access rules, by reason; the daemon shows them in `/metrics`. */
   readonly refused: Map<string, number> = new Map();
 
@@ -220,6 +227,15 @@ export class HttpServer implements HttpRoutes {
     }
   }
 
+  /** Removes the route of `path` (as registered, `/*` included); nothing when there is none. */
+  unroute(path: string): void {
+    if (path.endsWith("/*")) {
+      const p = path.slice(0, -1);
+      const i = this.#prefix.findIndex(([q]) => q === p);
+      if (i >= 0) this.#prefix.splice(i, 1);
+    } else this.#exact.delete(path);
+  }
+
   /** Dispatches one request to its route (404 when none). */
   async handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
     const url = new URL(req.url);
@@ -261,9 +277,13 @@ export class HttpServer implements HttpRoutes {
    * Returns the bound address.
    */
   listen(addr: string): Deno.NetAddr {
+    this.#server = this.#serve(addr, this.access.tls);
+    return this.#server.addr;
+  }
+
+  #serve(addr: string, tls: HttpAccess["tls"]): Deno.HttpServer<Deno.NetAddr> {
     const { hostname, port } = parseHostPort(addr);
     const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => this.handle(req, info);
-    const tls = this.access.tls;
     if (tls) {
       const read = (what: string, file: string) => {
         try {
@@ -273,9 +293,9 @@ export class HttpServer implements HttpRoutes {
         }
       };
       const cert = read("tls_cert", tls.certFile), key = read("tls_key", tls.keyFile);
-      this.#server = Deno.serve({ hostname, port, cert, key, onListen: () => {} }, handler);
-    } else this.#server = Deno.serve({ hostname, port, onListen: () => {} }, handler);
-    return this.#server.addr;
+      return Deno.serve({ hostname, port, cert, key, onListen: () => {} }, handler);
+    }
+    return Deno.serve({ hostname, port, onListen: () => {} }, handler);
   }
 
   /** The server's base URL (`http://host:port/` or `https://…`), once listening. */
@@ -285,6 +305,37 @@ export class HttpServer implements HttpRoutes {
     return `${this.secure ? "https" : "http"}://${
       a.hostname.includes(":") ? `[${a.hostname}]` : a.hostname
     }:${a.port}/`;
+  }
+
+  /**
+   * Binds `addr` (with `tls`, or plain) beside the current listener, serving
+   * the same routes: a reload binds the new listener before it lets the old
+   * one go. Throws when it cannot bind; then nothing changed. Pass the result
+   * to `switchTo`, or shut it down.
+   */
+  bindNext(addr: string, tls: HttpAccess["tls"]): Deno.HttpServer<Deno.NetAddr> {
+    return this.#serve(addr, tls);
+  }
+
+  /**
+   * Makes `next` (from `bindNext`; undefined for none) the listener, with the
+   * TLS it was bound with, and closes the previous one (waits at most 2 s).
+   */
+  async switchTo(next: Deno.HttpServer<Deno.NetAddr> | undefined, tls: HttpAccess["tls"]): Promise<void> {
+    const prev = this.#server;
+    this.#server = next;
+    this.access.tls = tls;
+    if (prev) await within(prev.shutdown(), 2000);
+  }
+
+  /** Applies new token, origin and size rules at once (a reload); the session cookie follows the token. */
+  setAccess(access: Omit<HttpAccess, "tls">): void {
+    this.access.token = access.token;
+    this.access.corsOrigins = access.corsOrigins;
+    this.access.maxRequestBytes = access.maxRequestBytes;
+    this.#session = access.token
+      ? createHmac("sha256", access.token).update("telebus session cookie v1").digest("base64url")
+      : undefined;
   }
 
   /** The bound address, once listening. */
@@ -297,5 +348,33 @@ export class HttpServer implements HttpRoutes {
     if (!this.#server) return;
     await this.#server.shutdown();
     this.#server = undefined;
+  }
+}
+
+/**
+ * The routes of one part on the daemon's server: registered there, and all
+ * removed by `release` when the part stops, so that its successor (a reload)
+ * can register them again.
+ */
+export class PartRoutes implements HttpRoutes {
+  readonly #paths: string[] = [];
+
+  /**
+   * Creates the empty route list of one part.
+   *
+   * @param shared the daemon's server
+   */
+  constructor(readonly shared: HttpServer) {}
+
+  /** Registers `handler` for `path` on the daemon's server, remembering it for `release`. */
+  route(path: string, handler: RouteHandler): void {
+    this.shared.route(path, handler);
+    this.#paths.push(path);
+  }
+
+  /** Removes every route this part registered. */
+  release(): void {
+    for (const p of this.#paths) this.shared.unroute(p);
+    this.#paths.length = 0;
   }
 }

@@ -257,6 +257,22 @@ export class OutputQueue {
     return batch;
   }
 
+  /**
+   * Resolves once no producer waits for room (`block` policy): every record
+   * pushed so far is queued (or was dropped by the policy).
+   */
+  async settled(): Promise<void> {
+    while (this.#blocked) await this.#blocked;
+  }
+
+  /** Changes the bounds and the policy (a reload); records already queued stay, even beyond a smaller bound. */
+  setLimits(maxRecords: number, maxBytes: number, policy: FullPolicy): void {
+    this.#opts.maxRecords = maxRecords;
+    this.#opts.maxBytes = maxBytes;
+    this.#opts.policy = policy;
+    this.#release();
+  }
+
   /** No more pushes: the consumer drains what is left, then `take` returns null. */
   close(): void {
     this.#closed = true;

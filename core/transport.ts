@@ -96,7 +96,17 @@ export interface Output {
 }
 
 /** An input factory as a transport module exports it. */
-export type InputFactory<C> = (config: C, ctx: { log: Logger; dataDir: string }) => Input | Promise<Input>;
+export type InputFactory<C> = (
+  config: C,
+  ctx: {
+    log: Logger;
+    dataDir: string;
+    /** The counters the input will have (a server that binds at creation counts refused peers there). */
+    stats?: PartStats;
+    /** The daemon's `token` (empty: none), for a server that binds at creation. */
+    token?: string;
+  },
+) => Input | Promise<Input>;
 
 /** An output factory as a transport module exports it. */
 export type OutputFactory<C> = (config: C, ctx: OutputContext) => Output | Promise<Output>;

@@ -64,6 +64,11 @@ export class DaemonProcess {
     return line ? Number(line.split(" ").pop()) : NaN;
   }
 
+  /** Sends `signal` (SIGHUP: reload) without waiting. */
+  signal(signal: Deno.Signal): void {
+    this.#child.kill(signal);
+  }
+
   /** Sends `signal` and returns the exit code. */
   async stop(signal: Deno.Signal = "SIGTERM"): Promise<number> {
     this.#child.kill(signal);

@@ -7,6 +7,8 @@
  * @module
  */
 import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
+import type { Logger } from "../../core/log.ts";
+import type { PartStats } from "../../core/stats.ts";
 import { type MoatInputConfig, moatInputSchema, type MoatOutputConfig, moatOutputSchema } from "./schema.ts";
 import { createMoatClientInput } from "./input.ts";
 import { createMoatServerInput, createMoatServerOutput } from "./server.ts";
@@ -23,8 +25,8 @@ export const transport: TransportDefinition = {
   description: "MoaT-Cmd over TCP: stream a device's command into the bus, or serve pub/sub/latest/streams/stats",
   input: {
     schema: moatInputSchema,
-    create: (config: MoatInputConfig) =>
-      config.connect !== undefined ? createMoatClientInput(config) : createMoatServerInput(config),
+    create: (config: MoatInputConfig, ctx: { log: Logger; stats?: PartStats; token?: string }) =>
+      config.connect !== undefined ? createMoatClientInput(config) : createMoatServerInput(config, ctx),
   },
   output: {
     schema: moatOutputSchema,

@@ -94,10 +94,19 @@ class Hub {
 
   /** Starts listening on first use. */
   attach(): void {
-    this.#users++;
-    if (this.#listener) return;
+    if (this.#listener) {
+      this.#users++;
+      return;
+    }
     const { hostname, port } = parseHostPort(this.listen);
-    this.#listener = Deno.listen({ hostname, port });
+    try {
+      this.#listener = Deno.listen({ hostname, port });
+    } catch (e) {
+      // A port in use: forget this hub, so that a later attempt starts afresh.
+      if (this.#users === 0 && hubs.get(this.listen) === this) hubs.delete(this.listen);
+      throw e;
+    }
+    this.#users++;
     const addr = this.#listener.addr as Deno.NetAddr;
     this.#log.info("moat server listening", { listen: `${addr.hostname}:${addr.port}` });
     this.#accepting = this.#accept();
@@ -390,13 +399,27 @@ function hubFor(
   return h;
 }
 
-/** The server-mode input: answers `pub` until stopped. */
-export function createMoatServerInput(config: MoatInputConfig): Input {
+/**
+ * The server-mode input: answers `pub` until stopped. Given the daemon's
+ * context it binds when created, so that a port in use fails the start (or a
+ * reload) at once rather than the running input.
+ */
+export function createMoatServerInput(
+  config: MoatInputConfig,
+  ctx?: { log: Logger; stats?: PartStats; token?: string },
+): Input {
+  let hub: Hub | undefined;
+  if (ctx?.stats) {
+    hub = hubFor(config.listen!, ctx.log, ctx.stats, config, ctx.token ?? "");
+    hub.attach();
+  }
   return {
     async run(ctx: InputContext): Promise<void> {
-      const hub = hubFor(config.listen!, ctx.log, ctx.stats, config, ctx.token ?? "");
+      if (!hub) {
+        hub = hubFor(config.listen!, ctx.log, ctx.stats, config, ctx.token ?? "");
+        hub.attach();
+      }
       hub.pub = { ctx };
-      hub.attach();
       await new Promise<void>((r) => {
         if (ctx.signal.aborted) return r();
         ctx.signal.addEventListener("abort", () => r(), { once: true });

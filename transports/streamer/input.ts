@@ -35,7 +35,7 @@ export class StreamerInput implements Input {
   /** Attaches to the store's API until `ctx.signal` aborts. */
   async run(ctx: InputContext): Promise<void> {
     const config = this.config;
-    const api = acquireStreamerApi(ctx.http, config, ctx.log);
+    const api = acquireStreamerApi(ctx.http.shared ?? ctx.http, config, ctx.log);
     try {
       if (api.sink) throw new Error(`streamer store ${JSON.stringify(config.store)} has an input already`);
       const toRecord = (e: AddedEntry): BusRecord => {
@@ -86,7 +86,7 @@ export class StreamerInput implements Input {
         if (api.sink === sink) api.sink = undefined;
       }
     } finally {
-      await releaseStreamerApi(ctx.http, config.store);
+      await releaseStreamerApi(ctx.http.shared ?? ctx.http, config.store);
     }
   }
 }

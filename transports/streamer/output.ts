@@ -55,7 +55,7 @@ export class StreamerOutput implements Output {
     this.#config = config;
     this.#ctx = ctx;
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);
-    this.#api = acquireStreamerApi(ctx.http, config, ctx.log);
+    this.#api = acquireStreamerApi(ctx.http.shared ?? ctx.http, config, ctx.log);
     this.#api.outputStats = ctx.stats;
     const store = this.#api.store;
     if (store instanceof MemoryStreamStore) {
@@ -109,6 +109,6 @@ export class StreamerOutput implements Output {
   /** Detaches from the store; the last user closes it and its sockets. */
   async close(): Promise<void> {
     this.#api.outputStats = undefined;
-    await releaseStreamerApi(this.#ctx.http, this.#config.store);
+    await releaseStreamerApi(this.#ctx.http.shared ?? this.#ctx.http, this.#config.store);
   }
 }
