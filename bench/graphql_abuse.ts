@@ -19,7 +19,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createClient } from "graphql-ws";
+import { createClient } from "npm:graphql-ws@^6.0.6";
 
 const { values } = parseArgs({
   args: Deno.args,

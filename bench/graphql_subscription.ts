@@ -8,7 +8,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createClient } from "graphql-ws";
+import { createClient } from "npm:graphql-ws@^6.0.6";
 import { makeRecord } from "../core/record.ts";
 import { testDaemon } from "../tests/helpers/test_daemon.ts";
 import { telemetry } from "./fixtures.ts";

@@ -10,7 +10,7 @@
  */
 import { parseArgs } from "node:util";
 import { join } from "node:path";
-import { Packr, Unpackr } from "msgpackr";
+import { Packr, Unpackr } from "npm:msgpackr@^1.11.5";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { writeTelemetryLog } from "./fixtures.ts";

@@ -13,7 +13,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@^5.8.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type BusRecord, makeRecord } from "../core/record.ts";

@@ -25,12 +25,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import type { TransportDefinition } from "../core/transport.ts";
 import { receiveMessage } from "../transports/zmq/common.ts";
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -44,7 +44,7 @@ const ROUNDS = Number(values.rounds);
 
 /** A worker that binds a PUSH socket and sends `count` messages of `size` bytes (+ header) when asked. */
 const WORKER = `
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 self.onmessage = async (e) => {
   const { count, size, hwm } = e.data;
   const sock = new zmq.Push({ sendHighWaterMark: hwm, linger: -1 });

@@ -15,7 +15,7 @@
  */
 import { isAbsolute, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parse } from "smol-toml";
+import { parse } from "npm:smol-toml@^1.4.2";
 import type { PartConfig, TelebusConfig } from "../config/load.ts";
 import type { TransportRegistry } from "../core/transport.ts";
 import { transports } from "../transports/mod.ts";
@@ -146,7 +146,6 @@ export const PERMISSION_RULES: Record<string, PermissionRule> = {
     // libzmq is a native addon: it needs --allow-ffi, and Deno does not confine what it does,
     // so its endpoints are listed for the record only.
     needs.ffi.add("*");
-    needs.env.add("CBOR_NATIVE_ACCELERATION_DISABLED"); // read by cbor-x when it loads
     needs.read.add("/etc/alpine-release"); // zeromq's addon loader tells musl from glibc by it
     const dir = npmPackageDir(import.meta.resolve("zeromq"), "zeromq");
     if (dir) needs.read.add(dir); // it reads its build manifest; the addon itself loads through --allow-ffi

@@ -12,7 +12,10 @@
  *
  * @module
  */
-import { addExtension, Decoder } from "cbor-x";
+// cbor-x's decoder, vendored (see vendor/README.md): the npm package's optional native extension is not needed
+// here, and its platform packages would have to resolve before any program could import telebus.
+// @deno-types="../vendor/cbor-x/decode.d.ts"
+import { addExtension, Decoder } from "../vendor/cbor-x/decode.js";
 import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "./limits.ts";
 
 /** How deep a whole message may nest: a record's limit plus the levels a MoaT message wraps around it. */
@@ -65,20 +68,13 @@ export class CborTag {
   constructor(readonly tag: number, readonly value: unknown) {}
 }
 
-// Tag decoders are global in cbor-x; registering them once here keeps every decoder alike. cbor-x insists
-// on an encode function too; ours is never used (encodeCbor below does the writing) but is correct anyway.
-type Enc = (v: unknown) => Uint8Array;
-const reg = (
-  tag: number,
-  Class: new (...a: never[]) => unknown,
-  decode: (v: unknown) => unknown,
-  value: (v: unknown) => unknown,
-) => addExtension({ Class, tag, encode: (v: unknown, enc: Enc) => enc(value(v)), decode });
-reg(39, Path, (v) => new Path(asArray(v)), (v) => (v as Path).elements);
-reg(202, Path, (v) => new Path(asArray(v)), (v) => (v as Path).elements);
-reg(32769, MoatProxy, (v) => new MoatProxy(String(v)), (v) => (v as MoatProxy).name);
-reg(203, MoatProxy, (v) => new MoatProxy(String(v)), (v) => (v as MoatProxy).name);
-reg(27, MoatObject, decodeObject, (v) => [(v as MoatObject).name, ...(v as MoatObject).args]);
+// Tag decoders are global in cbor-x; registering them once here keeps every decoder alike.
+const reg = (tag: number, decode: (v: unknown) => unknown) => addExtension({ tag, decode });
+reg(39, (v) => new Path(asArray(v)));
+reg(202, (v) => new Path(asArray(v)));
+reg(32769, (v) => new MoatProxy(String(v)));
+reg(203, (v) => new MoatProxy(String(v)));
+reg(27, decodeObject);
 
 function asArray(v: unknown): unknown[] {
   return Array.isArray(v) ? v : [v];

@@ -9,8 +9,8 @@
 // The pure-JavaScript entry points: msgpackr's main entry also loads its native string extractor through Node's
 // module loader, which costs about 15 MB of resident memory and an FFI permission for no measurable gain on telemetry
 // (short keys and numbers).
-import { addExtension, Packr } from "msgpackr/pack";
-import { Unpackr } from "msgpackr/unpack";
+import { addExtension, Packr } from "npm:msgpackr@^1.11.5/pack";
+import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
 import type { Dict, Value } from "../core/record.ts";
 import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
 

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parse, TomlError } from "smol-toml";
+import { parse, TomlError } from "npm:smol-toml@^1.4.2";
 import type { TransportDefinition, TransportRegistry } from "../core/transport.ts";
 import { type DaemonConfig, daemonSchema } from "./schema.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";

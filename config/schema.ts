@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 import { parseDuration, parseSize } from "./units.ts";
 
 /** A string or number turned into a number by `parse`, whose exception message becomes the schema error. */

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { distance } from "fastest-levenshtein";
+import { distance } from "npm:fastest-levenshtein@^1.0.16";
 
 /**
  * The name in `known` nearest to `word` by edit distance (case-insensitive),

@@ -4,7 +4,7 @@
  * with real zmq sockets, a real `mpack_file` output and its HTTP server.
  */
 import assert from "node:assert/strict";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { makeRecord, nowNs } from "../core/record.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { chromium } from "playwright-core";
+import { chromium } from "npm:playwright-core@^1.50.0";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 
 const CHROMIUM = "/usr/bin/chromium";

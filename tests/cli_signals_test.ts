@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { MflowDecoder } from "../codecs/mflow.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { ZmqInput } from "../transports/zmq/input.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@^5.8.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { asBuffer } from "../transports/redis_streams/client.ts";

@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@^5.8.0";
 import { makeTestCerts } from "./helpers/tls_certs.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { testDaemon } from "./helpers/test_daemon.ts";

@@ -6,7 +6,7 @@
  * answering at `/graphql` beside it.
  */
 import assert from "node:assert/strict";
-import { createClient } from "graphql-ws";
+import { createClient } from "npm:graphql-ws@^6.0.6";
 import { testDaemon } from "./helpers/test_daemon.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 

@@ -4,7 +4,7 @@
  * statistics on both sides.
  */
 import assert from "node:assert/strict";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { receiveMessage } from "../transports/zmq/common.ts";

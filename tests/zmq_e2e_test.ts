@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { decodeMsgpackMultiple } from "../codecs/msgpack.ts";
 import { arrayBytes } from "../codecs/mflow.ts";

@@ -7,8 +7,8 @@
  */
 import indexHtml from "./index.html" with { type: "text" };
 import appJs from "./app.js" with { type: "text" };
-import uplotJs from "uplot/dist/uPlot.iife.min.js" with { type: "text" };
-import uplotCss from "uplot/dist/uPlot.min.css" with { type: "text" };
+import uplotJs from "npm:uplot@^1.6.32/dist/uPlot.iife.min.js" with { type: "text" };
+import uplotCss from "npm:uplot@^1.6.32/dist/uPlot.min.css" with { type: "text" };
 
 /** A static asset: its content and content type. */
 export interface Asset {

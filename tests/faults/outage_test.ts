@@ -10,7 +10,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@^5.8.0";
 import { DaemonProcess } from "../helpers/daemon_process.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { Influxd } from "../helpers/influxd.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 import { byteSize, numeric, outputCommon } from "../../config/schema.ts";
 
 /** Schema of one `[[outputs.dashboard]]` table. */

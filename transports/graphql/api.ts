@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { buildSchema, type GraphQLSchema } from "graphql";
+import { buildSchema, type GraphQLSchema } from "npm:graphql@^16.11.0";
 import type { BusRecord, Value } from "../../core/record.ts";
 import { nsToSeconds } from "../../core/record.ts";
 

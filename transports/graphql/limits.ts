@@ -31,7 +31,7 @@ import {
   Source,
   TokenKind,
   type ValidationContext,
-} from "graphql";
+} from "npm:graphql@^16.11.0";
 import type { Logger } from "../../core/log.ts";
 
 /** The limits of one endpoint. */

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { getIntrospectionQuery, parse, validate } from "graphql";
+import { getIntrospectionQuery, parse, validate } from "npm:graphql@^16.11.0";
 import { telebusSchema } from "./api.ts";
 import {
   checkQueryText,

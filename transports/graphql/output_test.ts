@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "graphql-ws";
+import { createClient } from "npm:graphql-ws@^6.0.6";
 import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { BoundedChannel } from "./channel.ts";
 

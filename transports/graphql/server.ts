@@ -18,8 +18,8 @@ import {
   parse,
   specifiedRules,
   validate,
-} from "graphql";
-import { makeServer } from "graphql-ws";
+} from "npm:graphql@^16.11.0";
+import { makeServer } from "npm:graphql-ws@^6.0.6";
 import type { HttpRoutes } from "../../core/http.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";

@@ -54,5 +54,4 @@ export function permissions(
       needs.net.add(`${u.hostname}:${u.port || (u.protocol === "wss:" ? "443" : "80")}`);
     } else needs.net.add(addr);
   }
-  needs.env.add("CBOR_NATIVE_ACCELERATION_DISABLED");
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 import { duration, flag, inputCommon, numeric, outputCommon } from "../../config/schema.ts";
 
 const hostPort = z.string().regex(/^(\[[^\]]*\]|[^:]*):\d+$/, "expected host:port");

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 import { flag, numeric, outputCommon } from "../../config/schema.ts";
 
 /** Schema of one `[[outputs.mpack_serve]]` table. */

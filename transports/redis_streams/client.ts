@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { createClient, RESP_TYPES } from "redis";
+import { createClient, RESP_TYPES } from "npm:redis@^5.8.0";
 import { Buffer } from "node:buffer";
 import type { Logger } from "../../core/log.ts";
 

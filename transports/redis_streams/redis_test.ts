@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createClient } from "redis";
+import { createClient } from "npm:redis@^5.8.0";
 import { type BusRecord, makeRecord } from "../../core/record.ts";
 import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { buildSchema, type GraphQLSchema } from "graphql";
+import { buildSchema, type GraphQLSchema } from "npm:graphql@^16.11.0";
 import { parseEntryId, streamKey } from "../../protocol/streamer/wire.ts";
 import { sleep } from "../../core/async.ts";
 import type { GraphqlContext, GraphqlRoots } from "../graphql/server.ts";

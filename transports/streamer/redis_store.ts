@@ -10,7 +10,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import { ErrorReply, RESP_TYPES } from "redis";
+import { ErrorReply, RESP_TYPES } from "npm:redis@^5.8.0";
 import type { Logger } from "../../core/log.ts";
 import { parseEntryId, StreamerProtocolError } from "../../protocol/streamer/wire.ts";
 import { createRedis, type RedisClient } from "../redis_streams/client.ts";

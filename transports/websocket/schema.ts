@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { z } from "zod";
+import { z } from "npm:zod@^4.1.12";
 import { byteSize, numeric, outputCommon } from "../../config/schema.ts";
 
 /** What a client gets when it cannot keep up. */

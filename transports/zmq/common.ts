@@ -4,7 +4,7 @@
  *
  * @module
  */
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import type { PartStats } from "../../core/stats.ts";
 import { sleep } from "../../core/async.ts";
 

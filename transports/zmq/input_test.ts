@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import type { Dict } from "../../core/record.ts";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";

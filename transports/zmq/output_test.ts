@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import * as zmq from "zeromq";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { type BusRecord, type Dict, makeRecord, nowNs } from "../../core/record.ts";
 import { MflowDecoder } from "../../codecs/mflow.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
