@@ -7,7 +7,7 @@
 import { loadConfigFile, parseConfig, validateConfig } from "./config/load.ts";
 import { transports } from "./transports/mod.ts";
 import { Daemon } from "./core/daemon.ts";
-import type { Logger } from "./core/log.ts";
+import { createLogger, envLogLevel, type Logger, type LogLevel, type LogSink, stderrSink } from "./core/log.ts";
 import type { TransportRegistry } from "./core/transport.ts";
 
 /** Options of {@linkcode startDaemon}. */
@@ -16,8 +16,21 @@ export interface StartOptions {
   transports?: TransportRegistry;
   /** Variables for `${VAR}` substitution (default: the process environment). */
   env?: (name: string) => string | undefined;
-  /** The daemon's logger (default: stderr). */
-  log?: Logger;
+  /**
+   * Where every log line of the daemon goes: a {@linkcode Logger}, a {@linkcode LogSink} (telebus formats
+   * the lines and hands each to its `write`, at its `level` and above), or `false` for none. Default: stderr,
+   * at `TELEBUS_LOG` if set, else the configuration's `[daemon] log_level`.
+   */
+  log?: Logger | LogSink | false;
+}
+
+/** The daemon's logger for the `log` option (see {@linkcode StartOptions}). */
+function daemonLogger(option: StartOptions["log"], configLevel: LogLevel): Logger {
+  if (option === false) return createLogger("telebus", { level: "error", write: () => {} });
+  if (option === undefined) {
+    return createLogger("telebus", { ...stderrSink, level: envLogLevel() ?? configLevel });
+  }
+  return "child" in option ? option : createLogger("telebus", option);
 }
 
 /**
@@ -33,7 +46,7 @@ export interface StartOptions {
  * const daemon = await startDaemon({ config: {
  *   daemon: { http: "off", data_dir: await Deno.makeTempDir() },
  *   inputs: { generator: [{ name: "robot", rate: 50 }] },
- * } });
+ * } }, { log: false });
  * const stop = daemon.subscribe((records) => console.log(records.length, "records"));
  * await new Promise((r) => setTimeout(r, 100));
  * await stop();
@@ -51,7 +64,7 @@ export async function startDaemon(
     : "toml" in source
     ? await parseConfig(source.toml, opts)
     : await validateConfig(source.config, opts);
-  const daemon = new Daemon(config, options.log);
+  const daemon = new Daemon(config, daemonLogger(options.log, config.daemon.log_level));
   await daemon.start();
   return daemon;
 }

@@ -50,24 +50,29 @@ export interface LogSink {
 
 const encoder = new TextEncoder();
 
+/**
+ * Reads an environment variable only if the program may: a library user who gave no `--allow-env` gets
+ * the default rather than a permission prompt (or an error) from importing telebus.
+ */
+function envIfAllowed(name: string): string | undefined {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: name }).state !== "granted") return undefined;
+    return Deno.env.get(name);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The level `TELEBUS_LOG` asks for, if it is set to one (and readable). */
+export function envLogLevel(): LogLevel | undefined {
+  const v = envIfAllowed("TELEBUS_LOG");
+  return v && v in LEVELS ? v as LogLevel : undefined;
+}
+
 /** The default sink: stderr, level from `TELEBUS_LOG` (default `info`). */
 export const stderrSink: LogSink = {
-  level: (() => {
-    try {
-      const v = Deno.env.get("TELEBUS_LOG");
-      if (v && v in LEVELS) return v as LogLevel;
-    } catch {
-      // no env permission: keep the default
-    }
-    return "info";
-  })(),
-  format: (() => {
-    try {
-      return Deno.env.get("TELEBUS_LOG_FORMAT") === "journal" ? "journal" : "text";
-    } catch {
-      return "text"; // no env permission: keep the default
-    }
-  })(),
+  level: envLogLevel() ?? "info",
+  format: envIfAllowed("TELEBUS_LOG_FORMAT") === "journal" ? "journal" : "text",
   write(line: string) {
     Deno.stderr.writeSync(encoder.encode(line + "\n"));
   },
