@@ -13,7 +13,7 @@ const MOD = new URL("../mod.ts", import.meta.url).href;
 
 /** The script a library user would write (telebus's path filled in). */
 const SCRIPT = `
-import { type LogSink, startDaemon, transports } from ${JSON.stringify(MOD)};
+import { type Logger, type LogSink, startDaemon, transports } from ${JSON.stringify(MOD)};
 
 /** Starts a daemon with a generator and \`options\`, waits for 10 records, stops it; returns how many came. */
 async function run(options: Parameters<typeof startDaemon>[1], logLevel = "info"): Promise<number> {
@@ -38,6 +38,15 @@ async function run(options: Parameters<typeof startDaemon>[1], logLevel = "info"
 const lines: string[] = [];
 const sink: LogSink = { level: "info", write: (line) => lines.push(line) };
 const redirected = await run({ log: sink });
+const calls: string[] = [];
+const logger: Logger = {
+  debug: (msg) => calls.push("debug " + msg),
+  info: (msg) => calls.push("info " + msg),
+  warn: (msg) => calls.push("warn " + msg),
+  error: (msg) => calls.push("error " + msg),
+  child: () => logger,
+};
+const ownLogger = await run({ log: logger });
 const silenced = await run({ log: false });
 const quietByConfig = await run({}, "warn");
 const loaded: string[] = [];
@@ -45,7 +54,7 @@ for (const [name, load] of Object.entries(transports)) {
   await load();
   loaded.push(name);
 }
-console.log(JSON.stringify({ redirected, silenced, quietByConfig, lines, loaded }));
+console.log(JSON.stringify({ redirected, ownLogger, silenced, quietByConfig, lines, calls, loaded }));
 `;
 
 Deno.test("library: a script in an empty folder imports mod.ts with no flags but permissions, and owns the logs", async () => {
@@ -82,11 +91,12 @@ Deno.test("library: a script in an empty folder imports mod.ts with no flags but
     const stderr = new TextDecoder().decode(out.stderr);
     assert.equal(out.code, 0, `script failed:\n${stderr}`);
     const result = JSON.parse(stdout.trim().split("\n").at(-1) ?? "");
-    assert.ok(result.redirected >= 10 && result.silenced >= 10 && result.quietByConfig >= 10, stdout);
+    for (const run of ["redirected", "ownLogger", "silenced", "quietByConfig"]) assert.ok(result[run] >= 10, stdout);
     // The redirected daemon's lines reached the script's sink, formatted as telebus writes them …
     assert.ok(result.lines.some((l: string) => / INFO telebus: running inputs=1 outputs=0$/.test(l)), stdout);
     assert.ok(result.lines.some((l: string) => / INFO telebus: stopped$/.test(l)), stdout);
-    // … and none of the three daemons wrote a line to stderr (`log: false`, and `log_level = "warn"` by default).
+    assert.ok(result.calls.includes("info running") && result.calls.includes("info stopped"), stdout);
+    // … and none of the four daemons wrote a line to stderr (`log: false`, and `log_level = "warn"` by default).
     assert.doesNotMatch(stderr, /\b(DEBUG|INFO|WARN|ERROR) telebus\b/);
     assert.deepEqual(result.loaded.sort(), Object.keys((await import("../mod.ts")).transports).sort());
   } finally {
