@@ -51,8 +51,8 @@ type StreamInfo {
 type Query {
   inputs: [Part!]!
   outputs: [Part!]!
-  "Streams seen, optionally only those whose name contains match."
-  streams(match: String): [StreamInfo!]!
+  "Streams seen, optionally only those whose name contains match (Query.streams is redis-streamer's)."
+  telebusStreams(match: String): [StreamInfo!]!
   "The newest record of a stream, or null."
   latest(stream: String!): Record
 }

@@ -69,7 +69,7 @@ async function fetcher(params) {
 ReactDOM.render(
   React.createElement(GraphiQL, {
     fetcher,
-    defaultQuery: "{\\n  inputs { name type records errors }\\n  outputs { name type records dropped gauges }\\n  streams { stream count lastTime }\\n}\\n",
+    defaultQuery: "{\\n  inputs { name type records errors }\\n  outputs { name type records dropped gauges }\\n  telebusStreams { stream count lastTime }\\n}\\n",
   }),
   document.getElementById("graphiql"),
 );

@@ -11,9 +11,10 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { globMatcher } from "../../core/glob.ts";
 import { RecordRejects } from "../../core/reject.ts";
-import { type RecordView, recordView, telebusSchema } from "./api.ts";
+import { type RecordView, recordView, TELEBUS_SDL } from "./api.ts";
 import { BoundedChannel } from "./channel.ts";
-import { type GraphqlContext, GraphqlEndpoint, routeGraphql } from "./server.ts";
+import { type GraphqlMembership, joinGraphql } from "./hub.ts";
+import type { GraphqlContext } from "./server.ts";
 import type { GraphqlConfig } from "./schema.ts";
 
 interface Subscriber {
@@ -28,7 +29,7 @@ export class GraphqlOutput implements Output {
   readonly #subscribers = new Set<Subscriber>();
   readonly #latest = new Map<string, BusRecord>();
   readonly #counts = new Map<string, { count: number; lastTime: bigint }>();
-  readonly #endpoint: GraphqlEndpoint;
+  readonly #endpoint: GraphqlMembership;
   #dropped = 0;
   readonly #rejects: RecordRejects;
 
@@ -51,7 +52,7 @@ export class GraphqlOutput implements Output {
     const root = {
       inputs: () => parts("input"),
       outputs: () => parts("output"),
-      streams: ({ match }: { match?: string }) =>
+      telebusStreams: ({ match }: { match?: string }) =>
         [...this.#counts].filter(([s]) => !match || s.includes(match)).sort(([a], [b]) => a < b ? -1 : 1)
           .map(([stream, c]) => ({ stream, count: c.count, lastTime: Number(c.lastTime / 1000n) / 1e6 })),
       latest: ({ stream }: { stream: string }) => {
@@ -60,9 +61,9 @@ export class GraphqlOutput implements Output {
       },
       records: ({ streams }: { streams?: string[] }, context: GraphqlContext) => this.#subscribe(streams, context),
     };
-    this.#endpoint = new GraphqlEndpoint({
-      path: config.path,
-      schema: telebusSchema,
+    // A streamer store serving GraphQL at the same path joins this schema (see hub.ts).
+    this.#endpoint = joinGraphql(ctx.http, config.path, "telebus", `output graphql ${JSON.stringify(ctx.name)}`, {
+      sdl: TELEBUS_SDL,
       roots: { query: root, subscription: root },
       limits: {
         maxQueryBytes: config.max_query_bytes,
@@ -79,7 +80,6 @@ export class GraphqlOutput implements Output {
     });
     ctx.stats.gauges.set("subscriptions", () => this.#endpoint.subscriptions);
     ctx.stats.gauges.set("socket_buffered_bytes", () => this.#endpoint.bufferedBytes);
-    routeGraphql(ctx.http, config.path, () => this.#endpoint);
     const path = config.path;
     ctx.log.info("GraphQL", { path, graphiql: config.graphiql });
   }
@@ -125,7 +125,7 @@ export class GraphqlOutput implements Output {
   /** Ends every subscription and closes the sockets. */
   close(): Promise<void> {
     for (const s of [...this.#subscribers]) s.channel.return();
-    this.#endpoint.close();
+    this.#endpoint.leave();
     return Promise.resolve();
   }
 }

@@ -20,7 +20,6 @@ import {
   validate,
 } from "npm:graphql@^16.11.0";
 import { makeServer } from "npm:graphql-ws@^6.0.6";
-import type { HttpRoutes } from "../../core/http.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import { SocketDrain } from "./drain.ts";
@@ -119,8 +118,8 @@ const httpContext: GraphqlContext = { writable: () => true };
 
 /**
  * A GraphQL endpoint: {@linkcode handle} answers requests to its path,
- * {@linkcode asset} serves GraphiQL's files. Route it with
- * {@linkcode routeGraphql}.
+ * {@linkcode asset} serves GraphiQL's files. `hub.ts` builds one per path
+ * (from every part's schema served there) and routes it.
  */
 export class GraphqlEndpoint {
   readonly #options: GraphqlEndpointOptions;
@@ -359,15 +358,4 @@ export class GraphqlEndpoint {
       }
     }
   }
-}
-
-/**
- * Routes `path` and `path/assets/*` on `http` to the endpoint `current()`
- * returns at request time (503 when there is none, e.g. after its part stopped:
- * routes cannot be removed from the HTTP server).
- */
-export function routeGraphql(http: HttpRoutes, path: string, current: () => GraphqlEndpoint | undefined): void {
-  const gone = () => new Response("GraphQL endpoint stopped\n", { status: 503 });
-  http.route(path, (req, info) => current()?.handle(req, info) ?? gone());
-  http.route(`${path}/assets/*`, (req) => current()?.asset(req) ?? gone());
 }

@@ -29,7 +29,7 @@ import {
 import { MemoryStreamStore, type StreamEntry, type StreamStore } from "./store.ts";
 import { RedisStreamStore } from "./redis_store.ts";
 import { STORE_KEY_NAMES, type StoreConfig } from "./schema.ts";
-import type { GraphqlEndpoint } from "../graphql/server.ts";
+import { type GraphqlMember, type GraphqlMembership, joinGraphql } from "../graphql/hub.ts";
 import { sleep } from "../../core/async.ts";
 
 /** An entry just added to the store, as the bus side sees it. */
@@ -110,8 +110,8 @@ export class StreamerApi {
   #sink?: StreamerSink;
   #outputStats?: PartStats;
   #closed = false;
-  /** The store's GraphQL endpoint, once loaded (when a table set `graphql`). */
-  graphql?: GraphqlEndpoint;
+  /** The store's place in the GraphQL hub at its path (when a table set `graphql`). */
+  graphql?: GraphqlMembership;
 
   /**
    * Creates the API on a store.
@@ -525,23 +525,25 @@ interface Shared {
   api: StreamerApi;
   config: StoreConfig;
   refs: number;
-  /** The store's GraphQL endpoint, when a table asked for it. */
-  graphql?: { endpoint: Promise<GraphqlEndpoint>; path: string; stop: AbortController };
+  /** The store's place in the GraphQL hub at its path, when a table asked for it. */
+  graphql?: { membership: GraphqlMembership; path: string; stop: AbortController };
 }
 
 /** Stores by HTTP server and store name; routes (data API and GraphQL) by HTTP server and path. */
 const stores = new WeakMap<HttpRoutes, Map<string, Shared>>();
 const routes = new WeakMap<HttpRoutes, Map<string, string>>();
 
+/** Where the streamer's schema was served before it joined telebus's at `/graphql`: kept as an alias. */
+export const OLD_GRAPHQL_PATH = "/streamer/graphql";
+
 /**
- * Loads the GraphQL modules and makes the endpoint. They are imported only when a store serves GraphQL, so the
- * streamer transport alone does not load the graphql package (nor need the permissions it asks for).
+ * Loads the GraphQL modules and makes the store's part of the schema. They are imported only when a store serves
+ * GraphQL, so the streamer transport alone does not load the graphql package (nor need the permissions it asks for).
  */
-async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortSignal): Promise<GraphqlEndpoint> {
-  const [server, schema] = await Promise.all([import("../graphql/server.ts"), import("./graphql.ts")]);
-  return new server.GraphqlEndpoint({
-    path: config.graphql_path,
-    schema: schema.streamerSchema(api.config.device_prefixing),
+async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortSignal): Promise<GraphqlMember> {
+  const schema = await import("./graphql.ts");
+  return {
+    sdl: schema.streamerSdl(api.config.device_prefixing),
     roots: schema.streamerRoots(api.store, { devicePrefixing: api.config.device_prefixing, signal }),
     limits: {
       maxQueryBytes: config.graphql_max_query_bytes,
@@ -555,11 +557,14 @@ async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortS
     graphiql: true,
     stats: { count: (name, n) => api.count(name, n) },
     log: api.log.child("graphql"),
-  });
+  };
 }
 
-/** Serves the store's GraphQL schema at `config.graphql_path` (once per store; the path routed once per server). */
-function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig, paths: Map<string, string>): void {
+/**
+ * Serves the store's GraphQL schema at `config.graphql_path` (once per store), merged with whatever else is served
+ * there (telebus's own schema at `/graphql`); the old default path answers too, as an alias.
+ */
+function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig): void {
   if (!config.graphql) return;
   const path = config.graphql_path;
   if (shared.graphql) {
@@ -570,34 +575,14 @@ function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig, pa
     }
     return;
   }
-  const owner = paths.get(path);
-  if (owner !== undefined && owner !== config.store) {
-    throw new Error(`path ${path} is served by streamer store ${JSON.stringify(owner)} already`);
-  }
   const api = shared.api, stop = new AbortController();
-  const endpoint = loadGraphql(api, config, stop.signal);
-  endpoint.then(
-    (e) => api.graphql = e,
-    (e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }),
-  );
-  shared.graphql = { endpoint, path, stop };
-  if (owner === undefined) {
-    const storeName = config.store;
-    const serve = async (req: Request, info: Deno.ServeHandlerInfo, asset: boolean): Promise<Response> => {
-      const g = stores.get(http)?.get(storeName)?.graphql;
-      if (!g) return new Response("streamer store stopped\n", { status: 503 });
-      try {
-        const e = await g.endpoint;
-        return asset ? e.asset(req) : await e.handle(req, info);
-      } catch (err) {
-        return Response.json({ errors: [{ message: errorText(err) }] }, { status: 500 });
-      }
-    };
-    // Throws when another part (e.g. [[outputs.graphql]]) has the path: the daemon then reports the conflict.
-    http.route(path, (req, info) => serve(req, info, false));
-    http.route(`${path}/assets/*`, (req, info) => serve(req, info, true));
-    paths.set(path, storeName);
-  }
+  const member = loadGraphql(api, config, stop.signal);
+  member.catch((e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }));
+  const owner = `streamer store ${JSON.stringify(config.store)}`;
+  // Throws when another store has the path, or another part holds the route: the daemon then reports it.
+  const membership = joinGraphql(http, path, "streamer", owner, member, [OLD_GRAPHQL_PATH]);
+  api.graphql = membership;
+  shared.graphql = { membership, path, stop };
   api.log.info("streamer GraphQL", { path, store: config.store });
 }
 
@@ -623,7 +608,7 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
           "give the tables that share a store the same values",
       );
     }
-    attachGraphql(http, shared, config, routes.get(http)!);
+    attachGraphql(http, shared, config);
     shared.refs++;
     return shared.api;
   }
@@ -651,7 +636,7 @@ export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: L
   }
   const created: Shared = { api, config, refs: 1 };
   try {
-    attachGraphql(http, created, config, paths);
+    attachGraphql(http, created, config);
   } catch (e) {
     api.close().catch(() => {});
     throw e;
@@ -668,7 +653,7 @@ export async function releaseStreamerApi(http: HttpRoutes, storeName: string): P
   byName!.delete(storeName);
   if (shared.graphql) {
     shared.graphql.stop.abort();
-    await shared.graphql.endpoint.then((e) => e.close(), () => {});
+    shared.graphql.membership.leave();
   }
   await shared.api.close();
 }

@@ -41,7 +41,7 @@ export const storeKeys = {
   graphql: flag().default(false),
   /** Where the store's GraphQL lives; `/graphql` (the original's path) is free unless `[[outputs.graphql]]` uses it. */
   graphql_path: z.string().regex(/^\/[^?#*]*[^/?#*]$/, "a path starting with / and not ending with /")
-    .default("/streamer/graphql"),
+    .default("/graphql"),
   /** Deepest GraphQL selection accepted. */
   graphql_max_depth: numeric().pipe(z.number().int().min(1).max(100)).default(DEFAULT_LIMITS.maxDepth),
   /** Longest GraphQL query text accepted. */
