@@ -12,7 +12,8 @@ Deno.test("graphql limits: a flood of refused requests is logged once per client
   await Deno.writeTextFile(
     config,
     `[daemon]\nhttp = "127.0.0.1:0"\ndata_dir = "${dir}"\ndashboard = false\n\n` +
-      `[[outputs.graphql]]\n\n[[outputs.streamer]]\ngraphql = true\n`,
+      // Two endpoints: the streamer's schema on its own path (by default it would join telebus's at /graphql).
+      `[[outputs.graphql]]\n\n[[outputs.streamer]]\ngraphql = true\ngraphql_path = "/streamer/graphql"\n`,
   );
   const d = await DaemonProcess.start(config);
   try {

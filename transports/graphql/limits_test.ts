@@ -35,7 +35,7 @@ Deno.test("graphql limits: each limit is refused with its count, its limit and a
   assert.deepEqual(refusals(aliases), [[ErrorCode.tooManyAliases, "query has 1000 aliases; the limit is 100"]]);
   const fields = `{ ${"__typename ".repeat(1500)} }`;
   assert.deepEqual(refusals(fields), [[ErrorCode.tooManyFields, "query has 1500 fields; the limit is 1000"]]);
-  assert.deepEqual(refusals(`{ streams { stream } inputs { name } }`, { ...DEFAULT_LIMITS, maxCost: 20 }), [
+  assert.deepEqual(refusals(`{ telebusStreams { stream } inputs { name } }`, { ...DEFAULT_LIMITS, maxCost: 20 }), [
     [ErrorCode.tooCostly, "query has an estimated cost of 22; the limit is 20"],
   ]);
   assert.deepEqual(refusals(`{ latest(stream: "s") { stream } }`, { ...DEFAULT_LIMITS, maxDepth: 1 }), [

@@ -26,14 +26,14 @@ Deno.test("graphql: inputs and outputs with counters, streams, the newest record
   await d.emit("robot/imu", { x: 2.5, big: 1n, raw: new Uint8Array([]) }, 1_700_000_001_000_000_001n);
   await new Promise((r) => setTimeout(r, 50));
   const { status, body } = await d.query(
-    `{ inputs { name type } outputs { name type records gauges } streams { stream count }
+    `{ inputs { name type } outputs { name type records gauges } telebusStreams { stream count }
        latest(stream: "robot/imu") { stream timeNs source data } missing: latest(stream: "nope") { stream } }`,
   );
   assert.equal(status, 200, JSON.stringify(body));
   assert.deepEqual(body.data.inputs, [{ name: "test", type: "custom" }]);
   assert.equal(body.data.outputs[0].type, "graphql");
   assert.equal(body.data.outputs[0].records, 2);
-  assert.deepEqual(body.data.streams, [{ stream: "robot/imu", count: 2 }]);
+  assert.deepEqual(body.data.telebusStreams, [{ stream: "robot/imu", count: 2 }]);
   assert.deepEqual(body.data.latest, {
     stream: "robot/imu",
     timeNs: "1700000001000000001",
@@ -41,8 +41,8 @@ Deno.test("graphql: inputs and outputs with counters, streams, the newest record
     data: { x: 2.5, big: 1, raw: { $bin: "" } },
   });
   assert.equal(body.data.missing, null);
-  const get = await fetch(`http://${d.url}/graphql?query=${encodeURIComponent("{ streams { stream } }")}`);
-  assert.deepEqual(await get.json(), { data: { streams: [{ stream: "robot/imu" }] } });
+  const get = await fetch(`http://${d.url}/graphql?query=${encodeURIComponent("{ telebusStreams { stream } }")}`);
+  assert.deepEqual(await get.json(), { data: { telebusStreams: [{ stream: "robot/imu" }] } });
   await d.close();
 });
 
@@ -173,10 +173,10 @@ Deno.test("graphql: a record it cannot serve (cyclic, too deep) costs only itsel
     const r = await fetch(`http://${url}/graphql`, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify({ query: `{ latest(stream: "a") { data } streams { stream count } }` }),
+      body: JSON.stringify({ query: `{ latest(stream: "a") { data } telebusStreams { stream count } }` }),
     });
     assert.deepEqual(await r.json(), {
-      data: { latest: { data: { i: 0 } }, streams: [{ stream: "a", count: 1 }, { stream: "b", count: 1 }] },
+      data: { latest: { data: { i: 0 } }, telebusStreams: [{ stream: "a", count: 1 }, { stream: "b", count: 1 }] },
     });
     assert.equal(lines.filter((l) => l.includes("record refused")).length, 1);
   } finally {
