@@ -297,6 +297,8 @@ Deno.test("examples/live.toml: the original redis-streamer client's 19 checks an
       });
       assert.equal(refused.status, 400);
       assert.match((await refused.json()).errors[0].message, /alias/i);
+      // Counted once, on the graphql output (the streamer's table joined the endpoint first).
+      assert.equal(await d.metric('telebus_output_refused_too_many_aliases_total{output="graphql"'), 1);
       const plain = await fetch(`${d.url}/graphql`, {
         method: "POST",
         headers: { "content-type": "text/plain" },

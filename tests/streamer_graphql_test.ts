@@ -2,8 +2,9 @@
  * redis-streamer's GraphQL schema (spec 4.5) served by the `streamer`
  * transport, on the embedded store and on a real redis-server: the test
  * vector, the mutations' result shapes, the Stream fields, and the `streams`
- * subscription through graphql-ws's own client. telebus's own schema keeps
- * answering at `/graphql` beside it.
+ * subscription through graphql-ws's own client. It is merged with telebus's
+ * own schema at `/graphql`; these tests reach it through the old path,
+ * `/streamer/graphql`, which stays an alias.
  */
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";

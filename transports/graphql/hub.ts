@@ -25,11 +25,14 @@ export interface GraphqlMember {
   readonly limits: GraphqlLimits;
   /** Whether it lets GraphiQL be served (all members must). */
   readonly graphiql: boolean;
-  /** Where refused requests are counted (the first member's are used). */
+  /** Where refused requests are counted (the `telebus` member's when there is one, else the first's). */
   readonly stats?: Pick<PartStats, "count">;
-  /** Where errors answered to clients are logged (the first member's). */
+  /** Where errors answered to clients are logged (as `stats`). */
   readonly log?: Logger;
 }
+
+/** Which schema a member brings: telebus's own (the `graphql` output) or redis-streamer's (a `streamer` store). */
+export type GraphqlKind = "telebus" | "streamer";
 
 /** A part's place in a hub; {@linkcode leave} once when the part stops. */
 export interface GraphqlMembership {
@@ -40,6 +43,9 @@ export interface GraphqlMembership {
   /** Unsent bytes held by the hub's sockets. */
   readonly bufferedBytes: number;
 }
+
+/** The kind whose counters and log get the endpoint's refusals when it is a member. */
+const PRIMARY_KIND: GraphqlKind = "telebus";
 
 const ROOT_TYPES = ["query", "mutation", "subscription"] as const;
 
@@ -68,7 +74,7 @@ function strictest(members: readonly GraphqlMember[]): GraphqlLimits {
 
 interface Joined {
   /** Kind of part: one of each kind per path. */
-  readonly kind: string;
+  readonly kind: GraphqlKind;
   /** Who it is, for messages. */
   readonly owner: string;
   readonly member: Promise<GraphqlMember>;
@@ -96,6 +102,8 @@ class Hub {
     // graphql is imported only here, so that parts which join (the streamer) load it only when GraphQL is served.
     const [{ GraphqlEndpoint }, { mergeSdl }] = await Promise.all([import("./server.ts"), import("./merge.ts")]);
     const members = await Promise.all(joined.map((j) => j.member));
+    // Refusals are counted and logged once, on the `graphql` output when it is a member (whatever joined first).
+    const primary = members[joined.findIndex((j) => j.kind === PRIMARY_KIND)] ?? members[0];
     const schema = mergeSdl(members.map((m, i) => ({ name: joined[i].owner, sdl: m.sdl })));
     const endpoint = new GraphqlEndpoint({
       path: this.path,
@@ -103,8 +111,8 @@ class Hub {
       roots: mergeRoots(members),
       limits: strictest(members),
       graphiql: members.every((m) => m.graphiql),
-      stats: members[0].stats,
-      log: members[0].log,
+      stats: primary.stats,
+      log: primary.log,
     });
     if (generation === this.#generation) this.#built = endpoint;
     return endpoint;
@@ -141,7 +149,7 @@ const hubs = new WeakMap<HttpRoutes, Map<string, Hub>>();
 export function joinGraphql(
   http: HttpRoutes,
   path: string,
-  kind: string,
+  kind: GraphqlKind,
   owner: string,
   member: GraphqlMember | Promise<GraphqlMember>,
   aliases: readonly string[] = [],

@@ -534,7 +534,7 @@ const stores = new WeakMap<HttpRoutes, Map<string, Shared>>();
 const routes = new WeakMap<HttpRoutes, Map<string, string>>();
 
 /** Where the streamer's schema was served before it joined telebus's at `/graphql`: kept as an alias. */
-export const OLD_GRAPHQL_PATH = "/streamer/graphql";
+const OLD_GRAPHQL_PATH = "/streamer/graphql";
 
 /**
  * Loads the GraphQL modules and makes the store's part of the schema. They are imported only when a store serves
