@@ -7,10 +7,14 @@
  * limits and the access rules of the endpoint; `/streamer/graphql` is an alias.
  */
 import assert from "node:assert/strict";
-import { createClient } from "graphql-ws";
+import { createClient } from "npm:graphql-ws@^6.0.6";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 import { freePort, RedisServer } from "./helpers/redis_server.ts";
 import { Influxd } from "./helpers/influxd.ts";
+import { Daemon } from "../core/daemon.ts";
+import { createLogger } from "../core/log.ts";
+import { validateConfig } from "../config/load.ts";
+import { transports } from "../transports/mod.ts";
 
 const example = (name: string) => new URL(`../examples/${name}`, import.meta.url).pathname;
 
@@ -365,5 +369,38 @@ Deno.test("every shipped example with GraphQL serves one schema with both root f
     assert.match(text, /^\[\[outputs\.graphql\]\]/m, `${name} serves telebus's schema`);
     assert.match(text, /^graphql\s*=\s*true/m, `${name} serves redis-streamer's schema`);
     assert.doesNotMatch(text, /graphql_path/, `${name} keeps the streamer's schema at /graphql`);
+  }
+});
+
+Deno.test("reload: the graphql output changed, then the streamer's table: /graphql keeps serving the merged schema", async () => {
+  const dir = await Deno.makeTempDir();
+  const config = (depth: number, maxlen: number) => ({
+    daemon: { http: "127.0.0.1:0", data_dir: dir, dashboard: false },
+    inputs: {},
+    outputs: { graphql: [{ name: "gql", max_depth: depth }], streamer: [{ name: "store", graphql: true, maxlen }] },
+  });
+  const plan = async (depth: number, maxlen: number) =>
+    await validateConfig(config(depth, maxlen), { registry: transports });
+  const daemon = new Daemon(await plan(10, 1000), createLogger("test", { level: "error", write() {} }));
+  await daemon.start();
+  const base = `http://${daemon.http.addr!.hostname}:${daemon.http.addr!.port}`;
+  const both = "{ outputs { name } streamIds }";
+  try {
+    assert.deepEqual((await run(base, both)).data.streamIds, []);
+    let r = await daemon.reload(await plan(9, 1000));
+    assert.equal(r.result, "ok", r.error);
+    assert.deepEqual(r.changed, ["output.gql"]);
+    assert.deepEqual((await run(base, both)).data.outputs.map((o: { name: string }) => o.name).sort(), [
+      "gql",
+      "store",
+    ]);
+    r = await daemon.reload(await plan(9, 500));
+    assert.equal(r.result, "ok", r.error);
+    assert.deepEqual(r.changed, ["output.store"]);
+    assert.deepEqual((await run(base, both)).data.streamIds, []);
+    assert.deepEqual((await run(base, both, {}, "/streamer/graphql")).data.streamIds, []);
+  } finally {
+    await daemon.stop();
+    await Deno.remove(dir, { recursive: true });
   }
 });

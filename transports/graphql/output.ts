@@ -61,23 +61,30 @@ export class GraphqlOutput implements Output {
       },
       records: ({ streams }: { streams?: string[] }, context: GraphqlContext) => this.#subscribe(streams, context),
     };
-    // A streamer store serving GraphQL at the same path joins this schema (see hub.ts).
-    this.#endpoint = joinGraphql(ctx.http, config.path, "telebus", `output graphql ${JSON.stringify(ctx.name)}`, {
-      sdl: TELEBUS_SDL,
-      roots: { query: root, subscription: root },
-      limits: {
-        maxQueryBytes: config.max_query_bytes,
-        maxDepth: config.max_depth,
-        maxAliases: config.max_aliases,
-        maxFields: config.max_fields,
-        maxCost: config.max_cost,
-        maxSubscriptionsPerConnection: config.max_subscriptions_per_connection,
-        maxSubscriptions: config.max_subscriptions,
+    // A streamer store serving GraphQL at the same path joins this schema (see hub.ts). The hub's routes are the
+    // daemon's, not this part's: they stay when it restarts (a reload) and answer 503 while no part serves there.
+    this.#endpoint = joinGraphql(
+      ctx.http.shared ?? ctx.http,
+      config.path,
+      "telebus",
+      `output graphql ${JSON.stringify(ctx.name)}`,
+      {
+        sdl: TELEBUS_SDL,
+        roots: { query: root, subscription: root },
+        limits: {
+          maxQueryBytes: config.max_query_bytes,
+          maxDepth: config.max_depth,
+          maxAliases: config.max_aliases,
+          maxFields: config.max_fields,
+          maxCost: config.max_cost,
+          maxSubscriptionsPerConnection: config.max_subscriptions_per_connection,
+          maxSubscriptions: config.max_subscriptions,
+        },
+        graphiql: config.graphiql,
+        stats: ctx.stats,
+        log: ctx.log,
       },
-      graphiql: config.graphiql,
-      stats: ctx.stats,
-      log: ctx.log,
-    });
+    );
     ctx.stats.gauges.set("subscriptions", () => this.#endpoint.subscriptions);
     ctx.stats.gauges.set("socket_buffered_bytes", () => this.#endpoint.bufferedBytes);
     const path = config.path;
