@@ -39,7 +39,7 @@ export const storeKeys = {
   tls_ca: z.string().default(""),
   /** Serve redis-streamer's GraphQL schema on this store (at `graphql_path`). */
   graphql: flag().default(false),
-  /** Where the store's GraphQL lives; `/graphql` (the original's path) is free unless `[[outputs.graphql]]` uses it. */
+  /** Where the store's GraphQL lives: `/graphql`, the original's path, merged with `[[outputs.graphql]]` there. */
   graphql_path: z.string().regex(/^\/[^?#*]*[^/?#*]$/, "a path starting with / and not ending with /")
     .default("/graphql"),
   /** Deepest GraphQL selection accepted. */
