@@ -69,7 +69,7 @@ Deno.test("cli: moat call prints the error as JSON and exits 1; a bad address is
   await withPeer(async (port) => {
     const r = await telebus("moat", "call", `127.0.0.1:${port}`, "nope", "x");
     assert.equal(r.code, 1);
-    assert.deepEqual(JSON.parse(r.stdout), { error: { name: "KeyError", args: ["nope"] } });
+    assert.deepEqual(JSON.parse(r.stdout), { error: { name: "KeyError", args: ["nope"], message: "KeyError: nope" } });
   });
   const u = await telebus("moat", "call", "no-port", "x");
   assert.equal(u.code, 2);
@@ -111,7 +111,9 @@ Deno.test("cli: moat --token authenticates to a telebus MoaT server with a token
     assert.equal(JSON.parse(refused.stdout).error.name, "PermissionError");
     const wrong = await telebus("moat", "stream", `127.0.0.1:${port}`, "sub", "--token", "guess");
     assert.equal(wrong.code, 1);
-    assert.deepEqual(JSON.parse(wrong.stdout), { error: { name: "PermissionError", args: ["wrong token"] } });
+    assert.deepEqual(JSON.parse(wrong.stdout), {
+      error: { name: "PermissionError", args: ["wrong token"], message: "PermissionError: wrong token" },
+    });
   } finally {
     await d.stop();
     await Deno.remove(dir, { recursive: true });
