@@ -27,9 +27,10 @@ export class MoatError extends Error {
    */
   constructor(readonly code: number, message?: string) {
     super(
-      message ?? (code <= -11
-        ? `unknown command (path element ${-11 - code})`
-        : `MoaT error ${code}: ${ERROR_CODES[code] ?? "unknown code"}`),
+      message ??
+        (code <= -11
+          ? `unknown command (path element ${-11 - code})`
+          : `MoaT error ${code}: ${ERROR_CODES[code] ?? "unknown code"}`),
     );
     this.name = code <= -11 ? "NoCmd" : code === -3 ? "Cancelled" : "MoatError";
   }
