@@ -79,3 +79,71 @@ Deno.test("back-pressure: 10,000 items from a peer ignoring credits reach a slow
   assert.ok(peak <= 42, `the connection held at most one queue (42) of items, saw ${peak}`);
   assert.ok(heldBack, "the peer was held up by TCP while the consumer was slow");
 });
+
+function floodingWsServer(n: number): Deno.HttpServer<Deno.NetAddr> {
+  return Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const { socket, response } = Deno.upgradeWebSocket(req);
+    socket.binaryType = "arraybuffer";
+    // Like 0.4.11: answer the opener with everything at once, credits or not.
+    socket.addEventListener("message", () => {
+      if (socket.readyState !== WebSocket.OPEN) return;
+      socket.send(encodeCbor([-3, "start", n]));
+      for (let i = 0; i < n; i++) socket.send(encodeCbor([-3, i]));
+      socket.send(encodeCbor([-4, null]));
+    }, { once: true });
+    return response;
+  });
+}
+
+Deno.test("back-pressure: over a WebSocket, items beyond a full queue wait (bounded) instead of being dropped", async () => {
+  const N = 1000;
+  const server = floodingWsServer(N);
+  const issues: string[] = [];
+  const ep = new Endpoint({ onIssue: (k, d) => issues.push(`${k}: ${d}`) });
+  let peak = 0;
+  const msgIn = ep.msgIn.bind(ep);
+  ep.msgIn = (m: unknown) => {
+    msgIn(m);
+    peak = Math.max(peak, ep.queued);
+  };
+  const link = await openLink(`ws://127.0.0.1:${server.addr.port}/moat`);
+  const running = link.run(ep, { onIssue: (k, d) => issues.push(`${k}: ${d}`) });
+  try {
+    const st = await ep.streamR("count", [N]);
+    const got: unknown[] = [];
+    for await (const [i] of st) {
+      got.push(i);
+      if (got.length % 50 === 0) await new Promise((r) => setTimeout(r, 0));
+    }
+    assert.deepEqual(got, [...Array(N).keys()]);
+  } finally {
+    ep.close();
+    await running;
+    await server.shutdown();
+  }
+  assert.deepEqual(issues, []);
+  assert.ok(peak <= 42, `at most one queue (42) of items held by the endpoint, saw ${peak}`);
+});
+
+Deno.test("back-pressure: a WebSocket peer that runs 4096 messages past a stalled reader is disconnected, loudly", async () => {
+  const server = floodingWsServer(6000);
+  const issues: string[] = [];
+  const ep = new Endpoint({ onIssue: (k, d) => issues.push(`${k}: ${d}`) });
+  const link = await openLink(`ws://127.0.0.1:${server.addr.port}/moat`);
+  const running = link.run(ep, { onIssue: (k, d) => issues.push(`${k}: ${d}`) });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    const st = await ep.streamR("count", [6000]); // and never read
+    await Promise.race([
+      running,
+      new Promise((_, rej) => timer = setTimeout(() => rej(new Error("the connection was not closed")), 10_000)),
+    ]);
+    assert.ok(issues.some((i) => /^queue_overflow: peer ignores flow control/.test(i)), issues.join("\n"));
+    assert.ok(st.signal.aborted, "the stream failed (it did not silently lose items)");
+  } finally {
+    clearTimeout(timer);
+    ep.close();
+    await running;
+    await server.shutdown();
+  }
+});
