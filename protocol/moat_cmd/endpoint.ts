@@ -458,9 +458,9 @@ export class Endpoint {
       if (alt) id = this.#flag7Channel(alt[0], alt[1]);
     }
     let ch = this.#channels.get(id);
-    // A credit sent after the peer's final may cross this side's final (see #consumed): once the channel is
-    // gone it means nothing. (Only an opener sends such credits, and it reuses the id only after this side's
-    // final has reached it, so a late credit can never land on a new channel.)
+    // A credit sent after the peer's final (older telebus openers did so) may cross this side's final: once the
+    // channel is gone it means nothing. (Such an opener reuses the id only after this side's final has reached
+    // it, so a late credit can never land on a new channel.)
     if ((flags & 3) === 3 && isCredit(payload) && !ch) return;
     if (!ch) {
       if (id > 0) {
@@ -480,7 +480,8 @@ export class Endpoint {
       return this.#request(ch, payload, (flags & B_STREAM) !== 0);
     }
     if (ch.recvFinal) {
-      // Flow credits may follow a final (see #consumed): this side may still be writing.
+      // Flow credits may follow the peer's final (the limit lifted with it, or an older peer's): this side may
+      // still be writing.
       if ((flags & 3) === 3 && isCredit(payload)) return this.#warning(ch, payload);
       return this.#onIssue("after_final", `message on channel ${id} after the peer's final: ${describe(msg)}`);
     }
