@@ -8,7 +8,7 @@
  */
 import { parseOrUsage } from "./args.ts";
 import { Endpoint, type Kw } from "../protocol/moat_cmd/endpoint.ts";
-import { MoatError, RemoteError, StreamError } from "../protocol/moat_cmd/errors.ts";
+import { MoatError, RemoteError, StreamError, UnknownCommand } from "../protocol/moat_cmd/errors.ts";
 import { type MoatCodec, type MoatLink, openLink } from "../transports/moat_cmd/connection.ts";
 import { authenticate } from "../transports/moat_cmd/auth.ts";
 import { parseArg, toJson } from "../transports/moat_cmd/values.ts";
@@ -18,7 +18,8 @@ const USAGE = `usage: telebus moat call PEER CMD [ARG…] [options]
 
 Sends CMD with ARGs (each parsed as JSON when it parses, else a string) to a MoaT-Cmd peer.
 PEER is HOST:PORT (TCP), ws://HOST:PORT/PATH (WebSocket) or a device path such as /dev/ttyUSB0.
-"call" prints the reply as JSON (or the error, as {"error": …}, exit 1). "stream" opens a read stream
+"call" prints the reply as JSON (or the error, as {"error": …} with a "message" such as
+"ValueError: boom 42", exit 1). "stream" opens a read stream
 and prints each item as a JSON line until the stream ends (its final goes to stderr) or Ctrl-C / SIGTERM
 (a clean stop: exit 0).
   --kw KEY=VALUE      a keyword argument (repeatable; VALUE parsed like ARGs)
@@ -131,6 +132,7 @@ export async function moatCommand(args: string[]): Promise<number> {
       // Stopped on request: a clean stop, whatever state the call or stream was in.
       if (interrupted) return 0;
       console.log(toJson({ error: describeError(e) }));
+      console.error(`telebus moat: ${where}: ${(e as Error).message ?? String(e)}`);
       return 1;
     } finally {
       ep.close();
@@ -140,8 +142,9 @@ export async function moatCommand(args: string[]): Promise<number> {
 }
 
 function describeError(e: unknown): Record<string, unknown> {
+  if (e instanceof UnknownCommand) return { code: e.code, name: e.name, message: e.message, path: e.path };
   if (e instanceof MoatError) return { code: e.code, name: e.name, message: e.message };
-  if (e instanceof RemoteError) return { name: e.remoteName, args: e.args };
+  if (e instanceof RemoteError) return { name: e.remoteName, args: e.args, message: e.message };
   if (e instanceof StreamError) return { name: "StreamError", payload: e.payload };
   if (e instanceof DOMException && e.name === "TimeoutError") return { name: "Timeout", message: e.message };
   return { name: (e as Error).name ?? "Error", message: (e as Error).message ?? String(e) };

@@ -5,6 +5,8 @@ import { RemoteError } from "../protocol/moat_cmd/errors.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
+import { encodeCbor } from "../codecs/cbor.ts";
+import { CborStreamDecoder } from "../protocol/moat_cmd/framing.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
@@ -69,7 +71,7 @@ Deno.test("cli: moat call prints the error as JSON and exits 1; a bad address is
   await withPeer(async (port) => {
     const r = await telebus("moat", "call", `127.0.0.1:${port}`, "nope", "x");
     assert.equal(r.code, 1);
-    assert.deepEqual(JSON.parse(r.stdout), { error: { name: "KeyError", args: ["nope"] } });
+    assert.deepEqual(JSON.parse(r.stdout), { error: { name: "KeyError", args: ["nope"], message: "KeyError: nope" } });
   });
   const u = await telebus("moat", "call", "no-port", "x");
   assert.equal(u.code, 2);
@@ -111,9 +113,68 @@ Deno.test("cli: moat --token authenticates to a telebus MoaT server with a token
     assert.equal(JSON.parse(refused.stdout).error.name, "PermissionError");
     const wrong = await telebus("moat", "stream", `127.0.0.1:${port}`, "sub", "--token", "guess");
     assert.equal(wrong.code, 1);
-    assert.deepEqual(JSON.parse(wrong.stdout), { error: { name: "PermissionError", args: ["wrong token"] } });
+    assert.deepEqual(JSON.parse(wrong.stdout), {
+      error: { name: "PermissionError", args: ["wrong token"], message: "PermissionError: wrong token" },
+    });
   } finally {
     await d.stop();
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/**
+ * A stand-in for a moat-lib-cmd 0.4.11 server, replaying its bytes from issue 17: a `count` stream sent at
+ * once (its own flag-7 credit, the start, the items, its final) without waiting for credits, and an error
+ * object (tag 27 `_rErr`) for anything else.
+ */
+async function withV04Peer(fn: (port: number) => Promise<void>) {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const served: Promise<void>[] = [];
+  const serving = (async () => {
+    for await (const c of listener) {
+      served.push((async () => {
+        const buf = new Uint8Array(4096);
+        const n = await c.read(buf) ?? 0;
+        const opener = new CborStreamDecoder(() => {}).push(buf.subarray(0, n))[0] as unknown[];
+        const hex = (h: string) => Uint8Array.from(h.match(/../g)!.map((x) => parseInt(x, 16)));
+        if (opener[1] === "count") {
+          const parts: Uint8Array[] = [hex("822005"), hex("832265737461727418c8")];
+          for (let i = 0; i < 200; i++) parts.push(encodeCbor([-3, i]));
+          parts.push(hex("8223f6"));
+          for (const p of parts) await c.write(p);
+        } else await c.write(hex("8221d81b84655f724572726a56616c75654572726f7264626f6f6d182a"));
+        try {
+          while (await c.read(buf) !== null) { /* credits and finals */ }
+        } catch { /* closed */ }
+        c.close();
+      })());
+    }
+  })().catch(() => {});
+  try {
+    await fn((listener.addr as Deno.NetAddr).port);
+  } finally {
+    listener.close();
+    await serving;
+    await Promise.all(served);
+  }
+}
+
+Deno.test("cli: against moat-lib-cmd 0.4.11's bytes, a stream ignoring credits prints all 200 items", async () => {
+  await withV04Peer(async (port) => {
+    const r = await telebus("moat", "stream", `127.0.0.1:${port}`, "count", "200");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(r.stdout.trim().split("\n").map((l) => JSON.parse(l)), [...Array(200).keys()].map((i) => [i]));
+    assert.doesNotMatch(r.stderr, /dropped|queue full/);
+  });
+});
+
+Deno.test("cli: an error object from moat-lib-cmd 0.4.11 is shown as ValueError: boom 42", async () => {
+  await withV04Peer(async (port) => {
+    const r = await telebus("moat", "call", `127.0.0.1:${port}`, "fail");
+    assert.equal(r.code, 1);
+    assert.deepEqual(JSON.parse(r.stdout), {
+      error: { name: "ValueError", args: ["boom", 42], message: "ValueError: boom 42" },
+    });
+    assert.match(r.stderr, /ValueError: boom 42/);
+  });
 });

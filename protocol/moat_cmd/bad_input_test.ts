@@ -72,16 +72,20 @@ Deno.test("bad input: a second final on a channel is dropped and reported; ids a
   assert.equal(c.ep.openChannels, 0);
 });
 
-Deno.test("bad input: an overflowing reader drops, reports, and warns -5 on the next read", async () => {
+Deno.test("bad input: with overflow drop, an overflowing reader drops, counts, reports, warns -5", async () => {
   const issues: IssueKind[] = [];
-  const ep = new Endpoint({ queue: 4, onIssue: (k) => issues.push(k) });
+  const ep = new Endpoint({ queue: 4, overflow: "drop", onIssue: (k) => issues.push(k) });
   const st = ep.streamR("flood");
   ep.takeOut();
   assert.deepEqual(ep.takeOut(), [3, 4], "credit of the whole queue");
   ep.msgIn([-3, {}]);
   const stream = await st;
-  for (let i = 0; i < 6; i++) ep.msgIn([-3, i]); // a sender that ignores credit (0.3.3)
+  for (let i = 0; i < 6; i++) {
+    assert.equal(ep.admit([-3, i]), undefined, "drop mode never holds the connection");
+    ep.msgIn([-3, i]); // a sender that ignores credit (0.3.3)
+  }
   assert.deepEqual(issues, ["queue_overflow", "queue_overflow"]);
+  assert.equal(ep.dropped, 2);
   assert.deepEqual(await stream.next(), [0]);
   assert.deepEqual(ep.takeOut(), [3, -5], "data lost");
   stream.close();

@@ -42,6 +42,10 @@ export class Channel {
   /** Items received and not yet consumed (bounded by the endpoint's queue size). */
   readonly items: unknown[][] = [];
   itemWaiter?: Deferred<void>;
+  /** The I/O loop waiting for room in {@linkcode items} before it reads on (back-pressure). */
+  roomWaiter?: Deferred<void>;
+  /** This side writes items (a stream opened or answered as writable); undefined while not yet known. */
+  writing?: boolean;
   /** Credit the peer granted; undefined until the first credit (unthrottled, as 0.3.3). */
   credit?: number;
   creditWaiter?: Deferred<void>;

@@ -11,12 +11,20 @@
  * "q/4 once half full" would let an unthrottled first burst overflow.) A
  * sender blocks at zero credit once it has received one. moat-lib-cmd 0.3.3
  * never sends credits and crashes on receiving one while it only writes, so
- * `credits: false` turns them off for such peers; overflowing items are then
- * dropped and reported, as the original does.
+ * `credits: false` turns them off for such peers.
+ *
+ * A peer that ignores credits (0.3.3 without them, 0.4.x always) is slowed
+ * down by its transport instead: {@linkcode Endpoint.admit} tells the I/O loop
+ * to stop reading while the queue an item is for is full, so no item is ever
+ * dropped. Dropping (and counting) instead is `overflow: "drop"`.
+ *
+ * Credits are sent with flag 3 (`(id << 2) | 3`), which 0.3.3 and 0.4.x both
+ * read as a credit; 0.4.x's own flag-7 credits are understood (see
+ * {@linkcode flag7Candidates}).
  *
  * @module
  */
-import { B_ERROR, B_STREAM, decodeHeader, encodeHeader } from "./header.ts";
+import { B_ERROR, B_STREAM, decodeHeader, encodeHeader, flag7Candidates } from "./header.ts";
 import { ConnectionClosed, errorFromPayload, MoatError, payloadFromError } from "./errors.ts";
 import { type Kw, replyList, splitPayload, withKw } from "./payload.ts";
 import { Channel, type Deferred, deferred } from "./channel.ts";
@@ -37,6 +45,12 @@ export type IssueKind =
   | "queue_overflow"
   | "unexpected";
 
+/**
+ * What a reader does with a stream item while its queue is full: `wait` (stop reading the connection until
+ * the consumer takes one; nothing is lost) or `drop` (drop it, count it, warn the peer with `-5`).
+ */
+export type Overflow = "wait" | "drop";
+
 /** Options of an {@linkcode Endpoint}. */
 export interface EndpointOptions {
   /** Called for every channel the peer opens; without one, commands are answered with `-11` as 0.3.3 does. */
@@ -45,6 +59,8 @@ export interface EndpointOptions {
   queue?: number;
   /** Send flow credits as a reader and warning `-5` on loss (default true; false for 0.3.3 peers). */
   credits?: boolean;
+  /** A full reader queue: `wait` (default; back-pressure through {@linkcode Endpoint.admit}) or `drop`. */
+  overflow?: Overflow;
   /** Send commands as path arrays, as moat-lib-rpc (default false: a string, as 0.3.3). */
   pathCommands?: boolean;
   /** Outgoing messages buffered before stream senders and {@linkcode Endpoint.ready} wait (default 64). */
@@ -67,6 +83,8 @@ export class Endpoint {
   readonly #handler?: Handler;
   readonly #q: number;
   readonly #credits: boolean;
+  readonly #drop: boolean;
+  #dropped = 0;
   readonly #path: boolean;
   readonly #outMax: number;
   readonly #onIssue: (kind: IssueKind, detail: string) => void;
@@ -83,6 +101,7 @@ export class Endpoint {
     this.#handler = options.handler;
     this.#q = Math.max(1, options.queue ?? 42);
     this.#credits = options.credits ?? true;
+    this.#drop = options.overflow === "drop";
     this.#path = options.pathCommands ?? false;
     this.#outMax = Math.max(1, options.outQueue ?? 64);
     this.#onIssue = options.onIssue ?? (() => {});
@@ -91,6 +110,19 @@ export class Endpoint {
   /** Channels not yet ended both ways. */
   get openChannels(): number {
     return this.#channels.size;
+  }
+
+  /** Stream items dropped because their reader's queue was full (only with `overflow: "drop"`, or a caller of
+   * {@linkcode msgIn} that does not wait for {@linkcode admit}). */
+  get dropped(): number {
+    return this.#dropped;
+  }
+
+  /** Stream items received and not yet consumed, over all channels (each channel holds at most `queue`). */
+  get queued(): number {
+    let n = 0;
+    for (const ch of this.#channels.values()) n += ch.items.length;
+    return n;
   }
 
   /** True once {@linkcode close} has run. */
@@ -155,8 +187,16 @@ export class Endpoint {
       // A responder ending while the peer still writes to it: let that writer finish unthrottled and drop
       // what it still sends (the handler is done with it).
       if (this.#credits) this.#push([encodeHeader(ch.id, B_STREAM | B_ERROR), UNLIMITED]);
-      ch.reading = false;
-      ch.discard = true;
+      this.#discard(ch);
+    } else if ((flags & (B_STREAM | B_ERROR)) === B_ERROR && ch.reading && !ch.recvFinal) {
+      // Ending with an error (cancel) while the peer still writes: nobody reads its remaining items, and the
+      // I/O loop must not wait for room in this queue.
+      this.#discard(ch);
+    } else if ((flags & B_STREAM) === 0 && ch.reading && !ch.recvFinal && !ch.sentFinal && this.#credits) {
+      // An opener ending its writes but still reading (stream_rw): lift the peer's limit now, with the final,
+      // and rely on back-pressure (admit) from here. A credit sent after the final could reach the peer after
+      // it has ended and freed the channel, and a flag-7-aware peer would then take it for a neighbour's.
+      this.#push([encodeHeader(ch.id, B_STREAM | B_ERROR), UNLIMITED]);
     }
     if ((flags & B_STREAM) === 0) {
       // Exactly one final per direction: a second one is a bug of ours, never put on the wire.
@@ -167,8 +207,17 @@ export class Endpoint {
     this.#maybeFree(ch);
   }
 
+  /** Stops reading `ch`: what it holds and what still comes is dropped silently (nobody will read it). */
+  #discard(ch: Channel): void {
+    ch.reading = false;
+    ch.discard = true;
+    ch.items.length = 0;
+    this.#wakeRoom(ch);
+  }
+
   #maybeFree(ch: Channel): void {
     if (ch.sentFinal && ch.recvFinal && this.#channels.get(ch.id) === ch) {
+      this.#wakeRoom(ch);
       this.#channels.delete(ch.id);
       ch.abort.abort(new ConnectionClosed("channel ended"));
     }
@@ -193,6 +242,7 @@ export class Endpoint {
     const ch = new Channel(this.#allocId());
     this.#channels.set(ch.id, ch);
     ch.opened = deferred<void>();
+    if (!stream) ch.writing = false;
     const c = this.#path && typeof cmd === "string" ? [cmd] : cmd;
     // Stream openers always carry kw (0.3.3: `{}` when empty); cmd() only when non-empty.
     const k = stream ? (kw ?? {}) : (kw && Object.keys(kw).length ? kw : undefined);
@@ -244,6 +294,7 @@ export class Endpoint {
 
   async #stream(cmd: Command, args: readonly unknown[], kw: Kw | undefined, r: boolean, w: boolean): Promise<Stream> {
     const ch = this.#open(cmd, args, kw, true);
+    ch.writing = w;
     if (r) this.#startReading(ch);
     await ch.opened!.promise;
     if (ch.final?.error) {
@@ -298,6 +349,7 @@ export class Endpoint {
     while (true) {
       if (ch.items.length) {
         const item = ch.items.shift()!;
+        this.#wakeRoom(ch);
         this.#consumed(ch);
         return item;
       }
@@ -312,10 +364,9 @@ export class Endpoint {
   }
 
   #consumed(ch: Channel): void {
-    // An opener's credits go on after its final while the peer still writes (a stream_rw whose opener has
-    // ended its writes): without them the peer's writer would wait forever. A responder instead lifts the
-    // limit when it ends (see #send), so that no late credit can reach a reused id.
-    if (!this.#credits || ch.recvFinal || (ch.sentFinal && ch.id < 0)) return;
+    // No credit after this side's final: either side lifts the limit when it ends while still reading (see
+    // #send), so that no late credit can reach a freed or reused id.
+    if (!this.#credits || ch.recvFinal || ch.sentFinal) return;
     if (ch.lost && !ch.sentFinal) {
       // Tell the sender that items were dropped (0.3.3 does so on the next read).
       ch.lost = 0;
@@ -343,12 +394,8 @@ export class Endpoint {
     if (ch.sentFinal) {
       // Already ended (cannot cancel any more) but the peer still writes: stop reading, discard the rest, and
       // let the peer's writer run to its end instead of waiting for credit forever.
-      if (reading && !ch.recvFinal && ch.reading) {
-        ch.reading = false;
-        ch.discard = true;
-        ch.items.length = 0;
-        if (this.#credits) this.#send(ch, B_STREAM | B_ERROR, [UNLIMITED]);
-      }
+      // (The peer's limit was lifted with the final.)
+      if (reading && !ch.recvFinal && ch.reading) this.#discard(ch);
       return;
     }
     if (reading && !ch.recvFinal) this.#cancel(ch);
@@ -364,6 +411,31 @@ export class Endpoint {
 
   // ---- input side --------------------------------------------------------------------------------------
 
+  #wakeRoom(ch: Channel): void {
+    const w = ch.roomWaiter;
+    ch.roomWaiter = undefined;
+    w?.resolve();
+  }
+
+  /**
+   * Back-pressure for the I/O loop: undefined when {@linkcode msgIn} can take `msg` now; otherwise (a stream
+   * item for a reader whose queue is full) a promise that resolves once the consumer has taken an item, the
+   * stream has ended or the endpoint has closed. Ask again then. The loop reads nothing from the connection
+   * meanwhile, so a peer that ignores flow credits is held up by its transport (TCP's window, a pipe's buffer)
+   * instead of losing items; memory stays bounded by `queue` items per stream. With `overflow: "drop"` nothing
+   * waits.
+   */
+  admit(msg: unknown): Promise<void> | undefined {
+    if (this.#drop || this.#closed || !Array.isArray(msg) || !Number.isSafeInteger(msg[0])) return;
+    const { id, flags } = decodeHeader(msg[0]);
+    if (flags !== B_STREAM) return;
+    const ch = this.#channels.get(id);
+    if (!ch || !ch.reading || ch.discard || ch.recvFinal || (ch.opened && !ch.start)) return;
+    if (ch.items.length < this.#q) return;
+    ch.roomWaiter ??= deferred<void>();
+    return ch.roomWaiter.promise;
+  }
+
   /**
    * Feeds one incoming message (a decoded list). Bad input is reported through
    * `onIssue` and dropped; this never throws.
@@ -377,12 +449,18 @@ export class Endpoint {
     if (typeof wire !== "number" || !Number.isSafeInteger(wire)) {
       return this.#onIssue("bad_header", `header is not an integer: ${describe(wire)}`);
     }
-    const { id, flags } = decodeHeader(wire);
+    let { id, flags } = decodeHeader(wire);
     const payload = msg.slice(1);
+    // moat-lib-cmd 0.4.x sends credits and -5 as `(id << 2) | 7`: bit 2 then belongs to the id and may be
+    // wrong, so the message is for one of two channels (see flag7Candidates).
+    if (isInternal(payload)) {
+      const alt = flag7Candidates(wire);
+      if (alt) id = this.#flag7Channel(alt[0], alt[1]);
+    }
     let ch = this.#channels.get(id);
-    // A credit sent after the peer's final may cross this side's final (see #consumed): once the channel is
-    // gone it means nothing. (Only an opener sends such credits, and it reuses the id only after this side's
-    // final has reached it, so a late credit can never land on a new channel.)
+    // A credit sent after the peer's final (older telebus openers did so) may cross this side's final: once the
+    // channel is gone it means nothing. (Such an opener reuses the id only after this side's final has reached
+    // it, so a late credit can never land on a new channel.)
     if ((flags & 3) === 3 && isCredit(payload) && !ch) return;
     if (!ch) {
       if (id > 0) {
@@ -397,11 +475,13 @@ export class Endpoint {
       ch = new Channel(id);
       // A plain command is the peer's only (final) message on the channel; a stream opener is not.
       ch.recvFinal = (flags & B_STREAM) === 0;
+      if (ch.recvFinal) ch.writing = false;
       this.#channels.set(id, ch);
       return this.#request(ch, payload, (flags & B_STREAM) !== 0);
     }
     if (ch.recvFinal) {
-      // Flow credits may follow a final (see #consumed): this side may still be writing.
+      // Flow credits may follow the peer's final (the limit lifted with it, or an older peer's): this side may
+      // still be writing.
       if ((flags & 3) === 3 && isCredit(payload)) return this.#warning(ch, payload);
       return this.#onIssue("after_final", `message on channel ${id} after the peer's final: ${describe(msg)}`);
     }
@@ -438,6 +518,16 @@ export class Endpoint {
     this.#maybeFree(ch);
   }
 
+  /**
+   * Picks the channel a flag-7 message is for: the literal one if this side writes (or may write) there — a
+   * credit is for a writer —, else the other one if this side may write there, else the literal one.
+   */
+  #flag7Channel(literal: number, other: number): number {
+    const mayWrite = (c?: Channel) => c !== undefined && c.writing !== false;
+    if (mayWrite(this.#channels.get(literal))) return literal;
+    return mayWrite(this.#channels.get(other)) ? other : literal;
+  }
+
   #warning(ch: Channel, payload: unknown[]): void {
     const v = payload[0] as number;
     if (isCredit(payload)) {
@@ -458,7 +548,9 @@ export class Endpoint {
       return this.#onIssue("unexpected", `stream item on channel ${ch.id} which this side does not read`);
     }
     if (ch.items.length >= this.#q) {
+      // Only with overflow "drop", or when the I/O loop did not wait for admit().
       ch.lost++;
+      this.#dropped++;
       return this.#onIssue("queue_overflow", `channel ${ch.id}: reader queue full (${this.#q}), item dropped`);
     }
     ch.items.push(replyList(payload));
@@ -496,12 +588,18 @@ export class Endpoint {
       ch.ended.reject(reason);
       ch.itemWaiter?.resolve();
       ch.creditWaiter?.resolve();
+      ch.roomWaiter?.resolve();
     }
     this.#channels.clear();
     for (const w of this.#roomWaiters) w.resolve();
     this.#roomWaiters = [];
     this.#outWaiter?.resolve();
   }
+}
+
+/** A naked integer, as 0.4.x's "internal warnings" (flag 7) carry: a credit, or a code such as `-5`. */
+function isInternal(p: readonly unknown[]): boolean {
+  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]);
 }
 
 /** A flow credit: a single non-negative integer in an S+E message. */

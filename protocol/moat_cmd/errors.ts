@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MoatObject } from "../../codecs/cbor.ts";
+import { MoatObject, Path } from "../../codecs/cbor.ts";
 
 /** Meanings of the single-integer error codes (§3.4 of the spec). */
 export const ERROR_CODES: Readonly<Record<number, string>> = {
@@ -23,18 +23,24 @@ export class MoatError extends Error {
    * Creates the error for `code`.
    *
    * @param code the integer sent on the wire
+   * @param message overrides the message derived from `code`
    */
-  constructor(readonly code: number) {
+  constructor(readonly code: number, message?: string) {
     super(
-      code <= -11
-        ? `unknown command (path element ${-11 - code})`
-        : `MoaT error ${code}: ${ERROR_CODES[code] ?? "unknown code"}`,
+      message ??
+        (code <= -11
+          ? `unknown command (path element ${-11 - code})`
+          : `MoaT error ${code}: ${ERROR_CODES[code] ?? "unknown code"}`),
     );
     this.name = code <= -11 ? "NoCmd" : code === -3 ? "Cancelled" : "MoatError";
   }
 }
 
-/** An exception the peer raised, as `[name, ...args]` (0.3.3) or a tag-27 object (rpc). */
+/**
+ * An exception the peer raised: `[name, ...args]` (0.3.3), or an error object (0.4.x: CBOR tag 27,
+ * MessagePack ext 5) — `_rErr` carries a class the peer does not proxy, and is shown as that class; a proxied
+ * class (`_KyErr`, `_NPErr`, …) keeps its proxy name. The message is Python's way: `ValueError: boom 42`.
+ */
 export class RemoteError extends Error {
   /**
    * Creates the error.
@@ -43,9 +49,28 @@ export class RemoteError extends Error {
    * @param args its arguments
    */
   constructor(readonly remoteName: string, readonly args: readonly unknown[]) {
-    super(`${remoteName}: ${args.map((a) => typeof a === "string" ? a : safeJson(a)).join(", ")}`);
+    const text = args.map((a) => typeof a === "string" ? a : safeJson(a)).join(" ");
+    super(text ? `${remoteName}: ${text}` : remoteName);
     this.name = "RemoteError";
   }
+}
+
+/** Unknown command as 0.4.x reports it: `_KyErr(element, path, known)`, the missing element of the path. */
+export class UnknownCommand extends MoatError {
+  /**
+   * Creates the error.
+   *
+   * @param element the path element the peer has no handler for
+   * @param path the command path as the peer saw it
+   * @param known the peer's subcommands at that point (may be empty)
+   */
+  constructor(readonly element: unknown, readonly path: readonly unknown[], readonly known: readonly unknown[]) {
+    super(-11, `unknown command: ${describePath(path)}${path.length > 1 ? ` (no ${safeJson(element)})` : ""}`);
+  }
+}
+
+function describePath(path: readonly unknown[]): string {
+  return path.map((e) => typeof e === "string" ? e : safeJson(e)).join(".");
 }
 
 /** An error payload that is neither a code nor an exception: kept as the raw list. */
@@ -79,11 +104,27 @@ export function errorFromPayload(payload: readonly unknown[]): Error {
   if (payload.length === 1 && typeof payload[0] === "number" && Number.isInteger(payload[0])) {
     return new MoatError(payload[0]);
   }
-  if (payload.length >= 1 && payload[0] instanceof MoatObject) {
-    return new RemoteError(payload[0].name, payload[0].args);
-  }
+  if (payload.length >= 1 && payload[0] instanceof MoatObject) return errorFromObject(payload[0]);
   if (payload.length >= 1 && typeof payload[0] === "string") return new RemoteError(payload[0], payload.slice(1));
   return new StreamError(payload);
+}
+
+/** An error object (tag 27 / ext 5) as the error it stands for. */
+function errorFromObject(o: MoatObject): Error {
+  const a = o.args;
+  if (o.name === "_rErr" && a.length >= 1 && typeof a[0] === "string") return new RemoteError(a[0], a.slice(1));
+  if (o.name === "_KyErr" && a.length >= 2) {
+    const path = a[1] instanceof Path ? a[1].elements : a[1];
+    // 0.4.x's dispatcher raises KeyError(element, msg.cmd, known) for a command path it cannot resolve.
+    if (Array.isArray(path) && path.some((e) => sameElement(e, a[0]))) {
+      return new UnknownCommand(a[0], path, Array.isArray(a[2]) ? a[2] : []);
+    }
+  }
+  return new RemoteError(o.name, a);
+}
+
+function sameElement(x: unknown, y: unknown): boolean {
+  return x === y || (typeof x === "bigint" || typeof y === "bigint" ? String(x) === String(y) : false);
 }
 
 /** The payload an error is sent as: its code, or `[name, ...args]` as 0.3.3 sends exceptions. */

@@ -73,6 +73,7 @@ export class Request {
   }
 
   #start(args: unknown[], r: boolean, w: boolean): Stream {
+    this.ch.writing = w;
     this.ep._startReply(this.ch, args, r);
     return new Stream(this.ep, this.ch, r, w, { args: this.args.slice(), kw: this.kw }, false);
   }

@@ -1,5 +1,5 @@
 /**
- * MoaT-Cmd header integers (moat-lib-cmd 0.3.3, unchanged in moat-lib-rpc).
+ * MoaT-Cmd header integers (moat-lib-cmd 0.3.3; 0.4.x adds flag 7, see {@linkcode flag7Candidates}).
  * Every message is a list whose first element holds the sub-channel and two
  * flags. The code, not the README, is authoritative: the first command of a
  * connection is `0`, its reply `-4`.
@@ -11,6 +11,8 @@
 export const B_STREAM = 1;
 /** Flag bit 1: an error when final; a warning or flow credit together with {@linkcode B_STREAM}. */
 export const B_ERROR = 2;
+/** moat-lib-cmd 0.4.x's flag value for an "internal warning" (credit or `-5`); see {@linkcode flag7Candidates}. */
+export const B_WARNING_INTERNAL = 7;
 
 /**
  * The wire header for channel `id` as this side knows it: `id > 0` is a channel
@@ -38,4 +40,20 @@ export function decodeHeader(wire: number): Header {
   let j = -1 - (wire - flags) / 4;
   if (j >= 0) j += 1;
   return { id: j, flags };
+}
+
+/**
+ * Flag 7 (moat-lib-cmd 0.4.x's "internal warning": flow credits and `-5`, a naked integer) is sent as
+ * `(k << 2) | 7`, where `k` is the sender's wire id (`id - 1` for a channel it opened, `id` for one the peer
+ * opened). The third bit belongs to `k`, so the header says `k | 1`: right for odd `k`, one too high for even
+ * `k`. A 0.3.3 decoder (and 0.4.x's own) reads it as flags 3 on `k | 1`, e.g. `7` (credit for the channel the
+ * peer opened as its 1, `k = 0`) as the peer's channel 2, which this side calls −2 — hence "channel −2 with
+ * the error bit". For a header whose low three bits are all set, this returns the two channels it may be for:
+ * `[literal, other]`, `literal` being {@linkcode decodeHeader}'s reading (also what a 0.3.3 flag-3 header
+ * means) and `other` the one below it (`wire − 4`). Otherwise undefined. The endpoint picks the one where it
+ * writes items (a credit is for a writer), else the one open, else the literal one.
+ */
+export function flag7Candidates(wire: number): [number, number] | undefined {
+  if (!Number.isSafeInteger(wire) || ((wire % 8) + 8) % 8 !== 7) return undefined;
+  return [decodeHeader(wire).id, decodeHeader(wire - 4).id];
 }

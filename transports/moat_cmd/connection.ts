@@ -3,7 +3,10 @@
  * serial device) or a WebSocket: decodes incoming messages into the
  * endpoint, encodes what it sends. Reading waits while the endpoint's
  * outgoing backlog is full, so a peer that sends faster than it reads is
- * slowed down by TCP instead of growing a queue.
+ * slowed down by TCP instead of growing a queue; and while a stream item is
+ * for a reader whose queue is full ({@linkcode Endpoint.admit}), so a peer that
+ * ignores flow credits (moat-lib-cmd 0.4.x) is slowed down the same way
+ * instead of losing items.
  *
  * @module
  */
@@ -166,8 +169,10 @@ export async function runConnection(conn: ByteStream, ep: Endpoint, options: Con
         }
         onBytes("in", n);
         for (const msg of dec.push(buf.subarray(0, n))) {
-          // Back-pressure: do not take more from the peer while our replies to it are piling up.
+          // Back-pressure: do not take more from the peer while our replies to it are piling up, nor while
+          // this item's reader has no room (the peer ignores credits). Nothing more is read meanwhile.
           await ep.ready();
+          for (let room = ep.admit(msg); room; room = ep.admit(msg)) await room;
           ep.msgIn(msg);
         }
       }
@@ -297,7 +302,21 @@ export async function runWebSocket(ws: WebSocket, ep: Endpoint, options: Connect
   const onAbort = () => shut("stopped");
   options.signal?.addEventListener("abort", onAbort, { once: true });
   if (options.signal?.aborted) onAbort();
-  // Each frame is one whole message; a frame that holds anything else is dropped on its own.
+  // Each frame is one whole message; a frame that holds anything else is dropped on its own. A WebSocket
+  // cannot be paused, so messages a full reader queue cannot take yet wait here, bounded: a peer that runs
+  // past the bound ignores flow control and is disconnected (loudly) rather than losing items silently.
+  const pending: unknown[] = [];
+  let pumping = false;
+  const pump = async () => {
+    pumping = true;
+    while (pending.length) {
+      const m = pending[0];
+      for (let room = ep.admit(m); room; room = ep.admit(m)) await room;
+      pending.shift();
+      ep.msgIn(m);
+    }
+    pumping = false;
+  };
   ws.addEventListener("message", (ev: MessageEvent) => {
     if (!(ev.data instanceof ArrayBuffer)) return onIssue("garbage", "text frame dropped (MoaT uses binary frames)");
     const bytes = new Uint8Array(ev.data);
@@ -306,7 +325,13 @@ export async function runWebSocket(ws: WebSocket, ep: Endpoint, options: Connect
     const msgs = dec.push(bytes);
     dec.end();
     if (msgs.length !== 1) onIssue("garbage", `binary frame holds ${msgs.length} messages`);
-    for (const m of msgs) ep.msgIn(m);
+    if (pending.length + msgs.length > WS_PENDING) {
+      onIssue("queue_overflow", `peer ignores flow control: over ${WS_PENDING} messages wait for a full reader`);
+      pending.length = 0;
+      return shut("peer ignores flow control");
+    }
+    pending.push(...msgs);
+    if (!pumping) pump();
   });
   closed.then(() => shut("peer closed the WebSocket"));
   // A WebSocket cannot push back on its sender; the endpoint's bounded reader queues and credits are the
@@ -324,6 +349,9 @@ export async function runWebSocket(ws: WebSocket, ep: Endpoint, options: Connect
   await closed;
   options.signal?.removeEventListener("abort", onAbort);
 }
+
+/** Messages a WebSocket connection holds for full reader queues before it gives up on the peer. */
+const WS_PENDING = 4096;
 
 /** A connected link to a MoaT peer, whatever carries it. */
 export interface MoatLink {

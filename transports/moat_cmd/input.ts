@@ -63,7 +63,12 @@ async function streamOnce(
   peer: string,
   onIssue: (kind: string, detail: string) => void,
 ): Promise<number> {
-  const ep = new Endpoint({ queue: config.queue, credits: config.credits, onIssue: (k, d) => onIssue(k, d) });
+  const ep = new Endpoint({
+    queue: config.queue,
+    credits: config.credits,
+    overflow: config.overflow,
+    onIssue: (k, d) => onIssue(k, d),
+  });
   const pumping = link.run(ep, {
     codec: config.codec,
     framing: config.framing,

@@ -4,6 +4,7 @@ import { startDaemon } from "../../start.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { Endpoint, type Request } from "../../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "./connection.ts";
+import { encodeCbor } from "../../codecs/cbor.ts";
 import { freePort, memoryLogger, until } from "./test_util.ts";
 
 /** A MoaT device: `sensors("read")` streams `per` readings, then ends; a new connection gets the next ones. */
@@ -105,5 +106,57 @@ Deno.test("moat input: a device that is down is retried with backoff, and the in
     await dev.close();
   } finally {
     await d.stop();
+  }
+});
+
+Deno.test("moat input: a device that ignores credits (moat-lib-cmd 0.4.x) loses no item: 5,000 of 5,000", async () => {
+  const N = 5000;
+  const port = freePort();
+  const listener = Deno.listen({ hostname: "127.0.0.1", port });
+  const conns: Promise<void>[] = [];
+  let served = 0;
+  const serving = (async () => {
+    for await (const c of listener) {
+      const first = served++ === 0;
+      conns.push((async () => {
+        const buf = new Uint8Array(4096);
+        try {
+          await c.read(buf); // the opener
+          if (first) {
+            // All at once, as 0.4.11 does: its credit (flag 7), the start, the items, its final.
+            const parts = [encodeCbor([-1, 5]), encodeCbor([-3, "sensors"])];
+            for (let i = 0; i < N; i++) parts.push(encodeCbor([-3, { n: i, pad: "x".repeat(200) }]));
+            parts.push(encodeCbor([-4, null]));
+            for (const p of parts) await c.write(p);
+          }
+          while (await c.read(buf) !== null) { /* credits, ignored */ }
+        } catch { /* closed */ }
+        c.close();
+      })());
+    }
+  })().catch(() => {});
+  const { log, lines } = memoryLogger();
+  const d = await startDaemon({
+    config: {
+      daemon: { http: "off", data_dir: await Deno.makeTempDir() },
+      inputs: { moat_cmd: [{ name: "dev", connect: `127.0.0.1:${port}`, command: "sensors", reconnect: "1s" }] },
+    },
+  }, { log });
+  const got: number[] = [];
+  const stop = d.subscribe((rs) => void got.push(...rs.map((r) => r.data.n as number)));
+  try {
+    await until(() => got.length >= N, "every item as a record", 20_000).catch((e) => {
+      throw new Error(`${e.message}: ${got.length}\n${lines.join("\n")}`);
+    });
+    assert.deepEqual(got, [...Array(N).keys()]);
+    const input = d.stats.find((p) => p.name === "dev")!;
+    assert.equal(input.counters.get("queue_overflow") ?? 0, 0);
+    assert.ok(!lines.some((l) => /dropped|queue full/.test(l)), lines.join("\n"));
+  } finally {
+    await stop();
+    await d.stop();
+    listener.close();
+    await serving;
+    await Promise.all(conns);
   }
 });

@@ -15,6 +15,11 @@ const codec = z.enum(["cbor", "msgpack"]).default("cbor");
 const queue = numeric().pipe(z.number().int().min(1).max(100_000)).default(42);
 /** Send flow credits (false for moat-lib-cmd 0.3.3 peers, which crash on them). */
 const credits = flag().default(true);
+/**
+ * A reader queue that is full: `wait` (stop reading the connection until the consumer catches up; nothing is
+ * lost) or `drop` (drop the item, count it as `queue_overflow`, warn the peer with `-5`).
+ */
+const overflow = z.enum(["wait", "drop"]).default("wait");
 /** Server mode, with the daemon's token set: how long a peer has to send `auth(token)`. */
 const auth_timeout = duration().pipe(z.number().min(1)).default(10_000);
 
@@ -54,6 +59,7 @@ export const moatInputSchema = z.strictObject({
   codec,
   queue,
   credits,
+  overflow,
 }).refine((c) => (c.connect === undefined) !== (c.listen === undefined), {
   message: "set exactly one of connect (a device to stream from) and listen (the MoaT server)",
 }).refine((c) => c.listen !== undefined || c.command !== undefined, {
@@ -82,6 +88,7 @@ export const moatOutputSchema = z.strictObject({
   codec,
   queue,
   credits,
+  overflow,
 });
 
 /** The parsed `[[outputs.moat_cmd]]` table. */

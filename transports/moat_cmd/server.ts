@@ -27,7 +27,7 @@ import { RecordRejects } from "../../core/reject.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import { isPlainDict } from "../../codecs/cbor.ts";
-import { Endpoint, type Request } from "../../protocol/moat_cmd/endpoint.ts";
+import { Endpoint, type Overflow, type Request } from "../../protocol/moat_cmd/endpoint.ts";
 import { ConnectionClosed, MoatError, RemoteError } from "../../protocol/moat_cmd/errors.ts";
 import { AUTH_COMMAND } from "./auth.ts";
 import { sameSecret } from "../../core/http.ts";
@@ -77,6 +77,7 @@ class Hub {
   #codec: MoatCodec;
   #queue: number;
   #credits: boolean;
+  #overflow: Overflow;
   #maxClients: number;
   #token: string;
   #authTimeout: number;
@@ -87,6 +88,7 @@ class Hub {
     this.#codec = opts.codec;
     this.#queue = opts.queue;
     this.#credits = opts.credits;
+    this.#overflow = opts.overflow;
     this.#maxClients = opts.maxClients;
     this.#token = opts.token;
     this.#authTimeout = opts.authTimeout;
@@ -192,6 +194,7 @@ class Hub {
       },
       queue: this.#queue,
       credits: this.#credits,
+      overflow: this.#overflow,
       onIssue,
     });
     const timer = authed ? undefined : setTimeout(() => {
@@ -365,6 +368,7 @@ interface HubOptions {
   codec: MoatCodec;
   queue: number;
   credits: boolean;
+  overflow: Overflow;
   maxClients: number;
   /** The daemon's token; empty: no authentication step. */
   token: string;
@@ -379,7 +383,14 @@ function hubFor(
   listen: string,
   log: Logger,
   stats: PartStats,
-  c: { codec: MoatCodec; queue: number; credits: boolean; max_clients: number; auth_timeout: number },
+  c: {
+    codec: MoatCodec;
+    queue: number;
+    credits: boolean;
+    overflow: Overflow;
+    max_clients: number;
+    auth_timeout: number;
+  },
   token: string,
 ): Hub {
   let h = hubs.get(listen);
@@ -390,6 +401,7 @@ function hubFor(
       codec: c.codec,
       queue: c.queue,
       credits: c.credits,
+      overflow: c.overflow,
       maxClients: c.max_clients,
       token,
       authTimeout: c.auth_timeout,
