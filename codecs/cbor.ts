@@ -17,6 +17,9 @@
 // @deno-types="../vendor/cbor-x/decode.d.ts"
 import { addExtension, Decoder } from "../vendor/cbor-x/decode.js";
 import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "./limits.ts";
+import { MsgpackError } from "./msgpack_error.ts";
+
+export { MsgpackError };
 
 /** How deep a whole message may nest: a record's limit plus the levels a MoaT message wraps around it. */
 const MESSAGE_DEPTH = MAX_DEPTH + ENVELOPE_DEPTH;
@@ -511,12 +514,26 @@ export class MsgpackIncomplete extends Error {
 
 const textDecoder = new TextDecoder("utf-8", { fatal: true });
 
+/** UTF-8 text of a str (or proxy name) at `at`; invalid UTF-8 is bad MessagePack, not a TypeError. */
+function utf8At(bytes: Uint8Array, at: number): string {
+  try {
+    return textDecoder.decode(bytes);
+  } catch {
+    throw new MsgpackError(`bad MessagePack: invalid UTF-8 in the string at ${at}`, at);
+  }
+}
+
 /**
  * Decodes one value of MoaT's MessagePack variant at `start`; returns it and
- * where it ended. Throws {@linkcode MsgpackIncomplete} when cut off, another
- * `Error` for bytes that are not MessagePack.
+ * where it ended. Throws {@linkcode MsgpackIncomplete} when cut off,
+ * {@linkcode MsgpackError} for bytes that are not MessagePack.
  */
 export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown; end: number } {
+  return decodeMoatMsgpack(b, start, 0);
+}
+
+/** {@linkcode decodeMoatMsgpackAt} at a nesting depth: values inside an ext count towards the depth limit too. */
+function decodeMoatMsgpack(b: Uint8Array, start: number, outerDepth: number): { value: unknown; end: number } {
   const view = new DataView(b.buffer, b.byteOffset, b.byteLength);
   let p = start;
   const need = (n: number) => {
@@ -524,7 +541,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
   };
   const str = (n: number) => {
     need(n);
-    const s = textDecoder.decode(b.subarray(p, p + n));
+    const s = utf8At(b.subarray(p, p + n), p);
     p += n;
     return s;
   };
@@ -540,7 +557,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
     p += n;
     return v;
   };
-  const ext = (n: number): unknown => {
+  const ext = (n: number, depth: number): unknown => {
     need(1 + n);
     const type = view.getInt8(p++);
     const data = b.subarray(p, p + n);
@@ -549,12 +566,14 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
       const out: unknown[] = [];
       for (let q = 0; q < data.length;) {
         try {
-          const r = decodeMoatMsgpackAt(data, q);
+          const r = decodeMoatMsgpack(data, q, depth + 1);
           out.push(r.value);
           q = r.end;
         } catch (e) {
           // The ext's bytes are all there: a value cut off inside them is garbage, not "wait for more".
-          throw e instanceof MsgpackIncomplete ? new Error(`bad MessagePack: ext ${type} holds a cut-off value`) : e;
+          throw e instanceof MsgpackIncomplete
+            ? new MsgpackError(`bad MessagePack: ext ${type} holds a cut-off value`, start)
+            : e;
         }
       }
       return out;
@@ -569,7 +588,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
       case MOAT_MSGPACK_EXT.markedPath:
         return new Path(all());
       case MOAT_MSGPACK_EXT.proxy:
-        return new MoatProxy(textDecoder.decode(data));
+        return new MoatProxy(utf8At(data, p - n));
       case MOAT_MSGPACK_EXT.object: {
         const [name, ...state] = all();
         const last = state[state.length - 1];
@@ -581,7 +600,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
     }
   };
   const read = (depth: number): unknown => {
-    if (depth > MESSAGE_DEPTH) throw new Error("bad MessagePack: nested too deeply");
+    if (depth > MESSAGE_DEPTH) throw new MsgpackError("bad MessagePack: nested too deeply", p);
     need(1);
     const c = b[p++];
     if (c < 0x80) return c;
@@ -603,11 +622,11 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
       case 0xc6:
         return bin(u(4));
       case 0xc7:
-        return ext(u(1));
+        return ext(u(1), depth);
       case 0xc8:
-        return ext(u(2));
+        return ext(u(2), depth);
       case 0xc9:
-        return ext(u(4));
+        return ext(u(4), depth);
       case 0xca: {
         need(4);
         const v = view.getFloat32(p);
@@ -654,15 +673,15 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
         return v >= -MAX_SAFE && v <= MAX_SAFE ? Number(v) : v;
       }
       case 0xd4:
-        return ext(1);
+        return ext(1, depth);
       case 0xd5:
-        return ext(2);
+        return ext(2, depth);
       case 0xd6:
-        return ext(4);
+        return ext(4, depth);
       case 0xd7:
-        return ext(8);
+        return ext(8, depth);
       case 0xd8:
-        return ext(16);
+        return ext(16, depth);
       case 0xd9:
         return str(u(1));
       case 0xda:
@@ -678,7 +697,7 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
       case 0xdf:
         return map(u(4), depth);
     }
-    throw new Error(`bad MessagePack: byte 0x${c.toString(16)} at ${p - 1}`);
+    throw new MsgpackError(`bad MessagePack: byte 0x${c.toString(16)} at ${p - 1}`, p - 1);
   };
   const arr = (n: number, depth: number) => {
     const a: unknown[] = [];
@@ -695,6 +714,6 @@ export function decodeMoatMsgpackAt(b: Uint8Array, start = 0): { value: unknown;
     }
     return o;
   };
-  const value = read(0);
+  const value = read(outerDepth);
   return { value, end: p };
 }

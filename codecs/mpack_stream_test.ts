@@ -257,4 +257,32 @@ Deno.test("mpack stream: a torn field that ends exactly where a new record ends 
   const { seqs, garbage } = readWhole(concatBytes([big.subarray(0, cut), after]));
   assert.deepEqual(seqs, Array.from({ length: 300 }, (_, k) => k));
   assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[0, cut]]);
+// Regressions found by fuzz/mpack_stream_fuzz_test.ts.
+
+Deno.test("mpack stream (fuzz regression): a whole record over maxRecordBytes is garbage, as it is in pieces", () => {
+  const bytes = Uint8Array.from([0x81, 0xa0, 0x00]); // {"": 0}, 3 bytes
+  for (const chunks of [[bytes], [bytes.subarray(0, 2), bytes.subarray(2)]]) {
+    const r = new MpackStreamReader({ maxRecordBytes: 2 });
+    const items: MpackStreamItem[] = [];
+    for (const c of chunks) {
+      r.push(c);
+      for (let it = r.next(); it; it = r.next()) items.push(it);
+    }
+    const tail = r.finish();
+    if (tail) items.push(tail);
+    assert.ok(items.every((i) => i.kind === "garbage"), JSON.stringify(items));
+    assert.equal(items.reduce((n, i) => n + (i.kind === "garbage" ? i.length : 0), 0), 3);
+  }
+});
+
+Deno.test("mpack stream (fuzz regression): a string cut inside a UTF-8 sequence is garbage, however the bytes arrive", () => {
+  // {"\xc0": [0, b""]} then a torn record: msgpackr would read the string's missing continuation byte from the
+  // array header after it, and the result depended on the chunk boundaries.
+  const bytes = Uint8Array.from([0x81, 0xa1, 0xc0, 0x92, 0x00, 0xc4, 0x00, 0x81, 0xa2, 0x20]);
+  const whole = readAll([bytes]);
+  assert.equal(whole.filter((i) => i.kind === "record").length, 0, JSON.stringify(whole));
+  assert.deepEqual(readAll([bytes.subarray(0, 7), bytes.subarray(7)]), whole);
+  // Invalid UTF-8 that ends within the string still reads (as U+FFFD), as it always did.
+  const inside = Uint8Array.from([0x81, 0xa2, 0xc0, 0x41, 0x00]);
+  assert.deepEqual(readAll([inside]).map((i) => i.kind === "record" ? i.value : i), [{ "\ufffd": 0 }]);
 });

@@ -13,6 +13,9 @@ import { addExtension, Packr } from "npm:msgpackr@^1.11.5/pack";
 import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
 import type { Dict, Value } from "../core/record.ts";
 import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
+import { MsgpackError } from "./msgpack_error.ts";
+
+export { MsgpackError };
 
 /** Options shared by the encoder and decoder: plain MessagePack, nothing msgpackr-specific. */
 const OPTIONS = {
@@ -76,12 +79,24 @@ export function encodeRecordMsgpack(data: Dict): Uint8Array {
   return b;
 }
 
-/** Decodes the one MessagePack object in `bytes[start, end)`. */
+/**
+ * Decodes the one MessagePack object in `bytes[start, end)`. Throws
+ * {@linkcode MsgpackError} (with the offset) for bytes that are not one.
+ */
 export function decodeMsgpack(bytes: Uint8Array, start = 0, end = bytes.length): Value {
-  return unpackr.unpack(bytes, { start, end } as never) as Value;
+  try {
+    return unpackr.unpack(bytes, { start, end } as never) as Value;
+  } catch (e) {
+    // msgpackr throws plain Errors and RangeErrors; callers tell bad input from bugs by the type.
+    throw new MsgpackError(`bad MessagePack at offset ${start}: ${(e as Error).message}`, start, { cause: e });
+  }
 }
 
-/** Decodes every object of a buffer that holds whole objects back to back. Throws on a torn one. */
+/** Decodes every object of a buffer that holds whole objects back to back. Throws {@linkcode MsgpackError} on a torn one. */
 export function decodeMsgpackMultiple(bytes: Uint8Array): Value[] {
-  return unpackr.unpackMultiple(bytes) as Value[];
+  try {
+    return unpackr.unpackMultiple(bytes) as Value[];
+  } catch (e) {
+    throw new MsgpackError(`bad MessagePack: ${(e as Error).message}`, 0, { cause: e });
+  }
 }
