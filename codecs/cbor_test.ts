@@ -10,6 +10,7 @@ import {
   encodeMoatMsgpack,
   MoatObject,
   MoatProxy,
+  MsgpackError,
   MsgpackIncomplete,
   Path,
 } from "./cbor.ts";
@@ -141,4 +142,24 @@ Deno.test("moat msgpack: plain values as msgpack writes them; MoaT's ext types 2
   assert.throws(() => decodeMoatMsgpackAt(unhex("d5039201")), /cut-off/);
   const proto = decodeMoatMsgpackAt(encodeMoatMsgpack(JSON.parse('{"__proto__": {"x": 1}}'))).value as object;
   assert.equal(Object.getPrototypeOf(proto), Object.prototype, "a __proto__ key stays data");
+});
+
+// Regressions found by fuzz/moat_fuzz_test.ts: bad bytes throw MsgpackError.
+
+Deno.test("MoaT msgpack (fuzz regression): a string that is not UTF-8 is a MsgpackError, not a TypeError", () => {
+  assert.throws(() => decodeMoatMsgpackAt(Uint8Array.from([0xa1, 0xc0])), MsgpackError);
+  assert.throws(() => decodeMoatMsgpackAt(Uint8Array.from([0xd4, 0x04, 0xff])), MsgpackError); // proxy name
+});
+
+Deno.test("MoaT msgpack (fuzz regression): exts nested inside exts count towards the depth limit", () => {
+  // 20000 Path exts, each holding the next: the decoder recursed once per ext without a limit.
+  const levels = 20000;
+  const bytes = new Uint8Array(levels * 6 + 1);
+  for (let i = 0; i < levels; i++) {
+    const inner = bytes.length - (i + 1) * 6;
+    bytes.set([0xc9, 0, 0, 0, 0, 3], i * 6);
+    new DataView(bytes.buffer).setUint32(i * 6 + 1, inner);
+  }
+  bytes[bytes.length - 1] = 0xc0;
+  assert.throws(() => decodeMoatMsgpackAt(bytes), MsgpackError);
 });

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { decodeMsgpack, encodeMsgpack } from "./msgpack.ts";
+import { decodeMsgpack, encodeMsgpack, MsgpackError } from "./msgpack.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 
@@ -25,4 +25,19 @@ Deno.test("msgpack: typed arrays are lists (as mpacklog's tolist), bytes stay bi
     u: 18446744073709551615n,
     s: 5,
   });
+});
+
+// Regression found by fuzz/msgpack_fuzz_test.ts: msgpackr's own errors (plain Error, RangeError) are wrapped.
+
+Deno.test("msgpack (fuzz regression): bytes that are not MessagePack throw MsgpackError with the offset", () => {
+  const e = (() => {
+    try {
+      decodeMsgpack(Uint8Array.from([0x00, 0x00, 0x92, 0x01]), 2, 4);
+    } catch (err) {
+      return err;
+    }
+  })();
+  assert.ok(e instanceof MsgpackError, String(e));
+  assert.equal(e.offset, 2);
+  assert.match(e.message, /offset 2/);
 });
