@@ -68,22 +68,29 @@ export interface EncodeCounts {
 const MEASUREMENT_SPECIAL = /[, \n]|\\$/;
 const KEY_SPECIAL = /[,= \n]|\\$/;
 
-function checkName(s: string, what: string): void {
+/**
+ * Refuses names InfluxDB cannot read back: a newline, a trailing backslash, or a backslash right before a
+ * character that gets escaped (`a\\ b` would be written `a\\\\ b`, which InfluxDB splits after `a\\\\`).
+ */
+function checkName(s: string, what: string, backslashBefore: RegExp): void {
   if (s.includes("\n")) throw new LineProtocolError(`${what} ${JSON.stringify(s)} holds a newline`);
   if (s.endsWith("\\")) throw new LineProtocolError(`${what} ${JSON.stringify(s)} ends with a backslash`);
+  if (backslashBefore.test(s)) {
+    throw new LineProtocolError(`${what} ${JSON.stringify(s)} has a backslash before a character that is escaped`);
+  }
 }
 
 /** Escapes a measurement name (`,` and space). */
 export function escapeMeasurement(s: string): string {
   if (!MEASUREMENT_SPECIAL.test(s)) return s;
-  checkName(s, "measurement");
+  checkName(s, "measurement", /\\[, ]/);
   return s.replace(/[, ]/g, "\\$&");
 }
 
 /** Escapes a tag key, tag value or field key (`,`, `=` and space). */
 export function escapeKey(s: string): string {
   if (!KEY_SPECIAL.test(s)) return s;
-  checkName(s, "key or tag value");
+  checkName(s, "key or tag value", /\\[,= ]/);
   return s.replace(/[,= ]/g, "\\$&");
 }
 
@@ -142,16 +149,30 @@ export function parseRfc3339(s: string): bigint {
   return BigInt(ms) * 1_000_000n + BigInt((frac ?? "").padEnd(9, "0"));
 }
 
-/** A point's `time` as nanoseconds since the epoch; `fallback` when it has none. */
+/**
+ * A point's `time` as nanoseconds since the epoch; `fallback` when it has none. Throws
+ * {@linkcode LineProtocolError} for a time that is not understood or outside InfluxDB's int64 range (a line
+ * with such a time would make InfluxDB refuse the whole batch).
+ */
 export function pointTimeNs(t: Point["time"], fallback: bigint, precision: TimePrecision = "ns"): bigint {
   if (t === undefined || t === null) return fallback;
+  const ns = timeNs(t, precision);
+  if (ns < INT64_MIN || ns > INT64_MAX) {
+    throw new LineProtocolError(`time ${typeof t === "string" ? JSON.stringify(t) : String(t)} is out of range`);
+  }
+  return ns;
+}
+
+function timeNs(t: NonNullable<Point["time"]>, precision: TimePrecision): bigint {
   if (typeof t === "bigint") return t * PRECISION_NS[precision];
   if (typeof t === "number") {
     if (!Number.isFinite(t)) throw new LineProtocolError(`time ${t} is not a number`);
     const unit = PRECISION_NS[precision];
     if (Number.isSafeInteger(t)) return BigInt(t) * unit;
     // A fractional count of a coarse unit (seconds as a float): keep what a float holds.
-    return BigInt(Math.round(t * Number(unit)));
+    const ns = Math.round(t * Number(unit));
+    if (!Number.isFinite(ns)) throw new LineProtocolError(`time ${t} ${precision} is out of range`);
+    return BigInt(ns);
   }
   if (typeof t === "string") return parseRfc3339(t);
   if (t instanceof Date) {
@@ -392,18 +413,17 @@ export interface ParsedLine {
   time?: bigint;
 }
 
-/** Splits at `sep` characters that are not escaped and not inside a quoted string. */
-function splitUnescaped(s: string, sep: string, quotes: boolean, limit = Infinity): string[] {
+/** Splits at `sep` characters that are not escaped. */
+function splitUnescaped(s: string, sep: string, limit = Infinity): string[] {
   const out: string[] = [];
-  let start = 0, inQuote = false;
+  let start = 0;
   for (let i = 0; i < s.length && out.length < limit - 1; i++) {
     const c = s[i];
     if (c === "\\") {
       i++;
       continue;
     }
-    if (quotes && c === '"') inQuote = !inQuote;
-    else if (c === sep && !inQuote) {
+    if (c === sep) {
       out.push(s.slice(start, i));
       start = i + 1;
     }
@@ -412,37 +432,72 @@ function splitUnescaped(s: string, sep: string, quotes: boolean, limit = Infinit
   return out;
 }
 
+/** Index of the first unescaped `c` in `s` from `from`, or `s.length`. */
+function indexUnescaped(s: string, c: string, from: number): number {
+  for (let i = from; i < s.length; i++) {
+    if (s[i] === "\\") i++;
+    else if (s[i] === c) return i;
+  }
+  return s.length;
+}
+
 const unescapeKey = (s: string) => s.replace(/\\([,= ])/g, "$1");
+
+/** Sets `o[k]` as an own property, so that a key such as `__proto__` stays data. */
+function put<T>(o: Record<string, T>, k: string, v: T): void {
+  Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
+}
 
 /**
  * Reads one line as this module writes it (for tests, and to find the lines
- * an InfluxDB error names). Throws on lines it cannot read.
+ * an InfluxDB error names). Quotes mean something only around string field
+ * values, as for InfluxDB. Throws {@linkcode LineProtocolError} on lines it
+ * cannot read.
  */
 export function parseLine(line: string): ParsedLine {
-  const [head, fieldText, time, ...rest] = splitUnescaped(line, " ", true);
-  if (!head || fieldText === undefined || rest.length > 0) throw new LineProtocolError(`cannot read line ${line}`);
-  const [m, ...tagParts] = splitUnescaped(head, ",", false);
+  const bad = () => new LineProtocolError(`cannot read line ${line}`);
+  const n = line.length;
+  const headEnd = indexUnescaped(line, " ", 0);
+  if (headEnd === 0 || headEnd >= n) throw bad();
+  const [m, ...tagParts] = splitUnescaped(line.slice(0, headEnd), ",");
   const tags: Record<string, string> = {};
   for (const t of tagParts) {
-    const [k, v] = splitUnescaped(t, "=", false, 2);
-    tags[unescapeKey(k)] = unescapeKey(v ?? "");
+    const [k, v] = splitUnescaped(t, "=", 2);
+    put(tags, unescapeKey(k), unescapeKey(v ?? ""));
   }
   const fields: ParsedLine["fields"] = {};
-  for (const f of splitUnescaped(fieldText, ",", true)) {
-    const [k, v = ""] = splitUnescaped(f, "=", true, 2);
-    const key = unescapeKey(k);
-    if (v.startsWith('"')) fields[key] = { type: "string", value: v.slice(1, -1).replace(/\\(["\\])/g, "$1") };
-    else if (/^-?\d+i$/.test(v)) fields[key] = { type: "integer", value: v.slice(0, -1) };
-    else if (/^\d+u$/.test(v)) fields[key] = { type: "unsigned", value: v.slice(0, -1) };
-    else if (/^(t|true|f|false)$/i.test(v)) fields[key] = { type: "boolean", value: String(/^t/i.test(v)) };
-    else fields[key] = { type: "float", value: v };
+  let p = headEnd + 1;
+  for (;;) {
+    const eq = indexUnescaped(line, "=", p);
+    if (eq >= n) throw bad();
+    const key = unescapeKey(line.slice(p, eq));
+    p = eq + 1;
+    if (line[p] === '"') {
+      let q = p + 1;
+      while (q < n && line[q] !== '"') q += line[q] === "\\" ? 2 : 1;
+      if (q >= n) throw bad();
+      put(fields, key, { type: "string", value: line.slice(p + 1, q).replace(/\\(["\\])/g, "$1") });
+      p = q + 1;
+    } else {
+      let q = p;
+      while (q < n && line[q] !== "," && line[q] !== " ") q++;
+      const v = line.slice(p, q);
+      if (/^-?\d+i$/.test(v)) put(fields, key, { type: "integer", value: v.slice(0, -1) });
+      else if (/^\d+u$/.test(v)) put(fields, key, { type: "unsigned", value: v.slice(0, -1) });
+      else if (/^(t|true|f|false)$/i.test(v)) put(fields, key, { type: "boolean", value: String(/^t/i.test(v)) });
+      else put(fields, key, { type: "float", value: v });
+      p = q;
+    }
+    if (line[p] !== ",") break;
+    p++;
   }
-  return {
-    measurement: m.replace(/\\([, ])/g, "$1"),
-    tags,
-    fields,
-    time: time === undefined ? undefined : BigInt(time),
-  };
+  let time: bigint | undefined;
+  if (p < n) {
+    const t = line.slice(p + 1);
+    if (line[p] !== " " || !/^-?\d+$/.test(t)) throw bad();
+    time = BigInt(t);
+  }
+  return { measurement: m.replace(/\\([, ])/g, "$1"), tags, fields, time };
 }
 
 /** Written by {@linkcode flatten} so that the read it does is not optimised away. */

@@ -168,3 +168,42 @@ Deno.test("line protocol: parseLine reads back what encodePoint writes", () => {
     time: T,
   });
 });
+
+// Regressions found by fuzz/line_protocol_fuzz_test.ts.
+
+Deno.test("line protocol (fuzz regression): parseLine refuses a bad time with LineProtocolError, not SyntaxError", () => {
+  assert.throws(() => parseLine("m fm f1"), LineProtocolError);
+  assert.throws(() => parseLine("m f=1 12x"), LineProtocolError);
+});
+
+Deno.test("line protocol (fuzz regression): quotes outside string fields are plain characters", () => {
+  const line = encodePoint({ measurement: '"', tags: { 'k"': 'v"' }, fields: { 'f"': 1, s: 'a "q", b' } }, 5n);
+  assert.equal(line, '",k"=v" f"=1,s="a \\"q\\", b" 5');
+  assert.deepEqual(parseLine(line), {
+    measurement: '"',
+    tags: { 'k"': 'v"' },
+    fields: { 'f"': { type: "float", value: "1" }, s: { type: "string", value: 'a "q", b' } },
+    time: 5n,
+  });
+});
+
+Deno.test("line protocol (fuzz regression): a backslash before an escaped character is refused", () => {
+  // `\ ` would be written `\\ `, which InfluxDB (and parseLine) split after `\\`.
+  assert.throws(() => encodePoint({ measurement: "a\\ b", fields: { f: 1 } }, 0n), LineProtocolError);
+  assert.throws(() => encodePoint({ measurement: "m", tags: { t: "x\\,y" }, fields: { f: 1 } }, 0n), LineProtocolError);
+  assert.throws(() => encodePoint({ measurement: "m", fields: { "k\\=": 1 } }, 0n), LineProtocolError);
+  // A backslash elsewhere is written as it is.
+  assert.equal(encodePoint({ measurement: "a\\b c", fields: { f: 1 } }, 0n), "a\\b\\ c f=1 0");
+});
+
+Deno.test("line protocol (fuzz regression): a time too large for int64 nanoseconds is a LineProtocolError", () => {
+  for (const [time, precision] of [[1.8e299, "s"], [-5e295, "h"], [2n ** 62n, "s"], ["2300-01-01T00:00:00Z", "ns"]]) {
+    assert.throws(
+      () =>
+        encodePoint({ measurement: "m", fields: { f: 1 }, time: time as number }, 0n, { precision: precision as "s" }),
+      LineProtocolError,
+      String(time),
+    );
+  }
+  assert.match(encodePoint({ measurement: "m", fields: { f: 1 }, time: 1.5 }, 0n, { precision: "s" }), / 1500000000$/);
+});
