@@ -213,7 +213,8 @@ export async function validateConfig(
         if (kind !== "inputs" || !Array.isArray(tables)) return;
         tables.forEach((t, i) => brokenInputs.add(nameOf(t, type, i)));
       };
-      const load = options.registry[type];
+      // Own keys only: a table named after an Object method (`toString`, `__proto__`) is an unknown type.
+      const load = Object.hasOwn(options.registry, type) ? options.registry[type] : undefined;
       const transport = load ? (await load()).transport : undefined;
       const definition = transport?.[side];
       if (!transport || !definition) {

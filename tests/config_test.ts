@@ -155,3 +155,12 @@ Deno.test("units: durations and sizes", () => {
   assert.throws(() => parseDuration("soon"), /bad duration "soon"/);
   assert.throws(() => parseSize("12 parsecs"), /bad size/);
 });
+
+// Regressions found by fuzz/config_fuzz_test.ts.
+
+Deno.test("config (fuzz regression): a table named after an Object method is an unknown type, not a TypeError", async () => {
+  for (const type of ["toString", "constructor", "hasOwnProperty", "__proto__"]) {
+    const e = await configError(`[[inputs.${type}]]\nname = "x"\n`);
+    assert.match(e.message, new RegExp(`unknown input type "${type}"`));
+  }
+});
