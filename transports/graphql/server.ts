@@ -316,6 +316,15 @@ export class GraphqlEndpoint {
   }
 
   async #execute(body: Body, peer: string, overGet: boolean): Promise<ExecutionResult | "mutation over GET"> {
+    // graphql-js throws (a plain Error) on variables that are not a map; a request like that is the client's fault.
+    if (body === null || typeof body !== "object" || Array.isArray(body)) {
+      const message = "the request must be a JSON object with a query";
+      return { errors: this.#refuse(peer, [graphqlError(ErrorCode.badRequest, message)]) };
+    }
+    const v = body.variables;
+    if (v !== undefined && v !== null && (typeof v !== "object" || Array.isArray(v))) {
+      return { errors: this.#refuse(peer, [graphqlError(ErrorCode.badRequest, "variables must be a JSON object")]) };
+    }
     const document = this.#check(body.query, peer);
     if (!isDocument(document)) return { errors: document };
     const operationName = typeof body.operationName === "string" ? body.operationName : undefined;
