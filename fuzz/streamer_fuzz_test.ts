@@ -23,7 +23,7 @@ import { MemoryStreamStore } from "../transports/streamer/store.ts";
 import { StreamerApi } from "../transports/streamer/api.ts";
 import type { StoreConfig } from "../transports/streamer/schema.ts";
 import { createLogger } from "../core/log.ts";
-import { expectOnly, expectOnlyAsync, fuzz, hostileText } from "./runner.ts";
+import { CASE_TIME_LIMIT_MS, expectOnly, expectOnlyAsync, fuzz, FUZZ_RUNS, hostileText } from "./runner.ts";
 
 type Outcome<T> = { value: T } | { error: Error };
 
@@ -230,4 +230,62 @@ Deno.test("fuzz streamer: POST bodies and paths never throw and never get a 5xx"
   } finally {
     await api.close();
   }
+});
+
+/** Cases of the socket property: each opens a WebSocket (tens of ms), so a tenth of the others, at most 2000. */
+const SOCKET_RUNS = Math.max(20, Math.min(Math.floor(FUZZ_RUNS / 10), 2000));
+
+Deno.test("fuzz streamer: pushes over a real WebSocket are stored and acknowledged, or closed with a reason", async () => {
+  const store = new MemoryStreamStore({ maxStreams: 64, maxlen: 8 });
+  const api = new StreamerApi(store, CONFIG, createLogger("fuzz", { level: "error", write: () => {} }));
+  const server = Deno.serve(
+    { hostname: "127.0.0.1", port: 0, onListen: () => {} },
+    (req, info) => api.handle(req, info),
+  );
+  const codes = new Map<number, number>();
+  try {
+    await fuzz("streamer.push_socket", push, async ({ path, frames }) => {
+      const ws = new WebSocket(`ws://127.0.0.1:${server.addr.port}/data/${encodeURIComponent(path)}/push?ack=1`);
+      ws.binaryType = "arraybuffer";
+      let acks = 0;
+      let closed: CloseEvent | undefined;
+      let wake = () => {};
+      ws.onmessage = () => (acks++, wake());
+      ws.onclose = (e) => (closed = e, wake());
+      ws.onopen = () => wake();
+      ws.onerror = () => {};
+      const until = async (done: () => boolean) => {
+        const deadline = Date.now() + CASE_TIME_LIMIT_MS;
+        while (!done()) {
+          const left = deadline - Date.now();
+          if (left <= 0) throw new Error("no answer from the push socket in time");
+          await new Promise<void>((r) => {
+            const t = setTimeout(r, left);
+            wake = () => (clearTimeout(t), r());
+          });
+        }
+      };
+      await until(() => ws.readyState !== WebSocket.CONNECTING);
+      if (ws.readyState === WebSocket.OPEN) {
+        for (const [text, length] of frames) {
+          ws.send(text);
+          ws.send(new Uint8Array(length));
+        }
+        await until(() => closed !== undefined || acks === frames.length);
+        if (!closed) ws.close();
+      }
+      await until(() => closed !== undefined);
+      const code = closed!.code;
+      codes.set(code, (codes.get(code) ?? 0) + 1);
+      // 1011 is the API's own failure; bad input is 1003 (wrong frame kind), 1007 (not JSON) or 1008 (bad header).
+      assert.notEqual(code, 1011, `closed 1011: ${closed!.reason}`);
+    }, SOCKET_RUNS);
+  } finally {
+    await api.close();
+    await server.shutdown();
+  }
+  assert.ok(
+    (codes.get(1005) ?? 0) + (codes.get(1000) ?? 0) > 0 && (codes.get(1008) ?? 0) > 0,
+    JSON.stringify([...codes]),
+  );
 });
