@@ -286,3 +286,20 @@ Deno.test("mpack stream (fuzz regression): a string cut inside a UTF-8 sequence 
   const inside = Uint8Array.from([0x81, 0xa2, 0xc0, 0x41, 0x00]);
   assert.deepEqual(readAll([inside]).map((i) => i.kind === "record" ? i.value : i), [{ "\ufffd": 0 }]);
 });
+
+Deno.test("mpack stream (fuzz regression): a map key that is a list is garbage in lazy reading too", () => {
+  // {"a": {[1]: 2}} then {"b": 1}: msgpackr cannot make a property name of a list, so eager reading skipped the first
+  // as garbage while lazy reading took it as a record whose value then threw.
+  const bytes = Uint8Array.from([0x81, 0xa1, 0x61, 0x81, 0x91, 0x01, 0x02, 0x81, 0xa1, 0x62, 0x01]);
+  for (const decode of [true, false]) {
+    const r = new MpackStreamReader({ decode });
+    r.push(bytes);
+    const items: MpackStreamItem[] = [];
+    for (let it = r.next(); it; it = r.next()) items.push(it);
+    assert.deepEqual(
+      items.map((i) => i.kind === "record" ? [i.start, i.value] : [i.start, i.kind, i.length]),
+      [[0, "garbage", 7], [7, { b: 1 }]],
+      `decode: ${decode}`,
+    );
+  }
+});

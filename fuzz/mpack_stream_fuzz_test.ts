@@ -10,7 +10,7 @@ import assert from "node:assert/strict";
 import fc from "fast-check";
 import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { mpackLog } from "./arbitraries.ts";
-import { expectOnly, fuzz, hostileBytes, splitAt } from "./runner.ts";
+import { fuzz, hostileBytes, splitAt } from "./runner.ts";
 
 /** Everything the reader makes of `chunks`, `finish()` included. */
 function readAll(chunks: Uint8Array[], decode = true, maxRecordBytes?: number): MpackStreamItem[] {
@@ -60,25 +60,13 @@ Deno.test("fuzz mpack stream: random and damaged bytes in random chunks never th
   });
 });
 
-Deno.test("fuzz mpack stream: chunking does not change what is read, and lazy decoding agrees with eager", async () => {
+Deno.test("fuzz mpack stream: chunking does not change what is read, and lazy reading finds what eager reading does", async () => {
   await fuzz("mpack_stream.chunking", fc.tuple(input, cuts), ([bytes, cut]) => {
     const eager = readAll([bytes]);
     assert.deepEqual(summary(readAll(splitAt(bytes, cut))), summary(eager));
+    // Lazy reading checks structure only, and finds exactly the records eager reading decodes.
     const lazy = readAll(splitAt(bytes, cut), false);
-    assertTiles(lazy, bytes, false);
-    const lazySpans = (items: MpackStreamItem[]) =>
-      items.map((i) => [i.kind, i.start, i.kind === "record" ? i.end : 0]);
-    assert.deepEqual(lazySpans(lazy), lazySpans(readAll([bytes], false)));
-    // Lazy reading checks structure only: it may keep as a record what decoding rejects (a map used as a map key),
-    // whose value then throws a MsgpackError, and go on after it where eager reading skipped byte by byte. A record
-    // both found has the same value.
-    const eagerRecords = new Map(eager.filter((i) => i.kind === "record").map((i) => [i.start, i]));
-    for (const item of lazy) {
-      if (item.kind !== "record") continue;
-      const other = eagerRecords.get(item.start);
-      if (other?.kind === "record" && other.end === item.end) assert.deepEqual(item.value, other.value);
-      else expectOnly(() => item.value);
-    }
+    assert.deepEqual(summary(lazy), summary(eager));
   });
 });
 
