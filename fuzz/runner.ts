@@ -14,6 +14,7 @@ import { MflowError } from "../codecs/mflow_error.ts";
 import { CborError, MsgpackError, MsgpackIncomplete } from "../codecs/cbor.ts";
 import { LineProtocolError } from "../codecs/line_protocol.ts";
 import { StreamerProtocolError } from "../protocol/streamer/wire.ts";
+import { RecordLimitError } from "../codecs/limits.ts";
 
 /** Cases per property: `TELEBUS_FUZZ_RUNS`, else a number small enough for the test suite. */
 export const FUZZ_RUNS: number = Number(Deno.env.get("TELEBUS_FUZZ_RUNS") || 500);
@@ -34,6 +35,7 @@ export const TELEBUS_ERRORS: readonly (new (...args: never[]) => Error)[] = [
   MsgpackIncomplete,
   LineProtocolError,
   StreamerProtocolError,
+  RecordLimitError,
 ];
 
 /** A failure of a fuzz property: a crash or a hang, with what caused it. */

@@ -179,6 +179,7 @@ const CONFIG: StoreConfig = {
   graphql: false,
   graphql_path: "/graphql",
   graphql_max_depth: 10,
+  tls_ca: "",
 };
 const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as unknown as Deno.ServeHandlerInfo;
 
