@@ -72,7 +72,7 @@ class LazyRecordItem implements MpackRecordItem {
   #value?: Dict;
   constructor(readonly start: number, readonly end: number, readonly raw: Uint8Array) {}
   get value(): Dict {
-    return this.#value ??= decodeMsgpack(this.raw) as Dict;
+    return this.#value ??= decodeMsgpack(this.raw, 0, this.raw.length, true) as Dict;
   }
 }
 
@@ -883,7 +883,7 @@ export class MpackStreamReader {
         let value: unknown = null;
         if (this.#decode) {
           try {
-            value = decodeMsgpack(b, p, e);
+            value = decodeMsgpack(b, p, e, true);
           } catch (err) {
             fail(`undecodable: ${(err as Error).message}`);
             value = undefined;

@@ -14,6 +14,8 @@ import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
 import type { Dict, Value } from "../core/record.ts";
 import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
 import { MsgpackError } from "./msgpack_error.ts";
+// A cycle (mpack_stream decodes with this module), harmless: neither module uses the other while it is evaluated.
+import { INCOMPLETE, lastCheckFailure, valueEnd } from "./mpack_stream.ts";
 
 export { MsgpackError };
 
@@ -80,10 +82,35 @@ export function encodeRecordMsgpack(data: Dict): Uint8Array {
 }
 
 /**
+ * True when `bytes[start, end)` holds a byte that may be an array 32 or map 32 header (0xdd, 0xdf): only a 32-bit
+ * count can keep msgpackr busy for long (a 16-bit one is at most 65535 steps), so only then is the span walked.
+ * Two native scans cost next to nothing; the walk costs about a quarter of a decode.
+ */
+function claimsBillions(bytes: Uint8Array, start: number, end: number): boolean {
+  const span = start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end);
+  return span.includes(0xdd) || span.includes(0xdf);
+}
+
+/**
  * Decodes the one MessagePack object in `bytes[start, end)`. Throws
  * {@linkcode MsgpackError} (with the offset) for bytes that are not one.
+ * Unless `checked` (the caller has walked the span with the `.mpack` reader's
+ * structural check already), a span that may hold a 32-bit array or map
+ * count is walked first: msgpackr trusts element counts, so five bytes
+ * claiming 4 billion elements would keep it busy for minutes.
  */
-export function decodeMsgpack(bytes: Uint8Array, start = 0, end = bytes.length): Value {
+export function decodeMsgpack(bytes: Uint8Array, start = 0, end = bytes.length, checked = false): Value {
+  if (!checked && claimsBillions(bytes, start, end)) {
+    const e = valueEnd(bytes, start, end);
+    if (e !== end) {
+      throw new MsgpackError(
+        `bad MessagePack at offset ${start}: ${
+          e === INCOMPLETE ? "the data ends inside the value" : e < 0 ? lastCheckFailure() : "bytes after the value"
+        }`,
+        start,
+      );
+    }
+  }
   try {
     return unpackr.unpack(bytes, { start, end } as never) as Value;
   } catch (e) {
@@ -94,6 +121,14 @@ export function decodeMsgpack(bytes: Uint8Array, start = 0, end = bytes.length):
 
 /** Decodes every object of a buffer that holds whole objects back to back. Throws {@linkcode MsgpackError} on a torn one. */
 export function decodeMsgpackMultiple(bytes: Uint8Array): Value[] {
+  for (let p = 0; p < bytes.length;) {
+    const e = valueEnd(bytes, p);
+    if (e < 0) {
+      const why = e === INCOMPLETE ? "the data ends inside a value" : lastCheckFailure();
+      throw new MsgpackError(`bad MessagePack at offset ${p}: ${why}`, p);
+    }
+    p = e;
+  }
   try {
     return unpackr.unpackMultiple(bytes) as Value[];
   } catch (e) {

@@ -106,5 +106,5 @@ export function readStringAt(b: Uint8Array, p: number): string | undefined {
   if (!((t >= 0xa0 && t <= 0xbf) || t === 0xd9 || t === 0xda || t === 0xdb)) return undefined;
   const e = valueEnd(b, p);
   if (e < 0) return undefined;
-  return decodeMsgpack(b, p, e) as string;
+  return decodeMsgpack(b, p, e, true) as string;
 }
