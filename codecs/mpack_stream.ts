@@ -122,6 +122,28 @@ function failText(): string {
 }
 
 /**
+ * False when a UTF-8 sequence of the string `b[q, e)` runs past its end. msgpackr decodes strings of up to 64 bytes
+ * without bounds checks, so such a string makes it read the bytes after it and shift everything that follows:
+ * the result would depend on what comes next (even on how the data was chunked). Invalid UTF-8 within the string
+ * is decoded as U+FFFD, as elsewhere. Costs three byte checks unless the string ends in non-ASCII.
+ */
+function utf8Fits(b: Uint8Array, q: number, e: number): boolean {
+  if (e - q > 64 || (b[e - 1] < 0x80 && (e - 2 < q || b[e - 2] < 0x80) && (e - 3 < q || b[e - 3] < 0x80))) return true;
+  let i = q;
+  while (i < e) {
+    const c = b[i];
+    i += c < 0xc0 ? 1 : c < 0xe0 ? 2 : c < 0xf0 ? 3 : c < 0xf8 ? 4 : 1;
+  }
+  return i === e;
+}
+
+/** True for the first byte of a value msgpackr accepts as a map key: a string, number, boolean or nil. */
+function scalarKey(k: number): boolean {
+  return !(k >= 0x80 && k <= 0x9f) && !(k >= 0xc4 && k <= 0xc9) && !(k >= 0xd4 && k <= 0xd8) &&
+    !(k >= 0xdc && k <= 0xdf);
+}
+
+/**
  * Returns the end of the object starting at `p`, INCOMPLETE when `end` comes
  * first, or INVALID for a byte sequence no MessagePack writer produces (0xc1,
  * lengths above `max`, nesting deeper than MAX_DEPTH of codecs/limits.ts).
@@ -213,8 +235,19 @@ function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: n
     }
   }
   if (n > max) return failWith(3, n, max);
-  if (!container) return q + n;
+  if (!container) {
+    const e = q + n;
+    // Strings only (fixstr, str 8/16/32), whole ones: a torn one is INCOMPLETE below.
+    if ((t <= 0xbf || t >= 0xd9) && n > 0 && e <= end && !utf8Fits(b, q, e)) {
+      return fail("a string ends inside a UTF-8 sequence");
+    }
+    return e;
+  }
+  // A map's keys (every other element) must be what msgpackr can make a property name of: not a map, list, bin or
+  // ext. Such a record cannot be decoded, so it is garbage here too, whether or not it is decoded when read.
+  const map = t <= 0x8f || t >= 0xde;
   for (let i = 0; i < n; i++) {
+    if (map && (i & 1) === 0 && q < end && !scalarKey(b[q])) return fail("a map key is a map, list, bin or ext");
     q = skipObject(b, q, end, max, depth + 1);
     if (q < 0) return q;
   }
@@ -260,7 +293,9 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
     if (q < 0) return q;
   }
   // A scalar, string or bytes value cut short by the end of the data ends past `end`.
-  return q > end ? INCOMPLETE : q;
+  if (q > end) return INCOMPLETE;
+  // Whole in one chunk but over the limit: the same bytes arriving in pieces would be garbage too.
+  return q - p > max ? fail(`a record of ${q - p} B exceeds the ${max} B record limit`) : q;
 }
 
 /**

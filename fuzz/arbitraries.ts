@@ -4,7 +4,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import type { Dict, Value } from "../core/record.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { concat } from "./runner.ts";

@@ -6,7 +6,7 @@
  * key path or a line — never another exception.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { parseConfig } from "../config/load.ts";
 import { ConfigError } from "../config/errors.ts";
 import { substitute, SubstitutionError } from "../config/env.ts";

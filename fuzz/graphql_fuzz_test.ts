@@ -7,8 +7,9 @@
  * holds `data` or `errors`, and no request takes longer than the hang limit.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { GraphqlEndpoint } from "../transports/graphql/server.ts";
+import { DEFAULT_LIMITS } from "../transports/graphql/limits.ts";
 import { streamerRoots, streamerSchema } from "../transports/streamer/graphql.ts";
 import { MemoryStreamStore } from "../transports/streamer/store.ts";
 import { fuzz, hostileText } from "./runner.ts";
@@ -62,7 +63,7 @@ Deno.test("fuzz graphql: any request is answered 200, 400 or 405 with data or er
     path: "/graphql",
     schema: streamerSchema(true),
     roots: streamerRoots(store, { devicePrefixing: true, signal: stop.signal }),
-    maxDepth: 6,
+    limits: { ...DEFAULT_LIMITS, maxDepth: 6 },
     graphiql: true,
   });
   const statuses = new Map<number, number>();

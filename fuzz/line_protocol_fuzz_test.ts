@@ -8,7 +8,7 @@
  * names, tags, string fields and times come back as they were.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import {
   encodePoint,
   encodeRecord,

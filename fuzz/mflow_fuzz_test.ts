@@ -7,7 +7,7 @@
  * but `MflowError`. Messages the encoders build decode back to the same data.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { encodeArrayMessage, encodeMflow, jsonFrame, MflowDecoder, MflowError, mflowTypes } from "../codecs/mflow.ts";
 import type { Dict } from "../core/record.ts";
 import { expectOnly, fuzz, hostileBytes, mutated } from "./runner.ts";

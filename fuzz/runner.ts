@@ -8,7 +8,7 @@
  *
  * @module
  */
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import { ConfigError } from "../config/errors.ts";
 import { MflowError } from "../codecs/mflow_error.ts";
 import { CborError, MsgpackError, MsgpackIncomplete } from "../codecs/cbor.ts";

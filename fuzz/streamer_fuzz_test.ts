@@ -10,7 +10,7 @@
  * 5xx answer.
  */
 import assert from "node:assert/strict";
-import fc from "fast-check";
+import fc from "npm:fast-check@^4.10.2";
 import {
   parsePullQuery,
   parsePushQuery,
@@ -21,7 +21,7 @@ import {
 } from "../protocol/streamer/wire.ts";
 import { MemoryStreamStore } from "../transports/streamer/store.ts";
 import { StreamerApi } from "../transports/streamer/api.ts";
-import type { StoreConfig } from "../transports/streamer/schema.ts";
+import { type StoreConfig, streamerOutputSchema } from "../transports/streamer/schema.ts";
 import { createLogger } from "../core/log.ts";
 import { CASE_TIME_LIMIT_MS, expectOnly, expectOnlyAsync, fuzz, FUZZ_RUNS, hostileText } from "./runner.ts";
 
@@ -168,19 +168,14 @@ Deno.test("fuzz streamer: pull and GET queries parse or throw StreamerProtocolEr
 });
 
 const CONFIG: StoreConfig = {
+  ...(streamerOutputSchema.parse({}) as unknown as StoreConfig),
   store: "fuzz",
-  path: "/data",
   maxlen: 8,
   max_stream_bytes: 4096,
   max_streams: 8,
   max_message_bytes: 64,
   max_clients: 4,
   max_buffered: 4096,
-  device_prefixing: true,
-  graphql: false,
-  graphql_path: "/graphql",
-  graphql_max_depth: 10,
-  tls_ca: "",
 };
 const info = { remoteAddr: { transport: "tcp", hostname: "127.0.0.1", port: 1 } } as unknown as Deno.ServeHandlerInfo;
 

@@ -1,7 +1,8 @@
 /** Requests a GraphQL client may send wrong: answered 400 with errors, never an exception (regressions found by fuzz/graphql_fuzz_test.ts). */
 import assert from "node:assert/strict";
-import { buildSchema } from "graphql";
+import { buildSchema } from "npm:graphql@^16.11.0";
 import { GraphqlEndpoint } from "./server.ts";
+import { DEFAULT_LIMITS } from "./limits.ts";
 
 function endpoint(): { ep: GraphqlEndpoint; bad: () => number } {
   let bad = 0;
@@ -9,7 +10,7 @@ function endpoint(): { ep: GraphqlEndpoint; bad: () => number } {
     path: "/graphql",
     schema: buildSchema("type Query { a(x: Int): Int }"),
     roots: { query: { a: ({ x }: { x?: number }) => x ?? 1 } },
-    maxDepth: 5,
+    limits: { ...DEFAULT_LIMITS, maxDepth: 5 },
     graphiql: false,
     stats: { count: (name) => void (name === "bad_requests" && bad++) },
   });
