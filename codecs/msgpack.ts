@@ -14,8 +14,7 @@ import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
 import type { Dict, Value } from "../core/record.ts";
 import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
 import { MsgpackError } from "./msgpack_error.ts";
-// A cycle (mpack_stream decodes with this module), harmless: neither module uses the other while it is evaluated.
-import { INCOMPLETE, lastCheckFailure, valueEnd } from "./mpack_stream.ts";
+import { INCOMPLETE, lastCheckFailure, valueEnd } from "./msgpack_check.ts";
 
 export { MsgpackError };
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { valueEnd } from "./mpack_stream.ts";
+import { valueEnd } from "./msgpack_check.ts";
 import { decodeMsgpack } from "./msgpack.ts";
 
 const encoder = new TextEncoder();
