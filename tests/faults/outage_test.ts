@@ -34,6 +34,23 @@ async function daemonWith(dir: string, output: string): Promise<DaemonProcess> {
   return await DaemonProcess.start(config);
 }
 
+/**
+ * The outage itself: waits until the daemon is under load, stops the server, waits OUTAGE_MS, starts it again.
+ * Returns when it came back and how many records the input had produced by then (what must arrive to recover).
+ */
+async function outage(d: DaemonProcess, server: { down(): Promise<void>; up(): Promise<void> }) {
+  await until(
+    "records before the outage",
+    async () => (await d.metric("telebus_input_records_total")) > 2 * RATE,
+    30_000,
+  );
+  await server.down();
+  const downAt = Date.now();
+  await until("the outage's length", () => Date.now() - downAt >= OUTAGE_MS, OUTAGE_MS + 1000);
+  await server.up();
+  return { upAt: Date.now(), backlog: await d.metric("telebus_input_records_total") };
+}
+
 Deno.test({
   name: "fault: Redis stopped 20 s under load, then back: nothing lost (redis_streams output, at-least-once)",
   sanitizeResources: false,
@@ -47,17 +64,7 @@ Deno.test({
         `[[outputs.redis_streams]]\nname = "redis"\nurl = "${redis.url}"\nmaxlen = 0\nretry_for = "5m"\n`,
       );
       try {
-        await until(
-          "records in Redis before the outage",
-          async () => (await d.metric("telebus_input_records_total")) > 2 * RATE,
-          30_000,
-        );
-        await redis.stop();
-        const downAt = Date.now();
-        await until("the outage's length", () => Date.now() - downAt >= OUTAGE_MS, OUTAGE_MS + 1000);
-        await redis.restart();
-        const upAt = Date.now();
-        const backlog = await d.metric("telebus_input_records_total");
+        const { upAt, backlog } = await outage(d, { down: () => redis.stop(), up: () => redis.restart() });
         await client.connect();
         await until("the backlog", async () => (await client.xLen("robot/telemetry")) >= backlog, 120_000);
         const recover = Date.now() - upAt;
@@ -105,17 +112,7 @@ Deno.test({
           `batch_size = 1000\nretries = 2\nretry_initial = "100ms"\nretry_max = "1s"\ntimeout = "2s"\n`,
       );
       try {
-        await until(
-          "points before the outage",
-          async () => (await d.metric("telebus_input_records_total")) > 2 * RATE,
-          30_000,
-        );
-        await influx.halt();
-        const downAt = Date.now();
-        await until("the outage's length", () => Date.now() - downAt >= OUTAGE_MS, OUTAGE_MS + 1000);
-        await influx.restart();
-        const upAt = Date.now();
-        const backlog = await d.metric("telebus_input_records_total");
+        const { upAt, backlog } = await outage(d, { down: () => influx.halt(), up: () => influx.restart() });
         const count = async () => {
           const r = await influx.rows(`SELECT count(seq) FROM "robot/telemetry"`, "out");
           return Number(r[0]?.count ?? 0);
