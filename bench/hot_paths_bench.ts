@@ -8,7 +8,7 @@
  */
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { encodeMsgpack, encodeRecordMsgpack } from "../codecs/msgpack.ts";
-import { withinDepth } from "../codecs/limits.ts";
+import { withinDepth } from "../core/limits.ts";
 import { toJson } from "../codecs/json.ts";
 import { Bus, OutputAttachment } from "../core/bus.ts";
 import { estimateSize, makeRecord } from "../core/record.ts";

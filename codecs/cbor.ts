@@ -16,7 +16,7 @@
 // here, and its platform packages would have to resolve before any program could import telebus.
 // @deno-types="../vendor/cbor-x/decode.d.ts"
 import { addExtension, Decoder } from "../vendor/cbor-x/decode.js";
-import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "./limits.ts";
+import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "../core/limits.ts";
 import { MsgpackError } from "./msgpack_error.ts";
 
 export { MsgpackError };

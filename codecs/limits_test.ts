@@ -6,12 +6,13 @@ import {
   MAX_RECORD_BYTES,
   RecordLimitError,
   withinDepth,
-} from "./limits.ts";
+} from "../core/limits.ts";
 import { encodeMsgpack, encodeRecordMsgpack } from "./msgpack.ts";
 import { encodeCbor } from "./cbor.ts";
 import { MpackStreamReader } from "./mpack_stream.ts";
 import { createLogger } from "../core/log.ts";
-import { EncodedRecord, makeRecord } from "../core/record.ts";
+import { makeRecord } from "../core/record.ts";
+import { EncodedRecord } from "./encoded_record.ts";
 import { RecordRejects } from "../core/reject.ts";
 import { PartStats, renderPrometheus } from "../core/stats.ts";
 

@@ -5,10 +5,11 @@
  * @module
  */
 export * from "./msgpack.ts";
+export * from "./encoded_record.ts";
 export * from "./mpack_stream.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
 export * from "./line_protocol.ts";
 export * from "./cbor.ts";
 export * from "./mflow.ts";
-export * from "./limits.ts";
+export * from "../core/limits.ts";

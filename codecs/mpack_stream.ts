@@ -18,7 +18,7 @@
  */
 import type { Dict } from "../core/record.ts";
 import { decodeMsgpack } from "./msgpack.ts";
-import { MAX_DEPTH, MAX_RECORD_BYTES } from "./limits.ts";
+import { MAX_DEPTH, MAX_RECORD_BYTES } from "../core/limits.ts";
 import { checkRecordSpan, fail, INCOMPLETE, INVALID, lastCheckFailure, skipObject } from "./msgpack_check.ts";
 
 export { checkRecordSpan, INCOMPLETE, INVALID, lastCheckFailure, valueEnd } from "./msgpack_check.ts";

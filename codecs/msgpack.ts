@@ -12,7 +12,7 @@
 import { addExtension, Packr } from "npm:msgpackr@^1.11.5/pack";
 import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
 import type { Dict, Value } from "../core/record.ts";
-import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "./limits.ts";
+import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "../core/limits.ts";
 import { MsgpackError } from "./msgpack_error.ts";
 import { INCOMPLETE, lastCheckFailure, valueEnd } from "./msgpack_check.ts";
 
@@ -64,7 +64,7 @@ export function encodeMsgpack(value: Value | Dict): Uint8Array {
 
 /**
  * Encodes a record's dictionary as {@linkcode encodeMsgpack} does, within the
- * limits of codecs/limits.ts, so that telebus's readers take back what its
+ * limits of core/limits.ts, so that telebus's readers take back what its
  * writers write. Throws a {@linkcode RecordLimitError} (`too_deep`,
  * `too_large` or `unencodable`, e.g. a bigint beyond 64 bits) otherwise.
  */

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { MAX_DEPTH } from "./limits.ts";
+import { MAX_DEPTH } from "../core/limits.ts";
 
 /** {@linkcode checkRecordSpan}'s answer for bytes that cannot start a record. */
 export const INVALID: number = -1;
@@ -81,7 +81,7 @@ function scalarKey(k: number): boolean {
 /**
  * Returns the end of the object starting at `p`, INCOMPLETE when `end` comes
  * first, or INVALID for a byte sequence no MessagePack writer produces (0xc1,
- * lengths above `max`, nesting deeper than MAX_DEPTH of codecs/limits.ts).
+ * lengths above `max`, nesting deeper than MAX_DEPTH of core/limits.ts).
  */
 export function skipObject(b: Uint8Array, p: number, end: number, max: number, depth: number): number {
   if (p >= end) return INCOMPLETE;

@@ -13,4 +13,5 @@ export * from "./log.ts";
 export * from "./checkpoint.ts";
 export * from "./http.ts";
 export * from "./glob.ts";
+export * from "./limits.ts";
 export * from "./async.ts";

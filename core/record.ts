@@ -3,8 +3,6 @@
  *
  * @module
  */
-import { decodeMsgpack } from "../codecs/msgpack.ts";
-
 /** A MessagePack-compatible value as it travels on the bus. */
 export type Value =
   | null
@@ -73,11 +71,11 @@ export interface BusRecord {
 }
 
 /**
- * A record that arrived as MessagePack bytes (`encoded.msgpack`) and whose
- * dictionary is decoded only when something reads `data`. A tail → file
- * pipeline passes the bytes on and never decodes them.
+ * A record that arrived as encoded bytes a reader has checked (`encoded.msgpack`) and whose dictionary is decoded
+ * only when something reads `data`. A tail → file pipeline passes the bytes on and never decodes them. The core
+ * knows no codec: a subclass decodes (codecs/encoded_record.ts `EncodedRecord` for MessagePack).
  */
-export class EncodedRecord implements BusRecord {
+export abstract class LazyRecord implements BusRecord {
   /** Cached encodings; `msgpack` holds the bytes the record came as. */
   encoded: EncodedCache;
   /** See {@linkcode BusRecord.meta}. */
@@ -102,9 +100,12 @@ export class EncodedRecord implements BusRecord {
   /** Queue accounting size: the encoded length. */
   size: number;
 
+  /** Decodes the bytes the record came as into its dictionary. */
+  protected abstract decode(bytes: Uint8Array): Dict;
+
   /** The dictionary, decoded on first access. */
   get data(): Dict {
-    return this.#data ??= decodeMsgpack(this.encoded.msgpack!) as Dict;
+    return this.#data ??= this.decode(this.encoded.msgpack!);
   }
 
   /** Replaces the dictionary; the cached encodings no longer match and are dropped. */

@@ -1,13 +1,13 @@
 /**
  * Refusing one record without losing its neighbours: the counting and
  * logging every input and output shares when a record is beyond the codecs'
- * limits (codecs/limits.ts) or cannot be encoded.
+ * limits (core/limits.ts) or cannot be encoded.
  *
  * @module
  */
-import { checkRecordLimits, type LimitReason, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../codecs/limits.ts";
+import { checkRecordLimits, type LimitReason, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "./limits.ts";
 import type { LogFields, Logger } from "./log.ts";
-import { type BusRecord, EncodedRecord } from "./record.ts";
+import { type BusRecord, LazyRecord } from "./record.ts";
 import type { PartStats } from "./stats.ts";
 
 /**
@@ -56,7 +56,7 @@ export class RecordRejects {
    * The records of a batch an input may put on the bus: those within the
    * codecs' limits. The others are counted and logged here. Returns `records`
    * itself when every record is within (the common case allocates nothing).
-   * A record that came as MessagePack bytes (an {@linkcode EncodedRecord},
+   * A record that came as MessagePack bytes (a {@linkcode LazyRecord} such as codecs' `EncodedRecord`,
    * or one whose `encoded.msgpack` holds its bytes) was checked by the reader
    * that cut it out (the `.mpack` reader, Redis entries, the zmq input), so
    * only its size is checked and it is not walked again. A program that sets
@@ -66,7 +66,7 @@ export class RecordRejects {
     let kept: BusRecord[] | undefined;
     for (let i = 0; i < records.length; i++) {
       const r = records[i];
-      const reason = r instanceof EncodedRecord || hasCheckedBytes(r)
+      const reason = r instanceof LazyRecord || hasCheckedBytes(r)
         ? (r.size > MAX_RECORD_BYTES ? "too_large" : undefined)
         : checkRecordLimits(r.data, r.size);
       if (reason === undefined) {

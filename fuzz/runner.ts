@@ -14,7 +14,7 @@ import { MflowError } from "../codecs/mflow_error.ts";
 import { CborError, MsgpackError, MsgpackIncomplete } from "../codecs/cbor.ts";
 import { LineProtocolError } from "../codecs/line_protocol.ts";
 import { StreamerProtocolError } from "../protocol/streamer/wire.ts";
-import { RecordLimitError } from "../codecs/limits.ts";
+import { RecordLimitError } from "../core/limits.ts";
 
 /** Cases per property: `TELEBUS_FUZZ_RUNS`, else a number small enough for the test suite. */
 export const FUZZ_RUNS: number = Number(Deno.env.get("TELEBUS_FUZZ_RUNS") || 500);

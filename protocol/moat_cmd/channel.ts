@@ -4,7 +4,10 @@
  *
  * @module
  */
-import type { Payload } from "./payload.ts";
+import { isCredit, type Payload } from "./payload.ts";
+
+/** Most warnings kept per channel. */
+const MAX_WARNINGS = 16;
 
 /** One waiter on a promise resolved from elsewhere. */
 export interface Deferred<T> {
@@ -60,4 +63,57 @@ export class Channel {
   /** Aborted when the peer ends the channel with an error or the connection closes. */
   readonly abort = new AbortController();
   constructor(readonly id: number) {}
+
+  /** Wakes the reader waiting for an item. */
+  wakeItem(): void {
+    const w = this.itemWaiter;
+    this.itemWaiter = undefined;
+    w?.resolve();
+  }
+
+  /** Wakes the I/O loop waiting for room in {@linkcode items}. */
+  wakeRoom(): void {
+    const w = this.roomWaiter;
+    this.roomWaiter = undefined;
+    w?.resolve();
+  }
+
+  /** Takes the peer's S+E message: a flow credit (the first sets the value, later ones add to it) or a warning. */
+  receiveWarning(payload: unknown[]): void {
+    if (isCredit(payload)) {
+      const v = payload[0] as number;
+      this.credit = this.credit === undefined ? v : this.credit + v;
+      const w = this.creditWaiter;
+      this.creditWaiter = undefined;
+      w?.resolve();
+      return;
+    }
+    this.warnings.push(payload);
+    if (this.warnings.length > MAX_WARNINGS) this.warnings.shift();
+  }
+
+  /** Takes the peer's final message (`error` for a final error) and wakes everyone waiting on the channel. */
+  receiveFinal(payload: unknown[], error: Error | undefined): void {
+    this.recvFinal = true;
+    this.final = { payload, error };
+    if (error) {
+      this.abort.abort(error);
+      this.ended.reject(error);
+    } else this.ended.resolve(payload);
+    this.opened?.resolve();
+    this.wakeItem();
+    const cw = this.creditWaiter;
+    this.creditWaiter = undefined;
+    cw?.resolve();
+  }
+
+  /** Fails everything waiting on the channel with `reason` (the connection closed). */
+  closeWith(reason: Error): void {
+    this.abort.abort(reason);
+    this.opened?.reject(reason);
+    this.ended.reject(reason);
+    this.itemWaiter?.resolve();
+    this.creditWaiter?.resolve();
+    this.roomWaiter?.resolve();
+  }
 }

@@ -26,73 +26,30 @@
  */
 import { B_ERROR, B_STREAM, decodeHeader, encodeHeader, flag7Candidates } from "./header.ts";
 import { ConnectionClosed, errorFromPayload, MoatError, payloadFromError } from "./errors.ts";
-import { type Kw, replyList, splitPayload, withKw } from "./payload.ts";
-import { Channel, type Deferred, deferred } from "./channel.ts";
-import { Request, Stream } from "./handles.ts";
+import { describe, isCredit, isInternal, type Kw, replyList, splitPayload, withKw } from "./payload.ts";
+import { Channel, deferred } from "./channel.ts";
+import { type ChannelOwner, Request, Stream } from "./handles.ts";
+import type { Command, EndpointOptions, Handler, IssueKind } from "./options.ts";
+import { Outbox } from "./outbox.ts";
 
 export { type Kw, type Payload, replyList, splitPayload } from "./payload.ts";
 export { Request, Stream } from "./handles.ts";
-
-/** A command as sent: a string (moat-lib-cmd 0.3.3) or a path (moat-lib-rpc). */
-export type Command = string | readonly unknown[];
-
-/** Kinds of bad input an endpoint reports through {@linkcode EndpointOptions.onIssue}. */
-export type IssueKind =
-  | "not_a_list"
-  | "bad_header"
-  | "unknown_channel"
-  | "after_final"
-  | "queue_overflow"
-  | "unexpected";
-
-/**
- * What a reader does with a stream item while its queue is full: `wait` (stop reading the connection until
- * the consumer takes one; nothing is lost) or `drop` (drop it, count it, warn the peer with `-5`).
- */
-export type Overflow = "wait" | "drop";
-
-/** Options of an {@linkcode Endpoint}. */
-export interface EndpointOptions {
-  /** Called for every channel the peer opens; without one, commands are answered with `-11` as 0.3.3 does. */
-  handler?: Handler;
-  /** Items a reader buffers per stream (default 42, as 0.3.3). */
-  queue?: number;
-  /** Send flow credits as a reader and warning `-5` on loss (default true; false for 0.3.3 peers). */
-  credits?: boolean;
-  /** A full reader queue: `wait` (default; back-pressure through {@linkcode Endpoint.admit}) or `drop`. */
-  overflow?: Overflow;
-  /** Send commands as path arrays, as moat-lib-rpc (default false: a string, as 0.3.3). */
-  pathCommands?: boolean;
-  /** Outgoing messages buffered before stream senders and {@linkcode Endpoint.ready} wait (default 64). */
-  outQueue?: number;
-  /** Called for bad input (which is dropped); the transport logs and counts it. */
-  onIssue?: (kind: IssueKind, detail: string) => void;
-}
-
-/** Runs one command the peer sent; its return value is the reply unless a final was already sent. */
-export type Handler = (req: Request) => unknown;
+export type { Command, EndpointOptions, Handler, IssueKind, Overflow } from "./options.ts";
 
 /** The credit that lifts a writer's limit for good. */
 const UNLIMITED = 0x7fffffff;
 
-/** Most warnings kept per channel. */
-const MAX_WARNINGS = 16;
-
 /** One multiplexed MoaT-Cmd connection, without I/O. */
-export class Endpoint {
+export class Endpoint implements ChannelOwner {
   readonly #handler?: Handler;
   readonly #q: number;
   readonly #credits: boolean;
   readonly #drop: boolean;
   #dropped = 0;
   readonly #path: boolean;
-  readonly #outMax: number;
   readonly #onIssue: (kind: IssueKind, detail: string) => void;
   readonly #channels = new Map<number, Channel>();
-  readonly #out: unknown[][] = [];
-  #outHead = 0;
-  #outWaiter?: Deferred<void>;
-  #roomWaiters: Deferred<void>[] = [];
+  readonly #out: Outbox;
   #lastId = 0;
   #closed?: Error;
 
@@ -103,7 +60,7 @@ export class Endpoint {
     this.#credits = options.credits ?? true;
     this.#drop = options.overflow === "drop";
     this.#path = options.pathCommands ?? false;
-    this.#outMax = Math.max(1, options.outQueue ?? 64);
+    this.#out = new Outbox(Math.max(1, options.outQueue ?? 64));
     this.#onIssue = options.onIssue ?? (() => {});
   }
 
@@ -134,51 +91,26 @@ export class Endpoint {
 
   /** Messages waiting to be sent. */
   get backlog(): number {
-    return this.#out.length - this.#outHead;
+    return this.#out.length;
   }
 
   #push(msg: unknown[]): void {
-    if (this.#closed) return;
     this.#out.push(msg);
-    const w = this.#outWaiter;
-    this.#outWaiter = undefined;
-    w?.resolve();
   }
 
   /** Resolves when the outgoing backlog is below its bound (the I/O loop waits here before reading more). */
   ready(): Promise<void> {
-    if (this.backlog < this.#outMax || this.#closed) return Promise.resolve();
-    const d = deferred<void>();
-    this.#roomWaiters.push(d);
-    return d.promise;
+    return this.#out.ready();
   }
 
   /** The next message to send, or undefined when there is none now. */
   takeOut(): unknown[] | undefined {
-    if (this.#outHead >= this.#out.length) return undefined;
-    const m = this.#out[this.#outHead];
-    this.#out[this.#outHead++] = undefined as never;
-    if (this.#outHead > 1024 && this.#outHead * 2 > this.#out.length) {
-      this.#out.splice(0, this.#outHead);
-      this.#outHead = 0;
-    }
-    if (this.backlog < this.#outMax && this.#roomWaiters.length) {
-      const ws = this.#roomWaiters;
-      this.#roomWaiters = [];
-      for (const w of ws) w.resolve();
-    }
-    return m;
+    return this.#out.take();
   }
 
   /** Waits for the next message to send; undefined once the endpoint is closed and everything queued was taken. */
-  async msgOut(): Promise<unknown[] | undefined> {
-    while (true) {
-      const m = this.takeOut();
-      if (m) return m;
-      if (this.#closed) return undefined;
-      this.#outWaiter ??= deferred<void>();
-      await this.#outWaiter.promise;
-    }
+  msgOut(): Promise<unknown[] | undefined> {
+    return this.#out.next();
   }
 
   #send(ch: Channel, flags: number, payload: readonly unknown[]): void {
@@ -212,12 +144,12 @@ export class Endpoint {
     ch.reading = false;
     ch.discard = true;
     ch.items.length = 0;
-    this.#wakeRoom(ch);
+    ch.wakeRoom();
   }
 
   #maybeFree(ch: Channel): void {
     if (ch.sentFinal && ch.recvFinal && this.#channels.get(ch.id) === ch) {
-      this.#wakeRoom(ch);
+      ch.wakeRoom();
       this.#channels.delete(ch.id);
       ch.abort.abort(new ConnectionClosed("channel ended"));
     }
@@ -334,8 +266,8 @@ export class Endpoint {
         await ch.creditWaiter.promise;
         continue;
       }
-      if (this.backlog >= this.#outMax) {
-        await this.ready();
+      if (this.#out.full) {
+        await this.#out.ready();
         continue;
       }
       break;
@@ -349,7 +281,7 @@ export class Endpoint {
     while (true) {
       if (ch.items.length) {
         const item = ch.items.shift()!;
-        this.#wakeRoom(ch);
+        ch.wakeRoom();
         this.#consumed(ch);
         return item;
       }
@@ -410,12 +342,6 @@ export class Endpoint {
   }
 
   // ---- input side --------------------------------------------------------------------------------------
-
-  #wakeRoom(ch: Channel): void {
-    const w = ch.roomWaiter;
-    ch.roomWaiter = undefined;
-    w?.resolve();
-  }
 
   /**
    * Back-pressure for the I/O loop: undefined when {@linkcode msgIn} can take `msg` now; otherwise (a stream
@@ -482,10 +408,10 @@ export class Endpoint {
     if (ch.recvFinal) {
       // Flow credits may follow the peer's final (the limit lifted with it, or an older peer's): this side may
       // still be writing.
-      if ((flags & 3) === 3 && isCredit(payload)) return this.#warning(ch, payload);
+      if ((flags & 3) === 3 && isCredit(payload)) return ch.receiveWarning(payload);
       return this.#onIssue("after_final", `message on channel ${id} after the peer's final: ${describe(msg)}`);
     }
-    if ((flags & 3) === (B_STREAM | B_ERROR)) return this.#warning(ch, payload);
+    if ((flags & 3) === (B_STREAM | B_ERROR)) return ch.receiveWarning(payload);
     if (flags & B_STREAM) {
       if (ch.opened && !ch.start) {
         // The peer's stream start. (Answering a plain command with one makes cmd() fail with "must stream";
@@ -497,21 +423,10 @@ export class Endpoint {
       return this.#item(ch, payload);
     }
     // A final message, or a final error.
-    ch.recvFinal = true;
-    ch.final = { payload, error: flags & B_ERROR ? errorFromPayload(payload) : undefined };
-    if (ch.final.error) {
-      ch.abort.abort(ch.final.error);
-      ch.ended.reject(ch.final.error);
-    } else ch.ended.resolve(payload);
-    ch.opened?.resolve();
-    const w = ch.itemWaiter;
-    ch.itemWaiter = undefined;
-    w?.resolve();
-    const cw = ch.creditWaiter;
-    ch.creditWaiter = undefined;
-    cw?.resolve();
+    const error = flags & B_ERROR ? errorFromPayload(payload) : undefined;
+    ch.receiveFinal(payload, error);
     // An error ends the channel: answer it at once, so that no channel waits on a handler or user forever.
-    if (ch.final.error && !ch.sentFinal) {
+    if (error && !ch.sentFinal) {
       if (ch.id < 0) this.#send(ch, B_ERROR, [-3]);
       else this.#send(ch, 0, [null]);
     }
@@ -528,20 +443,6 @@ export class Endpoint {
     return mayWrite(this.#channels.get(other)) ? other : literal;
   }
 
-  #warning(ch: Channel, payload: unknown[]): void {
-    const v = payload[0] as number;
-    if (isCredit(payload)) {
-      // A flow credit: the first sets the value, later ones add to it.
-      ch.credit = ch.credit === undefined ? v : ch.credit + v;
-      const w = ch.creditWaiter;
-      ch.creditWaiter = undefined;
-      w?.resolve();
-      return;
-    }
-    ch.warnings.push(payload);
-    if (ch.warnings.length > MAX_WARNINGS) ch.warnings.shift();
-  }
-
   #item(ch: Channel, payload: unknown[]): void {
     if (ch.discard) return;
     if (!ch.reading) {
@@ -554,9 +455,7 @@ export class Endpoint {
       return this.#onIssue("queue_overflow", `channel ${ch.id}: reader queue full (${this.#q}), item dropped`);
     }
     ch.items.push(replyList(payload));
-    const w = ch.itemWaiter;
-    ch.itemWaiter = undefined;
-    w?.resolve();
+    ch.wakeItem();
   }
 
   #request(ch: Channel, payload: unknown[], stream: boolean): void {
@@ -582,39 +481,8 @@ export class Endpoint {
   close(reason: Error = new ConnectionClosed()): void {
     if (this.#closed) return;
     this.#closed = reason;
-    for (const ch of this.#channels.values()) {
-      ch.abort.abort(reason);
-      ch.opened?.reject(reason);
-      ch.ended.reject(reason);
-      ch.itemWaiter?.resolve();
-      ch.creditWaiter?.resolve();
-      ch.roomWaiter?.resolve();
-    }
+    for (const ch of this.#channels.values()) ch.closeWith(reason);
     this.#channels.clear();
-    for (const w of this.#roomWaiters) w.resolve();
-    this.#roomWaiters = [];
-    this.#outWaiter?.resolve();
-  }
-}
-
-/** A naked integer, as 0.4.x's "internal warnings" (flag 7) carry: a credit, or a code such as `-5`. */
-function isInternal(p: readonly unknown[]): boolean {
-  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]);
-}
-
-/** A flow credit: a single non-negative integer in an S+E message. */
-function isCredit(p: readonly unknown[]): boolean {
-  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]) && p[0] >= 0;
-}
-
-function describe(v: unknown): string {
-  try {
-    const s = JSON.stringify(
-      v,
-      (_k, x) => typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x,
-    );
-    return s === undefined ? String(v) : s.length > 200 ? s.slice(0, 200) + "…" : s;
-  } catch {
-    return String(v);
+    this.#out.close();
   }
 }

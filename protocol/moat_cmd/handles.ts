@@ -8,8 +8,28 @@
 import { Path } from "../../codecs/cbor.ts";
 import { B_ERROR } from "./header.ts";
 import type { Channel } from "./channel.ts";
-import type { Endpoint } from "./endpoint.ts";
 import { type Kw, type Payload, withKw } from "./payload.ts";
+
+/**
+ * What a {@linkcode Request} or {@linkcode Stream} asks of the endpoint that made it (the endpoint implements
+ * it; the handles do not know the endpoint's class, which imports them).
+ *
+ * @internal
+ */
+export interface ChannelOwner {
+  /** Sends a final message (once). */
+  _final(ch: Channel, flags: number, payload: readonly unknown[]): void;
+  /** Sends a warning. */
+  _warn(ch: Channel, payload: readonly unknown[]): void;
+  /** Ends a stream from this side. */
+  _close(ch: Channel, reading: boolean): void;
+  /** Replies to the peer's stream opener with a stream start. */
+  _startReply(ch: Channel, payload: readonly unknown[], r: boolean): void;
+  /** Sends one stream item. */
+  _sendItem(ch: Channel, payload: readonly unknown[], readable: boolean): Promise<void>;
+  /** Takes the next item; undefined at the end of the peer's stream. */
+  _nextItem(ch: Channel): Promise<unknown[] | undefined>;
+}
 
 /** A command the peer sent, as a handler sees it (0.3.3's `msg`). */
 export class Request {
@@ -22,7 +42,7 @@ export class Request {
 
   /** @internal */
   constructor(
-    private readonly ep: Endpoint,
+    private readonly ep: ChannelOwner,
     private readonly ch: Channel,
     cmd: unknown,
     /** Positional arguments. */
@@ -86,7 +106,7 @@ export class Request {
 export class Stream implements AsyncIterable<unknown[]> {
   /** @internal */
   constructor(
-    private readonly ep: Endpoint,
+    private readonly ep: ChannelOwner,
     private readonly ch: Channel,
     /** This side reads. */
     readonly readable: boolean,

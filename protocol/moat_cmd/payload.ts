@@ -41,3 +41,26 @@ export function withKw(payload: readonly unknown[], kw: Kw | undefined): unknown
   if (payload.length > 0 && isPlainDict(payload[payload.length - 1])) return [...payload, {}];
   return payload.slice();
 }
+
+/** A naked integer, as 0.4.x's "internal warnings" (flag 7) carry: a credit, or a code such as `-5`. */
+export function isInternal(p: readonly unknown[]): boolean {
+  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]);
+}
+
+/** A flow credit: a single non-negative integer in an S+E message. */
+export function isCredit(p: readonly unknown[]): boolean {
+  return p.length === 1 && typeof p[0] === "number" && Number.isSafeInteger(p[0]) && p[0] >= 0;
+}
+
+/** A short JSON-ish rendering of a value for an issue report (at most 200 characters). */
+export function describe(v: unknown): string {
+  try {
+    const s = JSON.stringify(
+      v,
+      (_k, x) => typeof x === "bigint" ? x.toString() : x instanceof Uint8Array ? `<${x.length} bytes>` : x,
+    );
+    return s === undefined ? String(v) : s.length > 200 ? s.slice(0, 200) + "…" : s;
+  } catch {
+    return String(v);
+  }
+}

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { MpackStreamReader } from "../../codecs/mpack_stream.ts";
 import { createLogger } from "../../core/log.ts";
-import { EncodedRecord } from "../../core/record.ts";
+import { EncodedRecord } from "../../codecs/encoded_record.ts";
 import { PartStats } from "../../core/stats.ts";
 import { MpackFileOutput } from "../../transports/mpack_file/output.ts";
 import { mpackFileSchema } from "../../transports/mpack_file/schema.ts";

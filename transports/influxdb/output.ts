@@ -13,7 +13,7 @@ import { ackRecords } from "../../core/queue.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import { type EncodeCounts, encodeRecord, LineProtocolError, type RecordMapping } from "../../codecs/line_protocol.ts";
-import { limitReasonOf } from "../../codecs/limits.ts";
+import { limitReasonOf } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { InfluxdbConfig } from "./schema.ts";
 import { Spool } from "./spool.ts";

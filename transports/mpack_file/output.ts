@@ -16,7 +16,7 @@ import { type AckToken, type BusRecord, type Dict, nsToSeconds } from "../../cor
 import type { PartStats } from "../../core/stats.ts";
 import type { Output, OutputContext } from "../../core/transport.ts";
 import { encodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
-import { assertRecordSize } from "../../codecs/limits.ts";
+import { assertRecordSize } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { checkRecordSpan, INCOMPLETE, type MpackStreamItem, MpackStreamReader } from "../../codecs/mpack_stream.ts";
 import type { MpackFileConfig } from "./schema.ts";

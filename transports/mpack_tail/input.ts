@@ -7,7 +7,8 @@
  */
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { Logger } from "../../core/log.ts";
-import { type BusRecord, EncodedRecord, nowNs, type OutputMarks, secondsToNs } from "../../core/record.ts";
+import { type BusRecord, nowNs, type OutputMarks, secondsToNs } from "../../core/record.ts";
+import { EncodedRecord } from "../../codecs/encoded_record.ts";
 import { flatten } from "../../codecs/flatten.ts";
 import { findTopLevelValue, readNumberAt, readStringAt, scanKey } from "../../codecs/msgpack_scan.ts";
 import { followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";

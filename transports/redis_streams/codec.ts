@@ -6,7 +6,7 @@
 import type { Dict, Value } from "../../core/record.ts";
 import { decodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { toJson } from "../../codecs/json.ts";
-import { assertWithinDepth } from "../../codecs/limits.ts";
+import { assertWithinDepth } from "../../core/limits.ts";
 import { checkRecordSpan, lastCheckFailure } from "../../codecs/mpack_stream.ts";
 
 /** A codec name (see schema.ts). */
@@ -17,7 +17,7 @@ const NUMBER = /^-?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/;
 
 /**
  * Entry fields for a record's dictionary. Bytes where the codec is binary. Throws a `RecordLimitError` for a
- * dictionary beyond the codecs' limits (codecs/limits.ts), which the input would refuse to read back.
+ * dictionary beyond the codecs' limits (core/limits.ts), which the input would refuse to read back.
  */
 export function encodeEntry(data: Dict, codec: EntryCodec): Record<string, string | Uint8Array> {
   switch (codec) {

@@ -11,7 +11,8 @@
  * @module
  */
 import type { Input, InputContext } from "../../core/transport.ts";
-import { type BusRecord, EncodedRecord } from "../../core/record.ts";
+import type { BusRecord } from "../../core/record.ts";
+import { EncodedRecord } from "../../codecs/encoded_record.ts";
 import { binary, connectRedis, type RedisClient, sleep } from "./client.ts";
 import { checkMsgpackMap, decodeEntry } from "./codec.ts";
 import type { RedisInputConfig } from "./schema.ts";

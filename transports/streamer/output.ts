@@ -7,7 +7,7 @@
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
-import { assertWithinDepth } from "../../codecs/limits.ts";
+import { assertWithinDepth } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { toJson } from "../../codecs/json.ts";
 import { streamKey } from "../../protocol/streamer/wire.ts";

@@ -18,7 +18,7 @@ import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeCbor } from "../../codecs/cbor.ts";
 import { MflowDecoder, MflowError, preview } from "../../codecs/mflow.ts";
-import { checkRecordLimits, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../../codecs/limits.ts";
+import { checkRecordLimits, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import {
   endpointOf,

@@ -16,7 +16,7 @@
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord, Dict, Value } from "../../core/record.ts";
 import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
-import { assertWithinDepth } from "../../codecs/limits.ts";
+import { assertWithinDepth } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { toJson } from "../../codecs/json.ts";
