@@ -19,7 +19,7 @@ import { createLogger } from "../core/log.ts";
 import { type BusRecord, makeRecord } from "../core/record.ts";
 import type { InputContext } from "../core/transport.ts";
 import { decodeMsgpack, encodeMsgpack } from "../codecs/msgpack.ts";
-import { asBuffer, binary } from "../transports/redis_streams/client.ts";
+import { asBuffer, binary } from "../net/redis.ts";
 import { RedisServer } from "../tests/helpers/redis_server.ts";
 import { telemetry } from "./fixtures.ts";
 

@@ -19,7 +19,7 @@
  * of the bytes through ZeroMQ is the work, as in real use.
  *
  * The bare loop is what an application would write: `receive()` while the
- * socket is readable (see transports/zmq/common.ts for why not a waiting
+ * socket is readable (see net/zmq.ts for why not a waiting
  * receive), sum the bytes, nothing else.
  *
  * @module
@@ -29,7 +29,7 @@ import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import type { TransportDefinition } from "../core/transport.ts";
-import { receiveMessage } from "../transports/zmq/common.ts";
+import { receiveMessage } from "../net/zmq.ts";
 import { z } from "npm:zod@^4.1.12";
 
 const { values } = parseArgs({

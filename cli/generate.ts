@@ -14,7 +14,7 @@
  */
 import { arrayBytes, encodeArrayMessage, parseDtype } from "../codecs/mflow.ts";
 import { parseOrUsage } from "./args.ts";
-import { sendMessage } from "../transports/zmq/common.ts";
+import { sendMessage } from "../net/zmq.ts";
 import {
   announce,
   closeAndLinger,

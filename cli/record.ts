@@ -13,7 +13,7 @@
  */
 import { join } from "node:path";
 import { parseOrUsage } from "./args.ts";
-import { receiveMessage } from "../transports/zmq/common.ts";
+import { receiveMessage } from "../net/zmq.ts";
 import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
 import { writeStderrLine } from "./dump.ts";
 

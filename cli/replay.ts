@@ -18,7 +18,7 @@
  */
 import { join } from "node:path";
 import { parseOrUsage } from "./args.ts";
-import { sendMessage } from "../transports/zmq/common.ts";
+import { sendMessage } from "../net/zmq.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import {
   announce,

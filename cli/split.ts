@@ -17,7 +17,7 @@
  * @module
  */
 import { parseOrUsage } from "./args.ts";
-import { receiveMessage, sendMessage, type SendSocket } from "../transports/zmq/common.ts";
+import { receiveMessage, sendMessage, type SendSocket } from "../net/zmq.ts";
 import {
   announce,
   closeAndLinger,
@@ -27,7 +27,7 @@ import {
   parseNumber,
   UsageError,
 } from "./zmq_common.ts";
-import { openReceiver, openSender } from "../transports/zmq/common.ts";
+import { openReceiver, openSender } from "../net/zmq.ts";
 import { writeStderrLine } from "./dump.ts";
 
 const USAGE = `usage: telebus split -c CONFIG.json [--count N]

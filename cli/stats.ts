@@ -7,7 +7,7 @@
  * @module
  */
 import { parseOrUsage } from "./args.ts";
-import { receiveMessage, ThroughputStatistics } from "../transports/zmq/common.ts";
+import { receiveMessage, ThroughputStatistics } from "../net/zmq.ts";
 import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
 
 const USAGE = `usage: telebus stats SOURCE [-m pull|sub] [-i SECONDS] [--count N] [--duration S] [--bind]

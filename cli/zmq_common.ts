@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { openReceiver, openSender, type ReceiveSocket, type SendSocket } from "../transports/zmq/common.ts";
+import { openReceiver, openSender, type ReceiveSocket, type SendSocket } from "../net/zmq.ts";
 import { sleep } from "../core/async.ts";
 import { writeStderrLine } from "./dump.ts";
 

@@ -1,5 +1,5 @@
 /**
- * Fuzz target: GraphQL requests over HTTP (transports/graphql/server.ts) on
+ * Fuzz target: GraphQL requests over HTTP (net/graphql/server.ts) on
  * the streamer's schema and store. POST bodies that are random text, random
  * JSON, or valid requests with the query text damaged, the variables and the
  * operation name replaced; GET query strings alike. The endpoint never
@@ -8,8 +8,8 @@
  */
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
-import { GraphqlEndpoint } from "../transports/graphql/server.ts";
-import { DEFAULT_LIMITS } from "../transports/graphql/limits.ts";
+import { GraphqlEndpoint } from "../net/graphql/server.ts";
+import { DEFAULT_LIMITS } from "../net/graphql/limits.ts";
 import { streamerRoots, streamerSchema } from "../transports/streamer/graphql.ts";
 import { MemoryStreamStore } from "../transports/streamer/store.ts";
 import { fuzz, hostileText } from "./runner.ts";

@@ -8,7 +8,7 @@ import * as zmq from "npm:zeromq@^6.5.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
-import { receiveMessage } from "../transports/zmq/common.ts";
+import { receiveMessage } from "../net/zmq.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FOLDER = new URL("../testdata/mflow/dump", import.meta.url).pathname;

@@ -5,7 +5,7 @@ import { MflowDecoder } from "../codecs/mflow.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { ZmqInput } from "../transports/zmq/input.ts";
 import { zmqInputSchema } from "../transports/zmq/schema.ts";
-import { receiveMessage } from "../transports/zmq/common.ts";
+import { receiveMessage } from "../net/zmq.ts";
 import {
   bytesEqual,
   fixtureMessages,

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { createClient } from "npm:redis@^5.8.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { asBuffer } from "../transports/redis_streams/client.ts";
+import { asBuffer } from "../net/redis.ts";
 import { RedisServer } from "./helpers/redis_server.ts";
 import { DaemonProcess } from "./helpers/daemon_process.ts";
 

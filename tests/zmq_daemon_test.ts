@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
-import { receiveMessage } from "../transports/zmq/common.ts";
+import { receiveMessage } from "../net/zmq.ts";
 import { bytesEqual, fixtureMessages, until } from "../transports/zmq/test_helpers.ts";
 
 Deno.test("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both sides", async () => {

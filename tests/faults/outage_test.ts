@@ -15,7 +15,7 @@ import { DaemonProcess } from "../helpers/daemon_process.ts";
 import { RedisServer } from "../helpers/redis_server.ts";
 import { Influxd } from "../helpers/influxd.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
-import { binary } from "../../transports/redis_streams/client.ts";
+import { binary } from "../../net/redis.ts";
 import { lostAndDuplicated, recordFigures, until } from "./figures.ts";
 
 const OUTAGE_MS = Number(Deno.env.get("TELEBUS_FAULT_OUTAGE_MS") ?? 20_000);

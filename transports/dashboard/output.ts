@@ -11,7 +11,7 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { nsToSeconds } from "../../core/record.ts";
 import { dashboardAssets } from "../../web/mod.ts";
-import { WebsocketOutput } from "../websocket/output.ts";
+import { WebsocketOutput } from "../../net/websocket/fanout.ts";
 import { websocketSchema } from "../websocket/schema.ts";
 import type { DashboardConfig } from "./schema.ts";
 

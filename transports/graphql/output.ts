@@ -12,9 +12,9 @@ import type { BusRecord } from "../../core/record.ts";
 import { globMatcher } from "../../core/glob.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { type RecordView, recordView, TELEBUS_SDL } from "./api.ts";
-import { BoundedChannel } from "./channel.ts";
-import { type GraphqlMembership, joinGraphql } from "./hub.ts";
-import type { GraphqlContext } from "./server.ts";
+import { BoundedChannel } from "../../net/graphql/channel.ts";
+import { type GraphqlMembership, joinGraphql } from "../../net/graphql/hub.ts";
+import type { GraphqlContext } from "../../net/graphql/server.ts";
 import type { GraphqlConfig } from "./schema.ts";
 
 interface Subscriber {

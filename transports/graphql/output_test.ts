@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";
 import { testDaemon } from "../../tests/helpers/test_daemon.ts";
-import { BoundedChannel } from "./channel.ts";
+import { BoundedChannel } from "../../net/graphql/channel.ts";
 
 async function daemonWith(graphql: Record<string, unknown>) {
   const t = await testDaemon({ outputs: { graphql: [graphql] } });

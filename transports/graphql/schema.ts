@@ -5,7 +5,7 @@
  */
 import { z } from "npm:zod@^4.1.12";
 import { byteSize, flag, numeric, outputCommon } from "../../config/schema.ts";
-import { DEFAULT_LIMITS } from "./limits.ts";
+import { DEFAULT_LIMITS } from "../../net/graphql/limits.ts";
 
 /** Schema of one `[[outputs.graphql]]` table. */
 export const graphqlSchema = z.strictObject({

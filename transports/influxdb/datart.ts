@@ -17,7 +17,7 @@ import { type BusRecord, type Dict, makeRecord, nowNs } from "../../core/record.
 import { PartStats } from "../../core/stats.ts";
 import { isDict } from "../../codecs/flatten.ts";
 import { encodePoint, type NumberMode, type Point, type TimePrecision } from "../../codecs/line_protocol.ts";
-import { WebsocketOutput } from "../websocket/output.ts";
+import { WebsocketOutput } from "../../net/websocket/fanout.ts";
 import { websocketSchema } from "../websocket/schema.ts";
 import { InfluxError, InfluxWriter } from "./writer.ts";
 

@@ -13,7 +13,7 @@
 import type { Input, InputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { EncodedRecord } from "../../codecs/encoded_record.ts";
-import { binary, connectRedis, type RedisClient, sleep } from "./client.ts";
+import { binary, connectRedis, type RedisClient, sleep } from "../../net/redis.ts";
 import { checkMsgpackMap, decodeEntry } from "./codec.ts";
 import type { RedisInputConfig } from "./schema.ts";
 

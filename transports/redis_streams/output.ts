@@ -15,7 +15,7 @@
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { ackRecords } from "../../core/queue.ts";
-import { asBuffer, connectRedis, type RedisClient, sleep } from "./client.ts";
+import { asBuffer, connectRedis, type RedisClient, sleep } from "../../net/redis.ts";
 import { encodeEntry } from "./codec.ts";
 import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
 import { RecordRejects } from "../../core/reject.ts";

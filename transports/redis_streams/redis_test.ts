@@ -4,7 +4,7 @@ import { type BusRecord, makeRecord } from "../../core/record.ts";
 import { testDaemon } from "../../tests/helpers/test_daemon.ts";
 import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";
 import { RedisServer } from "../../tests/helpers/redis_server.ts";
-import { asBuffer, binary } from "./client.ts";
+import { asBuffer, binary } from "../../net/redis.ts";
 import { decodeEntry, encodeEntry } from "./codec.ts";
 
 async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) {

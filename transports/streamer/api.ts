@@ -29,7 +29,7 @@ import {
 import { MemoryStreamStore, type StreamEntry, type StreamStore } from "./store.ts";
 import { RedisStreamStore } from "./redis_store.ts";
 import { STORE_KEY_NAMES, type StoreConfig } from "./schema.ts";
-import { type GraphqlMember, type GraphqlMembership, joinGraphql } from "../graphql/hub.ts";
+import { type GraphqlMember, type GraphqlMembership, joinGraphql } from "../../net/graphql/hub.ts";
 import { sleep } from "../../core/async.ts";
 
 /** An entry just added to the store, as the bus side sees it. */

@@ -12,7 +12,7 @@
 import { buildSchema, type GraphQLSchema } from "npm:graphql@^16.11.0";
 import { parseEntryId, streamKey } from "../../protocol/streamer/wire.ts";
 import { sleep } from "../../core/async.ts";
-import type { GraphqlContext, GraphqlRoots } from "../graphql/server.ts";
+import type { GraphqlContext, GraphqlRoots } from "../../net/graphql/server.ts";
 import type { StreamEntry, StreamInfo, StreamStore } from "./store.ts";
 
 /** Where the original keeps a stream's meta: `:stream:meta:` + the stream key. */

@@ -13,7 +13,7 @@ import { Buffer } from "node:buffer";
 import { ErrorReply, RESP_TYPES } from "npm:redis@^5.8.0";
 import type { Logger } from "../../core/log.ts";
 import { parseEntryId, StreamerProtocolError } from "../../protocol/streamer/wire.ts";
-import { createRedis, type RedisClient } from "../redis_streams/client.ts";
+import { createRedis, type RedisClient } from "../../net/redis.ts";
 import type { AddOptions, ReadOptions, StreamEntry, StreamInfo, StreamStore } from "./store.ts";
 
 /** Options of {@linkcode RedisStreamStore}. */

@@ -8,7 +8,7 @@
  */
 import { z } from "npm:zod@^4.1.12";
 import { byteSize, flag, inputCommon, numeric, outputCommon } from "../../config/schema.ts";
-import { DEFAULT_LIMITS } from "../graphql/limits.ts";
+import { DEFAULT_LIMITS } from "../../net/graphql/limits.ts";
 
 /** Keys of the store and its API, the same in both tables. */
 export const storeKeys = {

@@ -6,11 +6,11 @@
  */
 import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
 import { type WebsocketConfig, websocketSchema } from "./schema.ts";
-import { WebsocketOutput } from "./output.ts";
+import { WebsocketOutput } from "../../net/websocket/fanout.ts";
 
-export { WebsocketOutput } from "./output.ts";
-export { WsClient } from "./client.ts";
-export { frameOf } from "./frames.ts";
+export { WebsocketOutput } from "../../net/websocket/fanout.ts";
+export { WsClient } from "../../net/websocket/client.ts";
+export { frameOf } from "../../net/websocket/frames.ts";
 export type { WebsocketConfig } from "./schema.ts";
 
 /** The transport as the registry loads it. */

@@ -28,7 +28,7 @@ import {
   receiveMessage,
   type ReceiveSocket,
   ThroughputStatistics,
-} from "./common.ts";
+} from "../../net/zmq.ts";
 import type { ZmqInputConfig } from "./schema.ts";
 
 /** Most messages put on the bus in one batch; a batch ends earlier when the socket has nothing more ready. */

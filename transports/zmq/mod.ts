@@ -12,7 +12,7 @@ import { createZmqOutput } from "./output.ts";
 export { type ZmqFormat, type ZmqInputConfig, type ZmqOutputConfig } from "./schema.ts";
 export { createZmqInput, ZmqInput } from "./input.ts";
 export { createZmqOutput, mflowFrames, ZmqOutput } from "./output.ts";
-export { type RateSample, ThroughputStatistics } from "./common.ts";
+export { type RateSample, ThroughputStatistics } from "../../net/zmq.ts";
 
 /** The `zmq` transport as the registry loads it. */
 export const transport: TransportDefinition = {

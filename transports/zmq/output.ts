@@ -29,7 +29,7 @@ import {
   sendMessage,
   type SendSocket,
   ThroughputStatistics,
-} from "./common.ts";
+} from "../../net/zmq.ts";
 import type { ZmqOutputConfig } from "./schema.ts";
 
 const utf8 = new TextEncoder();

@@ -6,7 +6,7 @@ import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { decodeCbor } from "../../codecs/cbor.ts";
 import { ZmqOutput } from "./output.ts";
 import { type ZmqOutputConfig, zmqOutputSchema } from "./schema.ts";
-import { receiveMessage } from "./common.ts";
+import { receiveMessage } from "../../net/zmq.ts";
 import { bytesEqual, fixtureMessages, testOutputContext } from "./test_helpers.ts";
 
 function config(extra: Record<string, unknown>): ZmqOutputConfig {

@@ -8,7 +8,7 @@
  */
 import { createClient, RESP_TYPES } from "npm:redis@^5.8.0";
 import { Buffer } from "node:buffer";
-import type { Logger } from "../../core/log.ts";
+import type { Logger } from "../core/log.ts";
 
 /** A connected client. */
 export type RedisClient = ReturnType<typeof createClient>;
@@ -87,4 +87,4 @@ export function asBuffer(b: Uint8Array): Buffer {
   return Buffer.from(b.buffer, b.byteOffset, b.byteLength);
 }
 
-export { sleep } from "../../core/async.ts";
+export { sleep } from "../core/async.ts";

@@ -1,6 +1,7 @@
 /**
- * The `websocket` output: records pushed to WebSocket clients on the
- * daemon's HTTP server.
+ * The WebSocket fan-out: records pushed to WebSocket clients on the daemon's
+ * HTTP server. The `websocket` output is this; `dashboard` and dataRT's
+ * server (influxdb/datart.ts) serve their feeds with it.
  *
  * - `protocol = "telebus"` (default, at `/ws/records`): MessagePack (binary)
  *   or JSON (text) frames; a client picks streams by glob with
@@ -21,19 +22,43 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
-import { type ClientDrops, WsClient } from "./client.ts";
+import { type ClientDrops, type ClientOptions, WsClient } from "./client.ts";
 import type { FrameFormat } from "./frames.ts";
-import type { WebsocketConfig } from "./schema.ts";
 
 /** How often held records are retried and stuck sockets looked for. */
 const TICK_MS = 20;
 /** A socket that stays CLOSING this long is dropped (Deno can leave a dead peer's socket there). */
 const STUCK_CLOSING_MS = 5000;
 
-/** The output. */
+/**
+ * What the fan-out is set up with: the `websocket` transport's table, or the one a transport that serves its own
+ * feed (`dashboard`, dataRT's server) fills in.
+ */
+export interface WebsocketOptions {
+  /** `telebus` (records as frames, streams chosen by each client) or `datart` (dataRT's surface). */
+  protocol: "telebus" | "datart";
+  /** Route prefix (default `/ws/records`, or `/ws` for datart). */
+  path?: string;
+  /** Frame encoding of the telebus protocol (a client may ask for the other with `?format=`). */
+  format: "msgpack" | "json";
+  /** Most records per frame. */
+  batch: number;
+  /** A client whose unsent bytes exceed this is slow: its policy applies. */
+  max_buffered: number;
+  /** What a slow client gets. */
+  slow_client: ClientOptions["policy"];
+  /** Records held per slow client. */
+  client_queue: number;
+  /** Most clients at once. */
+  max_clients: number;
+  /** Largest message accepted from a client. */
+  max_message_bytes: number;
+}
+
+/** Records pushed to WebSocket clients on the daemon's HTTP server (the `websocket` output, and others' feeds). */
 export class WebsocketOutput implements Output {
   readonly #clients = new Set<WsClient>();
-  readonly #config: WebsocketConfig;
+  readonly #config: WebsocketOptions;
   readonly #ctx: OutputContext;
   readonly #drops: ClientDrops = { latest: 0, oldest: 0, disconnected: 0 };
   #timer?: ReturnType<typeof setInterval>;
@@ -48,7 +73,7 @@ export class WebsocketOutput implements Output {
    * @param config the validated table
    * @param ctx the output's context
    */
-  constructor(config: WebsocketConfig, ctx: OutputContext) {
+  constructor(config: WebsocketOptions, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { getIntrospectionQuery, parse, validate } from "npm:graphql@^16.11.0";
-import { telebusSchema } from "./api.ts";
+import { telebusSchema } from "../../transports/graphql/api.ts";
 import {
   checkQueryText,
   DEFAULT_LIMITS,

@@ -5,8 +5,8 @@
  * @module
  */
 import * as zmq from "npm:zeromq@^6.5.0";
-import type { PartStats } from "../../core/stats.ts";
-import { sleep } from "../../core/async.ts";
+import type { PartStats } from "../core/stats.ts";
+import { sleep } from "../core/async.ts";
 
 /** A socket that receives. */
 export type ReceiveSocket = zmq.Pull | zmq.Subscriber;
