@@ -7,21 +7,11 @@
 import { telemetryDict } from "../transports/generator/input.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import type { Dict } from "../core/record.ts";
-
-/** A deterministic PRNG so every run benchmarks the same bytes. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(a ^ (a >>> 15), a | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../core/random.ts";
 
 /** `n` telemetry dictionaries with 20 keys each. */
 export function telemetry(n: number, keys = 20): Dict[] {
-  const random = prng(42);
+  const random = mulberry32(42);
   const out: Dict[] = [];
   for (let i = 0; i < n; i++) out.push(telemetryDict(i, 1_700_000_000 + i / 1000, keys, random));
   return out;
@@ -30,7 +20,7 @@ export function telemetry(n: number, keys = 20): Dict[] {
 /** Writes `n` records to `path` in 4 MiB chunks; returns the file size. */
 export async function writeTelemetryLog(path: string, n: number, keys = 20): Promise<number> {
   const f = await Deno.open(path, { write: true, create: true, truncate: true });
-  const random = prng(42);
+  const random = mulberry32(42);
   let size = 0;
   let parts: Uint8Array[] = [];
   let partBytes = 0;

@@ -17,6 +17,7 @@
 // @deno-types="../vendor/cbor-x/decode.d.ts"
 import { addExtension, Decoder } from "../vendor/cbor-x/decode.js";
 import { ENVELOPE_DEPTH, MAX_DEPTH, RecordLimitError } from "../core/limits.ts";
+import { concatBytes } from "../core/bytes.ts";
 import { MsgpackError } from "./msgpack_error.ts";
 
 export { MsgpackError };
@@ -439,11 +440,11 @@ function mpWrite(w: Writer, v: unknown, depth: number): void {
     mpHead(w, v.length, undefined, -1, 0xc4, 0xc5, 0xc6);
     return w.bytes(v);
   }
-  if (v instanceof Path) return mpExt(w, MOAT_MSGPACK_EXT.path, concatAll(v.elements.map(encodeMoatMsgpack)));
+  if (v instanceof Path) return mpExt(w, MOAT_MSGPACK_EXT.path, concatBytes(v.elements.map(encodeMoatMsgpack)));
   if (v instanceof MoatProxy) return mpExt(w, MOAT_MSGPACK_EXT.proxy, textEncoder.encode(v.name));
   if (v instanceof MoatObject) {
     const state = v.kw ? [...v.args, v.kw] : v.args;
-    return mpExt(w, MOAT_MSGPACK_EXT.object, concatAll([v.name, ...state].map(encodeMoatMsgpack)));
+    return mpExt(w, MOAT_MSGPACK_EXT.object, concatBytes([v.name, ...state].map(encodeMoatMsgpack)));
   }
   const entries = v instanceof Map ? [...v] : Object.entries(v).filter(([, x]) => x !== undefined);
   mpHead(w, entries.length, 0x80, 15, undefined, 0xde, 0xdf);
@@ -491,16 +492,6 @@ function mpInt(w: Writer, n: bigint): void {
   w.ensure(8);
   w.view.setBigInt64(w.pos, n);
   w.pos += 8;
-}
-
-function concatAll(parts: Uint8Array[]): Uint8Array {
-  const r = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
 }
 
 /** Raised by {@linkcode decodeMoatMsgpackAt} when the bytes end inside a value. */

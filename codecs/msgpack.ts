@@ -11,7 +11,7 @@
 // (short keys and numbers).
 import { addExtension, Packr } from "npm:msgpackr@^1.11.5/pack";
 import { Unpackr } from "npm:msgpackr@^1.11.5/unpack";
-import type { Dict, Value } from "../core/record.ts";
+import type { BusRecord, Dict, Value } from "../core/record.ts";
 import { assertRecordSize, assertWithinDepth, limitReasonOf, RecordLimitError } from "../core/limits.ts";
 import { MsgpackError } from "./msgpack_error.ts";
 import { INCOMPLETE, lastCheckFailure, valueEnd } from "./msgpack_check.ts";
@@ -60,6 +60,19 @@ export function encodeMsgpack(value: Value | Dict): Uint8Array {
   // msgpackr returns a view into a shared 8 KiB block that later encodes never overwrite (they move on to a new
   // block), so the result may be kept, e.g. as a record's cached encoding.
   return packr.pack(value);
+}
+
+/**
+ * The record's dictionary as MessagePack: the cached bytes (`encoded.msgpack`, which came through a reader's check
+ * or an encoding within the limits), or encoded now with {@linkcode encodeRecordMsgpack} and cached on the record
+ * for the outputs after this one.
+ */
+export function recordMsgpack(r: BusRecord): Uint8Array {
+  const cached = r.encoded?.msgpack;
+  if (cached) return cached;
+  const b = encodeRecordMsgpack(r.data);
+  (r.encoded ??= {}).msgpack = b;
+  return b;
 }
 
 /**

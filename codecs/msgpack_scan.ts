@@ -2,7 +2,8 @@
  * Reads one top-level value of an encoded MessagePack map without decoding
  * the map: how a tail that passes records on as raw bytes still learns their
  * `time` and stream name cheaply. msgpackr has no partial decoding, hence
- * this small scanner over the already-validated bytes.
+ * this small scanner over the already-validated bytes. Also the map header
+ * itself, read and written (a spliced record gets a new one).
  *
  * @module
  */
@@ -24,17 +25,25 @@ export function scanKey(text: string): ScanKey {
   return { text, bytes: encoder.encode(text) };
 }
 
-function mapHeader(b: Uint8Array): [count: number, first: number] {
+/** Entry count and header length of the map at the start of `b`, or undefined when it is not a map. */
+export function readMapHeader(b: Uint8Array): [count: number, headerLength: number] | undefined {
   const t = b[0];
   if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, 1];
-  if (t === 0xde) return [(b[1] << 8) | b[2], 3];
-  if (t === 0xdf) return [((b[1] << 24) >>> 0) + ((b[2] << 16) | (b[3] << 8) | b[4]), 5];
-  return [0, 0];
+  if (t === 0xde && b.length >= 3) return [(b[1] << 8) | b[2], 3];
+  if (t === 0xdf && b.length >= 5) return [((b[1] << 24) >>> 0) + ((b[2] << 16) | (b[3] << 8) | b[4]), 5];
+  return undefined;
+}
+
+/** The smallest MessagePack map header for `n` entries, as mpacklog writes it. */
+export function mapHeader(n: number): Uint8Array {
+  if (n < 16) return Uint8Array.of(0x80 | n);
+  if (n < 0x10000) return Uint8Array.of(0xde, n >> 8, n & 0xff);
+  return Uint8Array.of(0xdf, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
 }
 
 /** The offset of the value of `key` in the encoded map `b`, or -1 when absent (or `b` is no well-formed map). */
 export function findTopLevelValue(b: Uint8Array, key: ScanKey): number {
-  const [n, first] = mapHeader(b);
+  const [n, first] = readMapHeader(b) ?? [0, 0];
   const kb = key.bytes, kl = kb.length;
   let q = first;
   for (let i = 0; i < n; i++) {

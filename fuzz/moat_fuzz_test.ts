@@ -23,7 +23,7 @@ import {
   Path,
 } from "../codecs/cbor.ts";
 import { CborStreamDecoder, encodeSerialFrame, type FrameIssue, SerialDecoder } from "../protocol/moat_cmd/framing.ts";
-import { streamDecoder } from "../transports/moat_cmd/connection.ts";
+import { streamDecoder } from "../protocol/moat_cmd/framing.ts";
 import { Endpoint } from "../protocol/moat_cmd/endpoint.ts";
 import { concat, expectOnly, fuzz, hostileBytes, splitAt } from "./runner.ts";
 

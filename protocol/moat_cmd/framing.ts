@@ -1,11 +1,18 @@
 /**
- * Byte-stream framing for MoaT-Cmd messages: back-to-back CBOR (TCP, pipes,
- * USB) and the `SerialPacker` frame of serial links (`0x85`, length, payload,
+ * Byte-stream framing for MoaT-Cmd messages: back-to-back CBOR or MoaT's
+ * MessagePack (TCP, pipes, USB) and the `SerialPacker` frame of serial links (`0x85`, length, payload,
  * CRC-16). Both are sans-I/O: push bytes in, take messages out.
  *
  * @module
  */
-import { decodeCborSequence } from "../../codecs/cbor.ts";
+import {
+  decodeCborSequence,
+  decodeMoatMsgpackAt,
+  encodeCbor,
+  encodeMoatMsgpack,
+  MsgpackIncomplete,
+} from "../../codecs/cbor.ts";
+import { concatBytes } from "../../core/bytes.ts";
 
 /** What a decoder found besides messages: bytes it skipped and why. */
 export interface FrameIssue {
@@ -17,27 +24,48 @@ export interface FrameIssue {
   detail: string;
 }
 
-/** Most bytes buffered for one incomplete CBOR message before the stream counts as broken. */
+/** Wire codecs: CBOR (moat-lib-cmd, moat-lib-rpc) or MoaT's MessagePack variant (older MoaT, with its ext types). */
+export type MoatCodec = "cbor" | "msgpack";
+
+/** A decoder of a byte stream into messages. */
+export interface StreamDecoder {
+  /** Adds bytes; returns the completed messages. */
+  push(chunk: Uint8Array): unknown[];
+  /** Reports an incomplete tail at the end of input. */
+  end(): void;
+}
+
+/** Most bytes buffered for one incomplete message before the stream counts as broken. */
 const DEFAULT_MAX_MESSAGE = 4 * 1024 * 1024;
 
+/** What a codec found at the front of a buffer: the bytes its whole messages took, and why it stopped if not for lack of bytes. */
+interface Scan {
+  /** Bytes of the messages decoded. */
+  consumed: number;
+  /** Set when the next byte starts no message (it and what follows up to a possible message start are skipped). */
+  garbage?: string;
+}
+
 /**
- * Decodes a byte stream of back-to-back CBOR messages. Garbage is skipped up to
- * the next byte that can start a MoaT message (a CBOR array head, 0x80–0x9f),
- * so one bad frame costs only itself and the connection is kept.
+ * Decodes a byte stream of back-to-back messages of one codec. Garbage is skipped up to the next byte that can
+ * start a MoaT message (an array head), so one bad frame costs only itself and the connection is kept.
  */
-export class CborStreamDecoder {
+abstract class MessageStreamDecoder implements StreamDecoder {
   #buf = new Uint8Array(0);
   readonly #max: number;
 
-  /**
-   * Creates the decoder.
-   *
-   * @param onIssue called for every run of skipped bytes
-   * @param maxMessage largest message buffered while incomplete (default 4 MiB)
-   */
-  constructor(private readonly onIssue: (issue: FrameIssue) => void = () => {}, maxMessage = DEFAULT_MAX_MESSAGE) {
+  constructor(
+    private readonly onIssue: (issue: FrameIssue) => void,
+    maxMessage: number,
+    private readonly codecName: string,
+  ) {
     this.#max = maxMessage;
   }
+
+  /** Decodes whole messages at the front of `buf` into `out`. */
+  protected abstract scan(buf: Uint8Array, out: unknown[]): Scan;
+  /** True for a byte that can start a message (an array head). */
+  protected abstract isStart(b: number): boolean;
 
   /** Bytes held for an incomplete message. */
   get buffered(): number {
@@ -46,15 +74,15 @@ export class CborStreamDecoder {
 
   /** Adds bytes; returns the messages they completed, in order. */
   push(chunk: Uint8Array): unknown[] {
-    let buf = this.#buf.length ? concat(this.#buf, chunk) : chunk;
+    let buf = this.#buf.length ? concatBytes([this.#buf, chunk]) : chunk;
     const out: unknown[] = [];
     while (buf.length) {
-      const r = decodeCborSequence(buf, (v) => out.push(v));
+      const r = this.scan(buf, out);
       buf = buf.subarray(r.consumed);
       if (r.garbage === undefined) break;
       // Skip the bad byte and everything up to the next possible array head.
       let skip = 1;
-      while (skip < buf.length && (buf[skip] & 0xe0) !== 0x80) skip++;
+      while (skip < buf.length && !this.isStart(buf[skip])) skip++;
       this.onIssue({ kind: "garbage", bytes: skip, detail: r.garbage });
       buf = buf.subarray(skip);
     }
@@ -70,17 +98,89 @@ export class CborStreamDecoder {
   /** Ends the stream: reports a message cut off by the end of input. */
   end(): void {
     if (this.#buf.length) {
-      this.onIssue({ kind: "truncated", bytes: this.#buf.length, detail: "input ended inside a CBOR message" });
+      this.onIssue({
+        kind: "truncated",
+        bytes: this.#buf.length,
+        detail: `input ended inside a${this.codecName ? " " + this.codecName : ""} message`,
+      });
       this.#buf = new Uint8Array(0);
     }
   }
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const r = new Uint8Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
+/**
+ * Decodes a byte stream of back-to-back CBOR messages. Garbage is skipped up to
+ * the next byte that can start a MoaT message (a CBOR array head, 0x80–0x9f),
+ * so one bad frame costs only itself and the connection is kept.
+ */
+export class CborStreamDecoder extends MessageStreamDecoder {
+  /**
+   * Creates the decoder.
+   *
+   * @param onIssue called for every run of skipped bytes
+   * @param maxMessage largest message buffered while incomplete (default 4 MiB)
+   */
+  constructor(onIssue: (issue: FrameIssue) => void = () => {}, maxMessage = DEFAULT_MAX_MESSAGE) {
+    super(onIssue, maxMessage, "CBOR");
+  }
+
+  /** Decodes the CBOR messages at the front of `buf`. */
+  protected scan(buf: Uint8Array, out: unknown[]): Scan {
+    return decodeCborSequence(buf, (v) => out.push(v));
+  }
+
+  /** A CBOR array head (0x80–0x9f). */
+  protected isStart(b: number): boolean {
+    return (b & 0xe0) === 0x80;
+  }
+}
+
+/**
+ * Decodes a byte stream of back-to-back MoaT-MessagePack messages, skipping garbage to the next array head
+ * (fixarray 0x90–0x9f, array16 0xdc, array32 0xdd).
+ */
+export class MsgpackStreamDecoder extends MessageStreamDecoder {
+  /**
+   * Creates the decoder.
+   *
+   * @param onIssue called for every run of skipped bytes
+   * @param maxMessage largest message buffered while incomplete (default 4 MiB)
+   */
+  constructor(onIssue: (issue: FrameIssue) => void = () => {}, maxMessage = DEFAULT_MAX_MESSAGE) {
+    super(onIssue, maxMessage, "");
+  }
+
+  /** Decodes the MessagePack messages at the front of `buf`. */
+  protected scan(buf: Uint8Array, out: unknown[]): Scan {
+    let p = 0;
+    while (p < buf.length) {
+      let r: { value: unknown; end: number };
+      try {
+        r = decodeMoatMsgpackAt(buf, p);
+      } catch (e) {
+        if (e instanceof MsgpackIncomplete) break;
+        return { consumed: p, garbage: (e as Error).message };
+      }
+      out.push(r.value);
+      p = r.end;
+    }
+    return { consumed: p };
+  }
+
+  /** A MessagePack array head. */
+  protected isStart(b: number): boolean {
+    return (b & 0xf0) === 0x90 || b === 0xdc || b === 0xdd;
+  }
+}
+
+/** A stream decoder for `codec`. */
+export function streamDecoder(codec: MoatCodec, onIssue: (i: FrameIssue) => void): StreamDecoder {
+  return codec === "cbor" ? new CborStreamDecoder(onIssue) : new MsgpackStreamDecoder(onIssue);
+}
+
+/** Encodes one message with `codec`. */
+export function encodeMessage(codec: MoatCodec, msg: readonly unknown[]): Uint8Array {
+  return codec === "cbor" ? encodeCbor(msg) : encodeMoatMsgpack(msg);
 }
 
 // ---- SerialPacker ---------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import type { Input, InputContext } from "../../core/transport.ts";
 import type { BusRecord, Dict } from "../../core/record.ts";
 import type { GeneratorConfig } from "./schema.ts";
 import { sleep } from "../../core/async.ts";
+import { mulberry32 } from "../../core/random.ts";
 
 /** Names of the telemetry keys after `time` and `seq`, as a small wheeled robot reports them. */
 const KEY_NAMES = [
@@ -37,18 +38,6 @@ const TICK_MS = 10;
 /** Largest batch emitted at once when catching up or running flat out. */
 const MAX_BATCH = 1000;
 
-/** A small, fast, seedable PRNG (mulberry32): reproducible data without a dependency. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Builds one telemetry dictionary. Exported for benchmarks that need the same data. */
 export function telemetryDict(seq: number, timeSeconds: number, keys: number, random: () => number): Dict {
   const d: Dict = { time: timeSeconds, seq };
@@ -67,7 +56,7 @@ export function telemetryDict(seq: number, timeSeconds: number, keys: number, ra
 export function createGeneratorInput(config: GeneratorConfig): Input {
   return {
     async run(ctx: InputContext): Promise<void> {
-      const random = prng(config.seed);
+      const random = mulberry32(config.seed);
       const { streams, keys, rate } = config;
       const limit = config.count ?? Infinity;
       let seq = 0;

@@ -10,86 +10,20 @@
  *
  * @module
  */
-import { decodeMoatMsgpackAt, encodeCbor, encodeMoatMsgpack, MsgpackIncomplete } from "../../codecs/cbor.ts";
 import { ConnectionClosed } from "../../protocol/moat_cmd/errors.ts";
 import {
-  CborStreamDecoder,
+  encodeMessage,
   encodeSerialFrame,
   type FrameIssue,
+  type MoatCodec,
   SerialDecoder,
+  type StreamDecoder,
+  streamDecoder,
 } from "../../protocol/moat_cmd/framing.ts";
+import { concatBytes } from "../../core/bytes.ts";
+
+export { encodeMessage, type MoatCodec, type StreamDecoder, streamDecoder } from "../../protocol/moat_cmd/framing.ts";
 import type { Endpoint } from "../../protocol/moat_cmd/endpoint.ts";
-
-/** Wire codecs: CBOR (moat-lib-cmd, moat-lib-rpc) or MoaT's MessagePack variant (older MoaT, with its ext types). */
-export type MoatCodec = "cbor" | "msgpack";
-
-/** A decoder of a byte stream into messages. */
-export interface StreamDecoder {
-  /** Adds bytes; returns the completed messages. */
-  push(chunk: Uint8Array): unknown[];
-  /** Reports an incomplete tail at the end of input. */
-  end(): void;
-}
-
-/** Most bytes buffered for one incomplete message (as the CBOR decoder). */
-const MAX_MESSAGE = 4 * 1024 * 1024;
-
-/** Decodes back-to-back MessagePack messages, skipping garbage to the next array head. */
-class MsgpackStreamDecoder implements StreamDecoder {
-  #buf = new Uint8Array(0);
-  constructor(private readonly onIssue: (i: FrameIssue) => void) {}
-  push(chunk: Uint8Array): unknown[] {
-    let buf = this.#buf.length ? concat(this.#buf, chunk) : chunk;
-    const out: unknown[] = [];
-    let p = 0;
-    while (p < buf.length) {
-      let r: { value: unknown; end: number };
-      try {
-        r = decodeMoatMsgpackAt(buf, p);
-      } catch (e) {
-        if (e instanceof MsgpackIncomplete) break;
-        let q = p + 1;
-        // A MoaT message is an array: fixarray 0x90–0x9f, array16 0xdc, array32 0xdd.
-        while (q < buf.length && !((buf[q] & 0xf0) === 0x90 || buf[q] === 0xdc || buf[q] === 0xdd)) q++;
-        this.onIssue({ kind: "garbage", bytes: q - p, detail: (e as Error).message });
-        p = q;
-        continue;
-      }
-      out.push(r.value);
-      p = r.end;
-    }
-    buf = buf.subarray(p);
-    if (buf.length > MAX_MESSAGE) {
-      this.onIssue({ kind: "too_long", bytes: buf.length, detail: `incomplete message over ${MAX_MESSAGE} bytes` });
-      buf = new Uint8Array(0);
-    }
-    this.#buf = buf.length ? buf.slice() : new Uint8Array(0);
-    return out;
-  }
-  end(): void {
-    if (this.#buf.length) {
-      this.onIssue({ kind: "truncated", bytes: this.#buf.length, detail: "input ended inside a message" });
-    }
-    this.#buf = new Uint8Array(0);
-  }
-}
-
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const r = new Uint8Array(a.length + b.length);
-  r.set(a);
-  r.set(b, a.length);
-  return r;
-}
-
-/** A stream decoder for `codec`. */
-export function streamDecoder(codec: MoatCodec, onIssue: (i: FrameIssue) => void): StreamDecoder {
-  return codec === "cbor" ? new CborStreamDecoder(onIssue) : new MsgpackStreamDecoder(onIssue);
-}
-
-/** Encodes one message with `codec`. */
-export function encodeMessage(codec: MoatCodec, msg: readonly unknown[]): Uint8Array {
-  return codec === "cbor" ? encodeCbor(msg) : encodeMoatMsgpack(msg);
-}
 
 /** How messages are delimited on a byte stream. */
 export type MoatFraming = "stream" | "serial";
@@ -205,7 +139,7 @@ export async function runConnection(conn: ByteStream, ep: Endpoint, options: Con
             size += b.length;
           }
         }
-        const out = parts.length === 1 ? parts[0] : concatAll(parts, size);
+        const out = concatBytes(parts, size);
         let off = 0;
         while (off < out.length) off += await conn.write(out.subarray(off));
         onBytes("out", out.length);
@@ -230,16 +164,6 @@ function encodeSafely(codec: MoatCodec, m: unknown[], onIssue: (kind: string, de
     // Keep "exactly one final": a final that cannot be encoded becomes error -7 (moat-lib-rpc's code).
     return (hdr & 1) === 0 ? encodeMessage(codec, [(hdr & ~3) | 2, -7]) : undefined;
   }
-}
-
-function concatAll(parts: Uint8Array[], size: number): Uint8Array {
-  const r = new Uint8Array(size);
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
 }
 
 /** SerialPacker frames, each holding one message; idle gaps over 100 ms reset the parser, as SerialPacker. */

@@ -15,9 +15,11 @@ import { FileCheckpointStore } from "../../core/checkpoint.ts";
 import { type AckToken, type BusRecord, type Dict, nsToSeconds } from "../../core/record.ts";
 import type { PartStats } from "../../core/stats.ts";
 import type { Output, OutputContext } from "../../core/transport.ts";
-import { encodeMsgpack, encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { encodeMsgpack, encodeRecordMsgpack, recordMsgpack } from "../../codecs/msgpack.ts";
+import { mapHeader, readMapHeader } from "../../codecs/msgpack_scan.ts";
 import { assertRecordSize } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
+import { concatBytes } from "../../core/bytes.ts";
 import { checkRecordSpan, INCOMPLETE, type MpackStreamItem, MpackStreamReader } from "../../codecs/mpack_stream.ts";
 import type { MpackFileConfig } from "./schema.ts";
 
@@ -234,51 +236,11 @@ function escapeRegExp(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
 }
 
-function concat(parts: Uint8Array[], length: number): Uint8Array {
-  if (parts.length === 1) return parts[0];
-  const out = new Uint8Array(length);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
-
-/** The smallest MessagePack map header for `n` entries, as mpacklog writes it. */
-function mapHeader(n: number): Uint8Array {
-  if (n < 16) return Uint8Array.of(0x80 | n);
-  if (n < 0x10000) return Uint8Array.of(0xde, n >> 8, n & 0xff);
-  return Uint8Array.of(0xdf, n >>> 24, (n >> 16) & 0xff, (n >> 8) & 0xff, n & 0xff);
-}
-
-/** Entry count and header length of the map at the start of `b`, or undefined when it is not a map. */
-function readMapHeader(b: Uint8Array): [count: number, headerLength: number] | undefined {
-  const t = b[0];
-  if (t >= 0x80 && t <= 0x8f) return [t & 0x0f, 1];
-  if (t === 0xde && b.length >= 3) return [(b[1] << 8) | b[2], 3];
-  if (t === 0xdf && b.length >= 5) return [((b[1] << 24) >>> 0) + ((b[2] << 16) | (b[3] << 8) | b[4]), 5];
-  return undefined;
-}
-
 /** A float64 (`cb`), always: a JS number with no fraction would otherwise be packed as an integer. */
 function float64(v: number): Uint8Array {
   const b = new Uint8Array(9);
   b[0] = 0xcb;
   new DataView(b.buffer).setFloat64(1, v);
-  return b;
-}
-
-/**
- * The record's dictionary as MessagePack: the cached bytes (which came through a reader's check or an encoding
- * within the limits), or encoded now within the limits and cached for later outputs.
- */
-function dataBytes(r: BusRecord): Uint8Array {
-  const cached = r.encoded?.msgpack;
-  if (cached) return cached;
-  const b = encodeRecordMsgpack(r.data);
-  if (r.encoded) r.encoded.msgpack = b;
-  else r.encoded = { msgpack: b };
   return b;
 }
 
@@ -684,7 +646,7 @@ export class MpackFileOutput implements Output {
     if (parts.length === 0) return;
     const file = this.#file;
     if (!file) throw new Error("no file is open");
-    const buf = concat(parts, length);
+    const buf = concatBytes(parts, length);
     const before = this.#size;
     try {
       for (let off = 0; off < buf.length;) {
@@ -733,14 +695,14 @@ export class MpackFileOutput implements Output {
   }
 
   #encode(r: BusRecord): Uint8Array {
-    if (!this.#streamKey && !this.#timeKey) return dataBytes(r);
+    if (!this.#streamKey && !this.#timeKey) return recordMsgpack(r);
     const sk = this.#cfg.stream_key;
     const tk = this.#cfg.time_key;
     const data = r.data;
     const clash = (sk !== undefined && Object.hasOwn(data, sk)) || (tk !== undefined && Object.hasOwn(data, tk));
     // The added keys go in front of the data's own entries; splicing them onto the data's bytes keeps the cache
     // useful and the data byte-exact. A data key of the same name is left out so the map has no duplicate.
-    let body = clash ? encodeRecordMsgpack(this.#without(data)) : dataBytes(r);
+    let body = clash ? encodeRecordMsgpack(this.#without(data)) : recordMsgpack(r);
     let header = readMapHeader(body);
     if (!header) { // a cache holding something other than a map: encode the dictionary afresh
       body = encodeRecordMsgpack(data);
@@ -761,7 +723,7 @@ export class MpackFileOutput implements Output {
     let length = 0;
     for (const p of parts) length += p.length;
     assertRecordSize(length);
-    return concat(parts, length);
+    return concatBytes(parts, length);
   }
 
   #without(data: Dict): Dict {

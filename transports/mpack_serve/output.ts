@@ -16,7 +16,7 @@
 import type { DaemonCheckProblem, Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { isLoopback, parseHostPort } from "../../core/http.ts";
-import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { recordMsgpack } from "../../codecs/msgpack.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { MpackServeConfig } from "./schema.ts";
 
@@ -96,15 +96,12 @@ export class MpackServeOutput implements Output {
     // The newest record that can be encoded within the codecs' limits; one that cannot is refused alone.
     for (let i = records.length - 1; i >= 0; i--) {
       const r = records[i];
-      let bytes = r.encoded?.msgpack;
-      if (!bytes) {
-        try {
-          bytes = encodeRecordMsgpack(r.data);
-        } catch (e) {
-          this.#rejects.rejectError(r, e);
-          continue;
-        }
-        (r.encoded ??= {}).msgpack = bytes;
+      let bytes: Uint8Array;
+      try {
+        bytes = recordMsgpack(r);
+      } catch (e) {
+        this.#rejects.rejectError(r, e);
+        continue;
       }
       this.#latest = bytes;
       return;

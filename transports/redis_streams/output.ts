@@ -17,7 +17,7 @@ import type { BusRecord } from "../../core/record.ts";
 import { ackRecords } from "../../core/queue.ts";
 import { asBuffer, connectRedis, type RedisClient, sleep } from "../../net/redis.ts";
 import { encodeEntry } from "./codec.ts";
-import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { recordMsgpack } from "../../codecs/msgpack.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { RedisOutputConfig } from "./schema.ts";
 
@@ -104,7 +104,7 @@ export class RedisStreamsOutput implements Output {
   #entry(r: BusRecord, codec: RedisOutputConfig["codec"]): Entry {
     if (codec === "msgpack") {
       // The common layout, without the generic field loop: one field d of MessagePack, reused when cached.
-      const d = r.encoded?.msgpack ?? ((r.encoded ??= {}).msgpack = encodeRecordMsgpack(r.data));
+      const d = recordMsgpack(r);
       return { key: this.#key(r), fields: { d: asBuffer(d) }, bytes: d.length };
     }
     const fields = encodeEntry(r.data, codec);

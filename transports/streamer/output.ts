@@ -6,7 +6,7 @@
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
-import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { recordMsgpack } from "../../codecs/msgpack.ts";
 import { assertWithinDepth } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { toJson } from "../../codecs/json.ts";
@@ -16,16 +16,6 @@ import { MemoryStreamStore } from "./store.ts";
 import type { StreamerOutputConfig } from "./schema.ts";
 
 const utf8 = new TextEncoder();
-
-/** The record's dictionary as MessagePack: the cached bytes, or encoded now and cached for later outputs. */
-function msgpackOf(r: BusRecord): Uint8Array {
-  const cached = r.encoded?.msgpack;
-  if (cached) return cached;
-  const b = encodeRecordMsgpack(r.data);
-  if (r.encoded) r.encoded.msgpack = b;
-  else r.encoded = { msgpack: b };
-  return b;
-}
 
 /** JSON bytes of a record within the codecs' depth limit (the streamer input would refuse a deeper one). */
 function jsonOf(r: BusRecord): Uint8Array {
@@ -85,7 +75,7 @@ export class StreamerOutput implements Output {
       }
       let bytes: Uint8Array;
       try {
-        bytes = c.format === "msgpack" ? msgpackOf(r) : jsonOf(r);
+        bytes = c.format === "msgpack" ? recordMsgpack(r) : jsonOf(r);
       } catch (e) {
         this.#rejects.rejectError(r, e); // costs only this record
         continue;

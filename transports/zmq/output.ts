@@ -15,7 +15,7 @@
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord, Dict, Value } from "../../core/record.ts";
-import { encodeRecordMsgpack } from "../../codecs/msgpack.ts";
+import { recordMsgpack } from "../../codecs/msgpack.ts";
 import { assertWithinDepth } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
@@ -101,7 +101,7 @@ export class ZmqOutput implements Output {
       case "mflow":
         return mflowFrames(r, this.#seq++);
       case "msgpack":
-        payload = [r.encoded?.msgpack ?? encodeRecordMsgpack(r.data)];
+        payload = [recordMsgpack(r)];
         break;
       case "cbor":
         assertWithinDepth(r.data);
