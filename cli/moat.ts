@@ -9,9 +9,7 @@
 import { parseOrUsage } from "./args.ts";
 import { Endpoint, type Kw } from "../protocol/moat_cmd/endpoint.ts";
 import { MoatError, RemoteError, StreamError, UnknownCommand } from "../protocol/moat_cmd/errors.ts";
-import { type MoatCodec, type MoatLink, openLink } from "../transports/moat_cmd/connection.ts";
-import { authenticate } from "../transports/moat_cmd/auth.ts";
-import { parseArg, toJson } from "../transports/moat_cmd/values.ts";
+import { authenticate, type MoatCodec, type MoatLink, openLink, parseArg, toJson } from "../transports/moat_cmd/mod.ts";
 
 const USAGE = `usage: telebus moat call PEER CMD [ARG…] [options]
        telebus moat stream PEER CMD [ARG…] [options]

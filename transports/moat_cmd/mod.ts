@@ -18,6 +18,7 @@ export * from "./input.ts";
 export * from "./server.ts";
 export * from "./connection.ts";
 export * from "./auth.ts";
+export * from "./values.ts";
 
 /** The transport as the registry loads it. */
 export const transport: TransportDefinition = {
