@@ -1,19 +1,8 @@
 /** CBOR as MoaT speaks it (exact integers and floats, bytes, tags, sequences with garbage), and its MessagePack variant. */
 import assert from "node:assert/strict";
-import {
-  CborError,
-  CborTag,
-  decodeCbor,
-  decodeCborSequence,
-  decodeMoatMsgpackAt,
-  encodeCbor,
-  encodeMoatMsgpack,
-  MoatObject,
-  MoatProxy,
-  MsgpackError,
-  MsgpackIncomplete,
-  Path,
-} from "./cbor.ts";
+import { CborError, decodeCbor, decodeCborSequence, encodeCbor } from "./cbor.ts";
+import { CborTag, MoatObject, MoatProxy, Path } from "./moat_values.ts";
+import { decodeMoatMsgpackAt, encodeMoatMsgpack, MsgpackError, MsgpackIncomplete } from "./moat_msgpack.ts";
 
 const hex = (b: Uint8Array) => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
 const unhex = (s: string) => new Uint8Array(s.match(/../g)!.map((x) => parseInt(x, 16)));

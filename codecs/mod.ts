@@ -10,6 +10,8 @@ export * from "./mpack_stream.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
 export * from "./line_protocol.ts";
+export * from "./moat_values.ts";
 export * from "./cbor.ts";
+export * from "./moat_msgpack.ts";
 export * from "./mflow.ts";
 export * from "../core/limits.ts";

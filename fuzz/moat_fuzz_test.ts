@@ -9,19 +9,9 @@
  */
 import assert from "node:assert/strict";
 import fc from "npm:fast-check@^4.10.2";
-import {
-  CborError,
-  decodeCbor,
-  decodeMoatMsgpackAt,
-  encodeCbor,
-  encodeMoatMsgpack,
-  isPlainDict,
-  MoatObject,
-  MoatProxy,
-  MsgpackError,
-  MsgpackIncomplete,
-  Path,
-} from "../codecs/cbor.ts";
+import { CborError, decodeCbor, encodeCbor } from "../codecs/cbor.ts";
+import { decodeMoatMsgpackAt, encodeMoatMsgpack, MsgpackError, MsgpackIncomplete } from "../codecs/moat_msgpack.ts";
+import { isPlainDict, MoatObject, MoatProxy, Path } from "../codecs/moat_values.ts";
 import { CborStreamDecoder, encodeSerialFrame, type FrameIssue, SerialDecoder } from "../protocol/moat_cmd/framing.ts";
 import { streamDecoder } from "../protocol/moat_cmd/framing.ts";
 import { Endpoint } from "../protocol/moat_cmd/endpoint.ts";

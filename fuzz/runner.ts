@@ -11,7 +11,8 @@
 import fc from "npm:fast-check@^4.10.2";
 import { ConfigError } from "../config/errors.ts";
 import { MflowError } from "../codecs/mflow_error.ts";
-import { CborError, MsgpackError, MsgpackIncomplete } from "../codecs/cbor.ts";
+import { CborError } from "../codecs/cbor.ts";
+import { MsgpackError, MsgpackIncomplete } from "../codecs/moat_msgpack.ts";
 import { LineProtocolError } from "../codecs/line_protocol.ts";
 import { StreamerProtocolError } from "../protocol/streamer/wire.ts";
 import { RecordLimitError } from "../core/limits.ts";

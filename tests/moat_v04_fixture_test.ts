@@ -8,7 +8,9 @@ import assert from "node:assert/strict";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { MoatError, RemoteError, UnknownCommand } from "../protocol/moat_cmd/errors.ts";
 import { flag7Candidates } from "../protocol/moat_cmd/header.ts";
-import { decodeCbor, decodeMoatMsgpackAt, encodeCbor, encodeMoatMsgpack, MoatObject } from "../codecs/cbor.ts";
+import { decodeCbor, encodeCbor } from "../codecs/cbor.ts";
+import { decodeMoatMsgpackAt, encodeMoatMsgpack } from "../codecs/moat_msgpack.ts";
+import { MoatObject } from "../codecs/moat_values.ts";
 
 interface Vector {
   name: string;

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { MoatObject, Path } from "../../codecs/cbor.ts";
+import { MoatObject, Path } from "../../codecs/moat_values.ts";
 
 /** Meanings of the single-integer error codes (§3.4 of the spec). */
 export const ERROR_CODES: Readonly<Record<number, string>> = {

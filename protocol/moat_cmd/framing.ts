@@ -5,13 +5,8 @@
  *
  * @module
  */
-import {
-  decodeCborSequence,
-  decodeMoatMsgpackAt,
-  encodeCbor,
-  encodeMoatMsgpack,
-  MsgpackIncomplete,
-} from "../../codecs/cbor.ts";
+import { decodeCborSequence, encodeCbor } from "../../codecs/cbor.ts";
+import { decodeMoatMsgpackAt, encodeMoatMsgpack, MsgpackIncomplete } from "../../codecs/moat_msgpack.ts";
 import { concatBytes } from "../../core/bytes.ts";
 
 /** What a decoder found besides messages: bytes it skipped and why. */

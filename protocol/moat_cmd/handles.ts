@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { Path } from "../../codecs/cbor.ts";
+import { Path } from "../../codecs/moat_values.ts";
 import { B_ERROR } from "./header.ts";
 import type { Channel } from "./channel.ts";
 import { type Kw, type Payload, withKw } from "./payload.ts";

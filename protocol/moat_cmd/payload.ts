@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { isPlainDict } from "../../codecs/cbor.ts";
+import { isPlainDict } from "../../codecs/moat_values.ts";
 
 /** A keyword-argument dictionary. */
 export type Kw = Record<string, unknown>;

@@ -26,7 +26,7 @@ import { globMatcher } from "../../core/glob.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
-import { isPlainDict } from "../../codecs/cbor.ts";
+import { isPlainDict } from "../../codecs/moat_values.ts";
 import { Endpoint, type Overflow, type Request } from "../../protocol/moat_cmd/endpoint.ts";
 import { ConnectionClosed, MoatError, RemoteError } from "../../protocol/moat_cmd/errors.ts";
 import { AUTH_COMMAND } from "./auth.ts";

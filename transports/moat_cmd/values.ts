@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { CborTag, isPlainDict, MoatObject, MoatProxy, Path } from "../../codecs/cbor.ts";
+import { CborTag, isPlainDict, MoatObject, MoatProxy, Path } from "../../codecs/moat_values.ts";
 import type { Dict, Value } from "../../core/record.ts";
 
 /** A decoded MoaT value as a bus value: paths become arrays, objects `[name, ...args]`, proxies their name. */
