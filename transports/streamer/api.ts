@@ -2,21 +2,17 @@
  * The streamer data API (redis-streamer compatible) on a {@linkcode StreamStore}:
  * `ws <path>/{sid}/push`, `ws <path>/{sid}/pull`, `GET` and `POST <path>/{sid}`.
  * One {@linkcode StreamerApi} per store serves the routes; the `streamer`
- * input and output attach to it (see {@linkcode acquireStreamerApi}).
+ * input and output attach to it (registry.ts `acquireStreamerApi`).
  *
  * @module
  */
-import type { HttpRoutes } from "../../core/http.ts";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import {
   asciiJson,
   clientSid,
-  type Cursor,
-  formatEntryId,
   offsetsHeaderValue,
   packEntries,
-  parseEntryId,
   parsePullQuery,
   parsePushQuery,
   pullHeaderText,
@@ -26,11 +22,11 @@ import {
   StreamerProtocolError,
   streamKey,
 } from "../../protocol/streamer/wire.ts";
-import { MemoryStreamStore, type StreamEntry, type StreamStore } from "./store.ts";
-import { RedisStreamStore } from "./redis_store.ts";
-import { STORE_KEY_NAMES, type StoreConfig } from "./schema.ts";
-import { type GraphqlMember, type GraphqlMembership, joinGraphql } from "../../net/graphql/hub.ts";
+import type { StreamStore } from "./store.ts";
+import type { StoreConfig } from "./schema.ts";
+import type { GraphqlMembership } from "../../net/graphql/hub.ts";
 import { sleep } from "../../core/async.ts";
+import { advanceCursors, cursorText, fetchEntries, maxId, pullKeys } from "./reads.ts";
 
 /** An entry just added to the store, as the bus side sees it. */
 export interface AddedEntry {
@@ -87,15 +83,9 @@ function peerOf(info: Deno.ServeHandlerInfo): string {
   return a.hostname.includes(":") ? `[${a.hostname}]:${a.port}` : `${a.hostname}:${a.port}`;
 }
 
-function errorText(e: unknown): string {
+/** The message of an error, or the value as text. */
+export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
-}
-
-/** The greater of two ids (numerically). */
-function maxId(a: string, b: string): string {
-  const x = parseEntryId(a), y = parseEntryId(b);
-  if (!x || !y) return b;
-  return x.ms > y.ms || (x.ms === y.ms && x.seq > y.seq) ? a : b;
 }
 
 /**
@@ -329,58 +319,6 @@ export class StreamerApi {
     await this.#sink?.ingest(added);
   }
 
-  #cursorText(c: Cursor): string {
-    return c === "$" ? `${Date.now()}-0` : c === "-" ? "0-0" : formatEntryId(c);
-  }
-
-  async #keys(opts: PullOptions): Promise<string[]> {
-    if (!opts.device.includes("*")) return opts.sids.map((s) => this.#key(opts, s));
-    const keys: string[] = [];
-    for (const s of opts.sids) keys.push(...await this.store.keys(this.#key(opts, s)));
-    return keys;
-  }
-
-  /** One read: `latest` looks at the newest entries first and falls back to a blocking read. */
-  async #fetch(
-    keys: readonly string[],
-    cursors: Map<string, string>,
-    opts: PullOptions,
-    signal: AbortSignal,
-  ): Promise<[string, StreamEntry[]][]> {
-    if (opts.latest) {
-      const got: [string, StreamEntry[]][] = [];
-      for (const k of keys) {
-        const es = await this.store.revRange(k, { after: cursors.get(k), count: opts.count });
-        if (es.length > 0) got.push([k, es]);
-      }
-      if (got.length > 0) return got;
-    }
-    if (keys.length === 0) {
-      await sleep(opts.block || 1000, signal);
-      return [];
-    }
-    return await this.store.read(keys.map((k) => [k, cursors.get(k)!] as const), {
-      count: opts.count,
-      block: opts.block,
-      signal,
-    });
-  }
-
-  /** Moves each stream's cursor to the greatest id returned; returns the entries as clients see them. */
-  #advance(got: [string, StreamEntry[]][], cursors: Map<string, string>, opts: PullOptions) {
-    const entries = [];
-    for (const [key, es] of got) {
-      let c = cursors.get(key)!;
-      const sid = clientSid(key, opts.keepDevice, this.config.device_prefixing);
-      for (const e of es) {
-        c = maxId(c, e.id);
-        entries.push({ sid, id: e.id, data: e.data });
-      }
-      cursors.set(key, c);
-    }
-    return entries;
-  }
-
   #pull(req: Request, peer: string, sidPath: string, q: URLSearchParams): Response {
     const { conn, response } = this.#open(req, peer, sidPath, "pull");
     let opts: PullOptions;
@@ -392,7 +330,7 @@ export class StreamerApi {
     }
     conn.socket.onmessage = () => conn.onText?.();
     // `$` means "from the moment the client connected", before its open event can let it push anything.
-    const start = this.#cursorText(opts.cursor);
+    const start = cursorText(opts.cursor);
     conn.socket.addEventListener("open", () => {
       this.#pullLoop(conn, opts, start).catch((e) => this.#fail(conn, 1011, errorText(e)));
     }, { once: true });
@@ -404,11 +342,11 @@ export class StreamerApi {
     const cursors = new Map<string, string>();
     let lastSend = 0;
     while (!signal.aborted && socket.readyState === WebSocket.OPEN) {
-      const keys = await this.#keys(opts);
+      const keys = await pullKeys(this.store, opts, this.config.device_prefixing);
       for (const k of keys) if (!cursors.has(k)) cursors.set(k, start);
-      const got = await this.#fetch(keys, cursors, opts, signal);
+      const got = await fetchEntries(this.store, keys, cursors, opts, signal);
       if (signal.aborted) return;
-      const { triples, body } = packEntries(this.#advance(got, cursors, opts));
+      const { triples, body } = packEntries(advanceCursors(got, cursors, opts, this.config.device_prefixing));
       if (opts.maxFps > 0) {
         const wait = lastSend + 1000 / opts.maxFps - Date.now();
         if (wait > 0) await sleep(wait, signal);
@@ -438,14 +376,14 @@ export class StreamerApi {
       this.#bad(`GET ${sidPath}: ${errorText(e)}`, { peer, stream: sidPath });
       return Response.json({ error: errorText(e) }, { status: 422 });
     }
-    const start = this.#cursorText(opts.cursor);
-    const keys = await this.#keys(opts);
+    const start = cursorText(opts.cursor);
+    const keys = await pullKeys(this.store, opts, this.config.device_prefixing);
     const cursors = new Map(keys.map((k) => [k, start]));
     // Only a long wait watches for the client going away: touching `req.signal` makes Deno print a one-time
     // warning about its legacy abort-after-response behaviour, and a short wait ends soon anyway.
     const signal = opts.block === 0 || opts.block > LONG_GET_MS ? req.signal : new AbortController().signal;
-    const got = await this.#fetch(keys, cursors, opts, signal);
-    const { triples, body } = packEntries(this.#advance(got, cursors, opts));
+    const got = await fetchEntries(this.store, keys, cursors, opts, signal);
+    const { triples, body } = packEntries(advanceCursors(got, cursors, opts, this.config.device_prefixing));
     let last = start;
     for (const c of cursors.values()) last = maxId(last, c);
     const perStream: Record<string, string> = {};
@@ -519,141 +457,4 @@ export class StreamerApi {
     this.#sockets.clear();
     await this.store.close();
   }
-}
-
-interface Shared {
-  api: StreamerApi;
-  config: StoreConfig;
-  refs: number;
-  /** The store's place in the GraphQL hub at its path, when a table asked for it. */
-  graphql?: { membership: GraphqlMembership; path: string; stop: AbortController };
-}
-
-/** Stores by HTTP server and store name; routes (data API and GraphQL) by HTTP server and path. */
-const stores = new WeakMap<HttpRoutes, Map<string, Shared>>();
-const routes = new WeakMap<HttpRoutes, Map<string, string>>();
-
-/** Where the streamer's schema was served before it joined telebus's at `/graphql`: kept as an alias. */
-const OLD_GRAPHQL_PATH = "/streamer/graphql";
-
-/**
- * Loads the GraphQL modules and makes the store's part of the schema. They are imported only when a store serves
- * GraphQL, so the streamer transport alone does not load the graphql package (nor need the permissions it asks for).
- */
-async function loadGraphql(api: StreamerApi, config: StoreConfig, signal: AbortSignal): Promise<GraphqlMember> {
-  const schema = await import("./graphql.ts");
-  return {
-    sdl: schema.streamerSdl(api.config.device_prefixing),
-    roots: schema.streamerRoots(api.store, { devicePrefixing: api.config.device_prefixing, signal }),
-    limits: {
-      maxQueryBytes: config.graphql_max_query_bytes,
-      maxDepth: config.graphql_max_depth,
-      maxAliases: config.graphql_max_aliases,
-      maxFields: config.graphql_max_fields,
-      maxCost: config.graphql_max_cost,
-      maxSubscriptionsPerConnection: config.graphql_max_subscriptions_per_connection,
-      maxSubscriptions: config.graphql_max_subscriptions,
-    },
-    graphiql: true,
-    stats: { count: (name, n) => api.count(name, n) },
-    log: api.log.child("graphql"),
-  };
-}
-
-/**
- * Serves the store's GraphQL schema at `config.graphql_path` (once per store), merged with whatever else is served
- * there (telebus's own schema at `/graphql`); the old default path answers too, as an alias.
- */
-function attachGraphql(http: HttpRoutes, shared: Shared, config: StoreConfig): void {
-  if (!config.graphql) return;
-  const path = config.graphql_path;
-  if (shared.graphql) {
-    if (shared.graphql.path !== path) {
-      throw new Error(
-        `streamer store ${JSON.stringify(config.store)} serves GraphQL at ${shared.graphql.path} already, not ${path}`,
-      );
-    }
-    return;
-  }
-  const api = shared.api, stop = new AbortController();
-  const member = loadGraphql(api, config, stop.signal);
-  member.catch((e) => api.log.error("streamer GraphQL failed to load", { path, error: errorText(e) }));
-  const owner = `streamer store ${JSON.stringify(config.store)}`;
-  // Throws when another store has the path, or another part holds the route: the daemon then reports it.
-  const membership = joinGraphql(http, path, "streamer", owner, member, [OLD_GRAPHQL_PATH]);
-  api.graphql = membership;
-  shared.graphql = { membership, path, stop };
-  api.log.info("streamer GraphQL", { path, store: config.store });
-}
-
-/**
- * The API of store `config.store` on `http`, created (on a
- * {@linkcode MemoryStreamStore}, or a {@linkcode RedisStreamStore} with
- * `redis_url`) and routed on first use, with its GraphQL endpoint when a
- * table sets `graphql`. An input and an
- * output naming the same store share it; their store keys must agree.
- * Call {@linkcode releaseStreamerApi} once per acquire.
- *
- * @throws Error when the store's keys disagree, or another store (or part) uses the path
- */
-export function acquireStreamerApi(http: HttpRoutes, config: StoreConfig, log: Logger): StreamerApi {
-  let byName = stores.get(http);
-  if (!byName) stores.set(http, byName = new Map());
-  const shared = byName.get(config.store);
-  if (shared) {
-    const differ = STORE_KEY_NAMES.filter((k) => shared.config[k] !== config[k]);
-    if (differ.length > 0) {
-      throw new Error(
-        `streamer store ${JSON.stringify(config.store)} is configured twice with different ${differ.join(", ")}; ` +
-          "give the tables that share a store the same values",
-      );
-    }
-    attachGraphql(http, shared, config);
-    shared.refs++;
-    return shared.api;
-  }
-  let paths = routes.get(http);
-  if (!paths) routes.set(http, paths = new Map());
-  const owner = paths.get(config.path);
-  if (owner !== undefined && owner !== config.store) {
-    throw new Error(`streamer path ${config.path} is served by store ${JSON.stringify(owner)} already`);
-  }
-  const store: StreamStore = config.redis_url
-    ? new RedisStreamStore(config.redis_url, log, { maxlen: config.maxlen, tlsCa: config.tls_ca })
-    : new MemoryStreamStore({
-      maxlen: config.maxlen,
-      maxStreamBytes: config.max_stream_bytes,
-      maxStreams: config.max_streams,
-    });
-  const api = new StreamerApi(store, config, log);
-  if (owner === undefined) {
-    const storeName = config.store;
-    http.route(`${config.path}/*`, (req, info) => {
-      const s = stores.get(http)?.get(storeName);
-      return s ? s.api.handle(req, info) : new Response("streamer store stopped\n", { status: 503 });
-    });
-    paths.set(config.path, storeName);
-  }
-  const created: Shared = { api, config, refs: 1 };
-  try {
-    attachGraphql(http, created, config);
-  } catch (e) {
-    api.close().catch(() => {});
-    throw e;
-  }
-  byName.set(config.store, created);
-  return api;
-}
-
-/** Releases one use of a store; the last release closes its sockets and the store. */
-export async function releaseStreamerApi(http: HttpRoutes, storeName: string): Promise<void> {
-  const byName = stores.get(http);
-  const shared = byName?.get(storeName);
-  if (!shared || --shared.refs > 0) return;
-  byName!.delete(storeName);
-  if (shared.graphql) {
-    shared.graphql.stop.abort();
-    shared.graphql.membership.leave();
-  }
-  await shared.api.close();
 }

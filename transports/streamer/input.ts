@@ -8,7 +8,8 @@ import type { Input, InputContext } from "../../core/transport.ts";
 import type { BusRecord, Dict } from "../../core/record.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { parseEntryId } from "../../protocol/streamer/wire.ts";
-import { acquireStreamerApi, type AddedEntry, releaseStreamerApi } from "./api.ts";
+import type { AddedEntry } from "./api.ts";
+import { acquireStreamerApi, releaseStreamerApi } from "./registry.ts";
 import type { StreamerInputConfig } from "./schema.ts";
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });

@@ -22,7 +22,8 @@ import { StreamerOutput } from "./output.ts";
 
 export { StreamerInput } from "./input.ts";
 export { StreamerOutput } from "./output.ts";
-export { acquireStreamerApi, type AddedEntry, releaseStreamerApi, StreamerApi, type StreamerSink } from "./api.ts";
+export { type AddedEntry, StreamerApi, type StreamerSink } from "./api.ts";
+export { acquireStreamerApi, releaseStreamerApi } from "./registry.ts";
 export {
   type AddOptions,
   MemoryStreamStore,

@@ -11,7 +11,8 @@ import { assertWithinDepth } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { toJson } from "../../codecs/json.ts";
 import { streamKey } from "../../protocol/streamer/wire.ts";
-import { acquireStreamerApi, releaseStreamerApi, type StreamerApi } from "./api.ts";
+import type { StreamerApi } from "./api.ts";
+import { acquireStreamerApi, releaseStreamerApi } from "./registry.ts";
 import { MemoryStreamStore } from "./store.ts";
 import type { StreamerOutputConfig } from "./schema.ts";
 
