@@ -6,12 +6,12 @@ import {
   escapeMeasurement,
   formatField,
   LineProtocolError,
-  parseLine,
   parseRfc3339,
   pointTimeNs,
   quoteString,
   recordToPoint,
 } from "./line_protocol.ts";
+import { parseLine } from "./line_protocol_parse.ts";
 import { makeRecord } from "../core/record.ts";
 
 const T = 1_704_067_200_000_000_000n; // 2024-01-01T00:00:00Z

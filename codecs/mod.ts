@@ -10,6 +10,7 @@ export * from "./mpack_stream.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
 export * from "./line_protocol.ts";
+export * from "./line_protocol_parse.ts";
 export * from "./moat_values.ts";
 export * from "./cbor.ts";
 export * from "./moat_msgpack.ts";

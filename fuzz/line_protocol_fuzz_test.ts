@@ -13,11 +13,11 @@ import {
   encodePoint,
   encodeRecord,
   LineProtocolError,
-  parseLine,
   parseRfc3339,
   type Point,
   type TimePrecision,
 } from "../codecs/line_protocol.ts";
+import { parseLine } from "../codecs/line_protocol_parse.ts";
 import { makeRecord } from "../core/record.ts";
 import type { Dict } from "../core/record.ts";
 import { record, recordValue } from "./arbitraries.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseLine } from "../../codecs/line_protocol.ts";
+import { parseLine } from "../../codecs/line_protocol_parse.ts";
 import { type Poster, postOnce } from "./post_thread.ts";
 
 /** Where and how to write. */
