@@ -139,11 +139,7 @@ function write(w: Writer, v: unknown, depth: number): void {
     case "number":
       // Only safe integers are integers: 1e300 came from a Python float and must go back as one.
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return v >= 0 ? w.head(0, v) : w.head(1, -1 - v);
-      w.ensure(9);
-      w.buf[w.pos++] = 0xfb;
-      w.view.setFloat64(w.pos, v);
-      w.pos += 8;
-      return;
+      return w.float64(0xfb, v);
     case "bigint":
       if (v >= 0n) {
         if (v < U64) return w.head(0, v);

@@ -82,11 +82,7 @@ function mpWrite(w: Writer, v: unknown, depth: number): void {
       return mpByte(w, v ? 0xc3 : 0xc2);
     case "number":
       if (Number.isSafeInteger(v) && !Object.is(v, -0)) return mpInt(w, BigInt(v));
-      w.ensure(9);
-      w.buf[w.pos++] = 0xcb;
-      w.view.setFloat64(w.pos, v);
-      w.pos += 8;
-      return;
+      return w.float64(0xcb, v);
     case "bigint":
       if (v >= -(1n << 63n) && v < 1n << 64n) return mpInt(w, v);
       if (v < 0n) throw new RangeError("MessagePack: negative integers beyond 64 bits are not supported");

@@ -54,6 +54,13 @@ export class Writer {
       this.pos += 4;
     }
   }
+  /** Writes a type byte and `v` as a big-endian float64 (CBOR's `0xfb`, MessagePack's `0xcb`). */
+  float64(type: number, v: number): void {
+    this.ensure(9);
+    this.buf[this.pos++] = type;
+    this.view.setFloat64(this.pos, v);
+    this.pos += 8;
+  }
   bytes(b: Uint8Array): void {
     this.ensure(b.length);
     this.buf.set(b, this.pos);
