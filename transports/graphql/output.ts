@@ -61,7 +61,7 @@ export class GraphqlOutput implements Output {
       },
       records: ({ streams }: { streams?: string[] }, context: GraphqlContext) => this.#subscribe(streams, context),
     };
-    // A streamer store serving GraphQL at the same path joins this schema (see hub.ts). The hub's routes are the
+    // A streamer store serving GraphQL at the same path joins this schema (see net/graphql/hub.ts). The hub's routes are the
     // daemon's, not this part's: they stay when it restarts (a reload) and answer 503 while no part serves there.
     this.#endpoint = joinGraphql(
       ctx.http.shared ?? ctx.http,
