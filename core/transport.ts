@@ -109,12 +109,6 @@ export interface InputCreateContext {
   token?: string;
 }
 
-/** An input factory as a transport module exports it. */
-export type InputFactory<C> = (config: C, ctx: InputCreateContext) => Input | Promise<Input>;
-
-/** An output factory as a transport module exports it. */
-export type OutputFactory<C> = (config: C, ctx: OutputContext) => Output | Promise<Output>;
-
 /** One problem a schema found in a table. */
 export interface SchemaIssue {
   /** Where in the table. */
@@ -214,9 +208,6 @@ export interface DaemonCheckProblem {
   /** What is wrong and how to fix it. */
   message: string;
 }
-
-/** Checks a part's validated table against the daemon's; see {@linkcode OutputSide.checkDaemon}. */
-export type DaemonCheck<C = never> = (config: C, daemon: { token: string }) => DaemonCheckProblem | undefined;
 
 /** Maps a type name to a loader of its transport module (a literal dynamic import). */
 export type TransportRegistry = Record<string, () => Promise<{ transport: TransportDefinition }>>;

@@ -75,7 +75,7 @@ export function optionGroups(t: TransportDefinition): Map<"input" | "output" | "
 /** The text between the markers of `group` in a transport's README. */
 function groupText(t: TransportDefinition, group: "input" | "output" | "both", docs: OptionDoc[], commonLink: string) {
   const common = group === "both"
-    ? "These keys are the same in `[[inputs." + t.type + "]]` and `[[outputs." + t.type + "]]` tables."
+    ? `Both \`[[inputs.${t.type}]]\` and \`[[outputs.${t.type}]]\` tables have these keys.`
     : `Besides these, every \`[[${group}s.${t.type}]]\` table has the [common ${group} keys](${commonLink}#every-${group}).`;
   return `${optionTable(docs)}\n\n${common}`;
 }
