@@ -7,6 +7,7 @@
  */
 import type { TransportRegistry } from "../core/transport.ts";
 import { optionDocs } from "../config/describe.ts";
+import { didYouMean } from "../config/suggest.ts";
 import { transports } from "../transports/mod.ts";
 import { parseOrUsage } from "./args.ts";
 
@@ -82,7 +83,9 @@ export async function transportsCommand(args: string[], registry: TransportRegis
   const text = await transportOptions(registry, type);
   if (text === undefined) {
     console.error(
-      `telebus transports: unknown transport type ${JSON.stringify(type)} (types: ${Object.keys(registry).join(", ")})`,
+      `telebus transports: unknown transport type ${JSON.stringify(type)}${
+        didYouMean(type, Object.keys(registry))
+      } (types: ${Object.keys(registry).join(", ")})`,
     );
     return 1;
   }

@@ -6,8 +6,6 @@ import assert from "node:assert/strict";
 import { parse } from "npm:smol-toml@^1.4.2";
 import { Ajv } from "npm:ajv@^8.17.1";
 import { generateDocs, JSON_SCHEMA } from "./docs.ts";
-import { formatDuration, formatSize, optionDocs } from "../config/describe.ts";
-import { outputCommonSchema } from "../config/schema.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
@@ -28,19 +26,6 @@ Deno.test("docs: a changed description or default makes the check fail", async (
   } finally {
     await Deno.remove(root, { recursive: true });
   }
-});
-
-Deno.test("docs: defaults are written as in TOML, with the schema's values", () => {
-  assert.equal(formatDuration(10_000), "10s");
-  assert.equal(formatDuration(250), "250ms");
-  assert.equal(formatDuration(3_600_000), "1h");
-  assert.equal(formatSize(64 * 1024 * 1024), "64MiB");
-  assert.equal(formatSize(1000), 1000);
-  const byKey = new Map(optionDocs(outputCommonSchema).map((d) => [d.key, d]));
-  assert.equal(byKey.get("queue_records")?.default, "10000");
-  assert.equal(byKey.get("queue_bytes")?.default, '"64MiB"');
-  assert.equal(byKey.get("when_full")?.default, '"block"');
-  assert.equal(byKey.get("streams")?.default, undefined);
 });
 
 Deno.test("docs: the JSON Schema accepts the shipped configurations and refuses unknown keys and bad values", async () => {
