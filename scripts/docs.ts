@@ -90,7 +90,13 @@ export function replaceBetween(text: string, name: string, body: string, file: s
 
 /** A transport README with its option tables regenerated. */
 export function transportReadme(text: string, t: TransportDefinition, file: string, commonLink: string): string {
-  for (const [group, docs] of optionGroups(t)) {
+  const groups = optionGroups(t);
+  for (const group of ["input", "output", "both"] as const) {
+    if (!groups.has(group) && text.includes(`<!-- options:${group}:begin -->`)) {
+      throw new Error(`${file}: ${t.type} has no ${group} options, but the README has markers for them`);
+    }
+  }
+  for (const [group, docs] of groups) {
     text = replaceBetween(text, `options:${group}`, groupText(t, group, docs, commonLink), file);
   }
   return text;
