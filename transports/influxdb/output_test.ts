@@ -326,11 +326,20 @@ Deno.test("influxdb (mock): acknowledgements are held until the points are writt
 });
 
 Deno.test("influxdb: permission rule names InfluxDB's host and port", async () => {
-  const { permissions } = await import("./mod.ts");
-  const needs = { net: new Set<string>() };
-  permissions({ url: "http://db.example:8086/" }, needs);
-  permissions({ url: "https://cloud.example" }, needs);
-  assert.deepEqual([...needs.net], ["db.example:8086", "cloud.example:443"]);
+  const { transport } = await import("./mod.ts");
+  const all = {
+    net: new Set<string>(),
+    read: new Set<string>(),
+    write: new Set<string>(),
+    env: new Set<string>(),
+    sys: new Set<string>(),
+    ffi: new Set<string>(),
+  };
+  const ctx = { side: "output" as const, path: (p: string) => p };
+  const output = transport.output!;
+  output.permissions(output.schema.parse({ url: "http://db.example:8086/", database: "d" }), all, ctx);
+  output.permissions(output.schema.parse({ url: "https://cloud.example", database: "d" }), all, ctx);
+  assert.deepEqual([...all.net], ["db.example:8086", "cloud.example:443"]);
 });
 
 Deno.test("influxdb (mock): with the send thread the next batch is encoded while one is on its way, sent one at a time in order", async () => {

@@ -23,7 +23,7 @@ import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
 import { type ClientDrops, WsClient } from "./client.ts";
 import type { FrameFormat } from "./frames.ts";
-import type { WebsocketConfig } from "./schema.ts";
+import type { WebsocketServerOptions } from "../../config/websocket.ts";
 
 /** How often held records are retried and stuck sockets looked for. */
 const TICK_MS = 20;
@@ -33,7 +33,7 @@ const STUCK_CLOSING_MS = 5000;
 /** The output. */
 export class WebsocketOutput implements Output {
   readonly #clients = new Set<WsClient>();
-  readonly #config: WebsocketConfig;
+  readonly #config: WebsocketServerOptions;
   readonly #ctx: OutputContext;
   readonly #drops: ClientDrops = { latest: 0, oldest: 0, disconnected: 0 };
   #timer?: ReturnType<typeof setInterval>;
@@ -48,7 +48,7 @@ export class WebsocketOutput implements Output {
    * @param config the validated table
    * @param ctx the output's context
    */
-  constructor(config: WebsocketConfig, ctx: OutputContext) {
+  constructor(config: WebsocketServerOptions, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);
