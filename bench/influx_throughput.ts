@@ -17,7 +17,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Influxd } from "../tests/helpers/influxd.ts";
+import { Influxd } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type BusRecord, makeRecord } from "../core/record.ts";

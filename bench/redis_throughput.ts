@@ -20,7 +20,7 @@ import { type BusRecord, makeRecord } from "../core/record.ts";
 import type { InputContext } from "../core/transport.ts";
 import { decodeMsgpack, encodeMsgpack } from "../codecs/msgpack.ts";
 import { asBuffer, binary } from "../transports/redis_streams/client.ts";
-import { RedisServer } from "../tests/helpers/redis_server.ts";
+import { RedisServer } from "../testing/mod.ts";
 import { telemetry } from "./fixtures.ts";
 
 const { values } = parseArgs({

@@ -7,7 +7,7 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import type { Dict } from "../core/record.ts";
 import { csvCell } from "../cli/dump.ts";
 import { compareCodePoints } from "../cli/list.ts";
-import { tornLog } from "./helpers/torn_log.ts";
+import { tornLog } from "../testing/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url).pathname;

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../testing/mod.ts";
 
 const TOTAL = 6000;
 const GARBAGE_AT = 1000;
@@ -55,14 +55,6 @@ async function readOutput(dir: string): Promise<{ seqs: number[]; garbage: numbe
     take(r.finish()); // a torn end, and any records after it
   }
   return { seqs, garbage };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 Deno.test("e2e: tail with torn writes, garbage and rotation; SIGTERM and restart from checkpoint; exactly once, in order", async () => {
@@ -123,13 +115,13 @@ fsync = "every_batch"
   })();
 
   const a = await DaemonProcess.start(config);
-  await waitFor("records past the rotation", async () => {
+  await until("records past the rotation", async () => {
     try {
       return (await readOutput(outDir)).seqs.length >= STOP_AFTER;
     } catch {
       return false;
     }
-  });
+  }, 30_000);
   assert.equal((await a.get("/health")).status, 200);
   assert.ok(
     (await a.metric('telebus_input_garbage_bytes_total{input="robot"')) >= GARBAGE.length,
@@ -143,7 +135,7 @@ fsync = "every_batch"
   const b = await DaemonProcess.start(config);
   await writer;
   assert.ok(writerDone);
-  await waitFor("every record", async () => (await readOutput(outDir)).seqs.length >= TOTAL);
+  await until("every record", async () => (await readOutput(outDir)).seqs.length >= TOTAL, 30_000);
   assert.equal(await b.stop("SIGTERM"), 0, `second daemon exits 0:\n${b.log}`);
 
   const out = await readOutput(outDir);
@@ -161,7 +153,7 @@ Deno.test("e2e: the shipped telemetry.toml runs, writes where it says, and stops
   });
   const m = /writing.*?path=(\S+\.mpack)/.exec(d.log) ?? /(\S+\.mpack)/.exec(d.log);
   assert.ok(m, `the daemon says where it writes:\n${d.log}`);
-  await waitFor(
+  await until(
     "generated records",
     async () => (await d.metric('telebus_output_records_total{output="log"')) >= 20,
     10_000,

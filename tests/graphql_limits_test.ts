@@ -4,7 +4,7 @@
  * the client, the path and the code, on both endpoints.
  */
 import assert from "node:assert/strict";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess } from "../testing/mod.ts";
 
 Deno.test("graphql limits: a flood of refused requests is logged once per client and reason, naming them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "telebus-graphql-limits-" });

@@ -3,7 +3,7 @@
  * `influxdb`), started on free loopback ports in a temporary folder.
  */
 import assert from "node:assert/strict";
-import { Influxd, influxdAvailable } from "./helpers/influxd.ts";
+import { Influxd, influxdAvailable, until } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type Dict, makeRecord } from "../core/record.ts";
@@ -43,14 +43,6 @@ async function daemonWith(output: Record<string, unknown>) {
   };
 }
 
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!await cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 Deno.test({
   name: "influxdb output → real influxd 1.x: values, types, ns times and escapes read back exactly",
   ignore,
@@ -84,8 +76,9 @@ Deno.test({
         });
         await d.emit("robot/imu", T + 1n, { robot: "r 1", acc: { x: 0.5, y: 2 }, list: [1, 2] });
         await until(
-          async () => (await influx.rows('SELECT * FROM "robot/imu"', "tele bus")).length === 1,
           "the points",
+          async () => (await influx.rows('SELECT * FROM "robot/imu"', "tele bus")).length === 1,
+          60_000,
         );
         const cpu = await influx.rows('SELECT * FROM "cpu load,x"', "tele bus");
         assert.deepEqual(cpu, [{
@@ -125,8 +118,8 @@ Deno.test({
           makeRecord("conf", T + 11n, { v: "not a float" }, "test"),
           makeRecord("conf", T + 12n, { v: 2.5 }, "test"),
         ]);
-        await until(() => (d.stats().counters.get("bad_points") ?? 0) === 1, "the conflict to be handled");
-        await until(async () => (await influx.rows("SELECT * FROM conf", "tele bus")).length === 2, "the rest");
+        await until("the conflict to be handled", () => (d.stats().counters.get("bad_points") ?? 0) === 1, 60_000);
+        await until("the rest", async () => (await influx.rows("SELECT * FROM conf", "tele bus")).length === 2, 60_000);
         assert.deepEqual(await influx.rows("SELECT * FROM conf", "tele bus"), [
           { time: T + 10n, site: "lab 1", v: 1.5 },
           { time: T + 12n, site: "lab 1", v: 2.5 },
@@ -182,7 +175,7 @@ Deno.test({
           const r = await influx.rows("SELECT count(seq) FROM load", "out");
           return Number(r[0]?.count ?? 0);
         };
-        await until(async () => await count() === total, `all ${total} points`, 120_000);
+        await until(`all ${total} points`, async () => await count() === total, 120_000);
         const rows = await influx.rows("SELECT seq FROM load", "out");
         assert.equal(rows.length, total);
         rows.forEach((r, i) => {

@@ -1,7 +1,6 @@
 /** examples/live.toml as shipped: every part of the live surface answers, on the embedded store, no other server. */
 import assert from "node:assert/strict";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
-import { freePort } from "./helpers/redis_server.ts";
+import { DaemonProcess, freePort } from "../testing/mod.ts";
 
 Deno.test("examples/live.toml: dashboard, GraphQL, WebSocket, dataRT, streamer API and mpacklog serve", async () => {
   const dir = await Deno.makeTempDir();

@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { startDaemon } from "../start.ts";
 import type { BusRecord } from "../core/record.ts";
-import { connectClient, freePort, memoryLogger } from "../transports/moat_cmd/test_util.ts";
+import { connectClient, memoryLogger } from "../transports/moat_cmd/test_util.ts";
+import { freePort } from "../testing/mod.ts";
 
 const TOTAL = 100_000;
 /** Output queue + one batch being written + the server's reader queue + credit slack. */

@@ -12,8 +12,7 @@ import type { InputContext, Output, TransportDefinition } from "../core/transpor
 import { validateConfig } from "../config/load.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
-import { until } from "./helpers/least_privilege.ts";
-import { makeTestCerts } from "./helpers/tls_certs.ts";
+import { makeTestCerts, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 

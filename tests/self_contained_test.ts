@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { freePort } from "./helpers/redis_server.ts";
+import { freePort } from "../testing/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 

@@ -10,7 +10,7 @@ import { type BusRecord, makeRecord } from "../core/record.ts";
 import type { Daemon } from "../core/daemon.ts";
 import type { InputContext } from "../core/transport.ts";
 import { decodeMsgpack } from "../codecs/msgpack.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { RedisServer, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const enc = new TextEncoder();
@@ -118,15 +118,6 @@ const idOf = (id: string) => {
   assert.ok(m, `${id} is an ms-seq id`);
   return { ms: Number(m[1]), seq: Number(m[2]) };
 };
-
-/** Waits until `f` holds (the bus and the store work asynchronously). */
-async function until(f: () => boolean | Promise<boolean>, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
 
 /** The 4.6 pull transcripts on the store `store` selects (the embedded one, or Redis with `redis_url`). */
 async function transcript46(store: Record<string, unknown>): Promise<void> {
@@ -303,8 +294,8 @@ Deno.test("streamer pull: blocking read woken by a push; timeout sends [] and an
 
   for (let i = 0; i < 4; i++) push.push([1], String(i));
   await until(
-    async () => (await (await fetch(`http://${d.host}/data/w?last_entry_id=0&count=9`)).text()).length === 8,
     "4 entries",
+    async () => (await (await fetch(`http://${d.host}/data/w?last_entry_id=0&count=9`)).text()).length === 8,
   );
   const ack = await Peer.open(`ws://${d.host}/data/w/pull?last_entry_id=0&ack=1`);
   assert.equal((await ack.frame()).body, "wake");
@@ -334,7 +325,7 @@ Deno.test("streamer bad input: clear close reasons, counted, daemon keeps servin
   const push0 = await Peer.open(`ws://${d.host}/data/cnt/push`);
   push0.push([1], "z");
   for (const [sid, header, body, code, reason] of cases) {
-    await until(async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0`)).text()) === "z", "z");
+    await until("z", async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0`)).text()) === "z");
     const p = await Peer.open(`ws://${d.host}/data/${sid}/push`);
     p.push(header, body);
     const e = await p.closed;
@@ -363,8 +354,8 @@ Deno.test("streamer bad input: clear close reasons, counted, daemon keeps servin
   // still serving, and the good entry is intact
   push0.push([1], "y");
   await until(
-    async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0&count=5`)).text()) === "zy",
     "zy",
+    async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0&count=5`)).text()) === "zy",
   );
   await push0.close();
   await d.close();
@@ -384,7 +375,7 @@ Deno.test("streamer on the bus: another input's records are pulled; pushed entri
   const push = await Peer.open(`ws://${d.host}/data/cnt/push?ack=1`);
   push.push([8], '{"v": 7}');
   const [id] = JSON.parse(await push.next() as string);
-  await until(() => seen.length === 1, "the pushed entry on the bus");
+  await until("the pushed entry on the bus", () => seen.length === 1);
   assert.equal(seen[0].stream, "default:cnt");
   assert.equal(seen[0].source, "push");
   assert.deepEqual(seen[0].data, { v: 7 });
@@ -448,7 +439,7 @@ Deno.test("streamer config: tables sharing a store must agree; max_clients refus
       outputs: { streamer: [{}] },
     },
   }, { log: capture });
-  await until(() => mismatched.stats.find((s) => s.kind === "input")!.errors === 1, "the input to fail");
+  await until("the input to fail", () => mismatched.stats.find((s) => s.kind === "input")!.errors === 1);
   assert.match(logged.join("\n"), /streamer store \\?"default\\?" is configured twice with different maxlen/);
   await mismatched.stop();
   const daemon = await startDaemon({
@@ -477,7 +468,7 @@ Deno.test("streamer push: an entry that decodes to a record beyond the codecs' l
     push.push([body.length], body);
     await push.next(); // the ack
   }
-  await until(() => seen.length === 2 && d.stats("push").rejectedTotal === 1, "two records on the bus, one refused");
+  await until("two records on the bus, one refused", () => seen.length === 2 && d.stats("push").rejectedTotal === 1);
   assert.deepEqual(seen.map((r) => r.data), [{ v: 1 }, { v: 2 }]);
   assert.deepEqual(Object.fromEntries(d.stats("push").rejected), { too_deep: 1 });
   await unsubscribe();

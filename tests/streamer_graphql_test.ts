@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { RedisServer, testDaemon } from "../testing/mod.ts";
 
 const enc = new TextEncoder();
 

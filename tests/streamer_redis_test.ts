@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "npm:redis@^5.8.0";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { RedisServer, testDaemon } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 

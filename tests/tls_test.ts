@@ -9,9 +9,7 @@ import { parseConfig } from "../config/load.ts";
 import { ConfigError } from "../config/errors.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpack } from "../codecs/msgpack.ts";
-import { makeTestCerts } from "./helpers/tls_certs.ts";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { printedFlags, startWithFlags } from "./helpers/least_privilege.ts";
+import { makeTestCerts, printedFlags, startWithFlags, testDaemon } from "../testing/mod.ts";
 
 /** Reads from `conn` until `done(bytes)` holds; the bytes read. */
 async function readUntil(conn: Deno.Conn, done: (b: Uint8Array) => boolean): Promise<Uint8Array> {

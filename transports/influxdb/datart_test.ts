@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { DatartClient } from "./datart.ts";
 import { createLogger } from "../../core/log.ts";
-import { Influxd, influxdAvailable } from "../../tests/helpers/influxd.ts";
-import { MockInflux } from "../../tests/helpers/mock_influx.ts";
+import { Influxd, influxdAvailable, MockInflux, upgradeStatus } from "../../testing/mod.ts";
 import { InfluxError } from "./writer.ts";
-import { upgradeStatus } from "../../tests/helpers/ws_upgrade.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const EXAMPLE = {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import type { Dict } from "../../core/record.ts";
 import { type FollowEvent, followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
-import { randomBytes, tornLog } from "../../tests/helpers/torn_log.ts";
+import { randomBytes, tornLog } from "../../testing/mod.ts";
 
 const FIXTURES = new URL("../../testdata/mpacklog/", import.meta.url);
 

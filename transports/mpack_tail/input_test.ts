@@ -10,7 +10,7 @@ import type { FollowPosition } from "./follow.ts";
 import { MpackTailInput } from "./input.ts";
 import { type MpackTailConfig, mpackTailSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
-import { tornLog } from "../../tests/helpers/torn_log.ts";
+import { tornLog } from "../../testing/mod.ts";
 
 interface Batch {
   records: BusRecord[];

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Daemon } from "../../core/daemon.ts";
-import { testDaemon } from "../../tests/helpers/test_daemon.ts";
+import { testDaemon } from "../../testing/mod.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { makeRecord } from "../../core/record.ts";
 

@@ -7,7 +7,8 @@ import { decodeCbor } from "../../codecs/cbor.ts";
 import { ZmqOutput } from "./output.ts";
 import { type ZmqOutputConfig, zmqOutputSchema } from "./schema.ts";
 import { receiveMessage } from "./common.ts";
-import { bytesEqual, fixtureMessages, testOutputContext } from "./test_helpers.ts";
+import { fixtureMessages, testOutputContext } from "./test_helpers.ts";
+import { bytesEqual } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqOutputConfig {
   const r = zmqOutputSchema.safeParse({ address: "tcp://127.0.0.1:*", linger: 0, ...extra });

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { startDaemon } from "../../start.ts";
-import { createLogger } from "../../core/log.ts";
-import { type BusRecord, makeRecord } from "../../core/record.ts";
-import type { Daemon } from "../../core/daemon.ts";
-import type { InputContext } from "../../core/transport.ts";
+import { startDaemon } from "../start.ts";
+import { createLogger } from "../core/log.ts";
+import { type BusRecord, makeRecord } from "../core/record.ts";
+import type { Daemon } from "../core/daemon.ts";
+import type { InputContext } from "../core/transport.ts";
 
 /** A running test daemon. */
 export interface TestDaemon {

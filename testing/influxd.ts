@@ -7,6 +7,8 @@
  * @module
  */
 import { join } from "node:path";
+import { freePort } from "./net.ts";
+import { letTimePass } from "./wait.ts";
 
 /** Whether an `influxd` binary is installed. */
 export function influxdAvailable(): boolean {
@@ -15,14 +17,6 @@ export function influxdAvailable(): boolean {
   } catch {
     return false;
   }
-}
-
-/** A free TCP port on 127.0.0.1 (bound, then released). */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }
 
 /** A running (or stopped) influxd with its own folder and ports. */
@@ -121,7 +115,7 @@ bind-address = "127.0.0.1:${rpcPort}"
       } catch {
         // not yet listening
       }
-      await new Promise((r) => setTimeout(r, 100));
+      await letTimePass(100); // between /ping attempts: influxd gives no other sign that it listens
     }
     throw new Error(`influxd did not answer /ping within 60 s:\n${this.#log}`);
   }
