@@ -3,7 +3,7 @@
  * `influxdb`), started on free loopback ports in a temporary folder.
  */
 import assert from "node:assert/strict";
-import { Influxd, influxdAvailable, until } from "../testing/mod.ts";
+import { Influxd, until } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type Dict, makeRecord } from "../core/record.ts";
@@ -12,8 +12,6 @@ import type { InputContext } from "../core/transport.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const T = 1_704_067_200_000_000_000n;
-const ignore = !influxdAvailable();
-if (ignore) console.warn("influxd is not installed (Debian package influxdb): real InfluxDB tests skipped");
 
 /** A daemon with one influxdb output and an input the test drives. */
 async function daemonWith(output: Record<string, unknown>) {
@@ -45,7 +43,6 @@ async function daemonWith(output: Record<string, unknown>) {
 
 Deno.test({
   name: "influxdb output → real influxd 1.x: values, types, ns times and escapes read back exactly",
-  ignore,
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();
@@ -135,7 +132,6 @@ Deno.test({
 
 Deno.test({
   name: "influxdb output → real influxd: outage under steady load; restart; every point arrives once, in order",
-  ignore,
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { DatartClient } from "./datart.ts";
 import { createLogger } from "../../core/log.ts";
-import { Influxd, influxdAvailable, MockInflux, upgradeStatus } from "../../testing/mod.ts";
+import { Influxd, MockInflux, upgradeStatus } from "../../testing/mod.ts";
 import { InfluxError } from "./writer.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
@@ -99,7 +99,6 @@ Deno.test("dataRT client: InfluxDB write as influxdb-python does it (mock): /wri
 
 Deno.test({
   name: "dataRT client → real influxd: createDatabase, writePoints, query read back",
-  ignore: !influxdAvailable(),
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();
