@@ -187,18 +187,12 @@ Deno.test("follow: abort ends an idle follow promptly and closes the file", asyn
   });
 });
 
-/** How many of this process's file descriptors are open on `path` (Linux: the links of /proc/self/fd). */
+/** How many of this process's file descriptors are open on `path` (Linux: the links of /proc/PID/fd). */
 async function openFds(path: string): Promise<number> {
   const real = await Deno.realPath(path);
-  let n = 0;
-  for await (const e of Deno.readDir("/proc/self/fd")) {
-    try {
-      if (await Deno.readLink(`/proc/self/fd/${e.name}`) === real) n++;
-    } catch {
-      // closed since the listing
-    }
-  }
-  return n;
+  // Through ls: Deno grants reading /proc/self/fd only with --allow-all, which the test run does not have.
+  const out = await new Deno.Command("ls", { args: ["-l", `/proc/${Deno.pid}/fd`], stdout: "piped" }).output();
+  return new TextDecoder().decode(out.stdout).split("\n").filter((l) => l.endsWith(` -> ${real}`)).length;
 }
 
 Deno.test("follow: breaking out of the loop closes the file", async () => {
