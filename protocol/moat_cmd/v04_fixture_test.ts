@@ -5,10 +5,10 @@
  * path commands are answered; error objects become the errors they name.
  */
 import assert from "node:assert/strict";
-import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
-import { MoatError, RemoteError, UnknownCommand } from "../protocol/moat_cmd/errors.ts";
-import { flag7Candidates } from "../protocol/moat_cmd/header.ts";
-import { decodeCbor, decodeMoatMsgpackAt, encodeCbor, encodeMoatMsgpack, MoatObject } from "../codecs/cbor.ts";
+import { Endpoint, type Request } from "./endpoint.ts";
+import { MoatError, RemoteError, UnknownCommand } from "./errors.ts";
+import { flag7Candidates } from "./header.ts";
+import { decodeCbor, decodeMoatMsgpackAt, encodeCbor, encodeMoatMsgpack, MoatObject } from "../../codecs/cbor.ts";
 
 interface Vector {
   name: string;
@@ -20,7 +20,7 @@ interface Vector {
 }
 
 const VECTORS: Vector[] =
-  (await Deno.readTextFile(new URL("../testdata/moat/moat_lib_cmd_0.4.11.jsonl", import.meta.url)))
+  (await Deno.readTextFile(new URL("../../testdata/moat/moat_lib_cmd_0.4.11.jsonl", import.meta.url)))
     .trim().split("\n").map((l) => JSON.parse(l, (_k, v) => v?.$obj ? new MoatObject(v.$obj[0], v.$obj.slice(1)) : v));
 
 const bytes = (hex: string) => Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16)));

@@ -5,12 +5,12 @@
  * exactly what the original client sent.
  */
 import assert from "node:assert/strict";
-import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
-import { decodeHeader } from "../protocol/moat_cmd/header.ts";
-import { RemoteError } from "../protocol/moat_cmd/errors.ts";
-import { decodeCbor, encodeCbor } from "../codecs/cbor.ts";
+import { Endpoint, type Request } from "./endpoint.ts";
+import { decodeHeader } from "./header.ts";
+import { RemoteError } from "./errors.ts";
+import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
 
-const DIR = new URL("../testdata/moat/", import.meta.url);
+const DIR = new URL("../../testdata/moat/", import.meta.url);
 
 interface Wire {
   dir: "in" | "out";
