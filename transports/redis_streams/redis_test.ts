@@ -111,7 +111,8 @@ Deno.test("redis input: survives a Redis restart and resumes from the last id", 
   await until("20 records", () => t.got.length === 20, 15_000);
   await c.close();
   await redis.stop();
-  await new Promise((r) => setTimeout(r, 300));
+  const input = t.daemon.stats.find((st) => st.name === "redis")!;
+  await until("the input to notice the outage", () => (input.counters.get("read_errors") ?? 0) >= 1, 15_000);
   await redis.restart();
   const c2 = await redisClient(redis.url);
   for (let i = 20; i < 40; i++) await c2.xAdd("s", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
@@ -162,13 +163,13 @@ Deno.test("redis input: MessagePack entries pass on as their bytes; bad entries 
     inputs: { redis_streams: [{ name: "redis", url: redis.url, streams: ["s"], from: "0", block: "100ms" }] },
   });
   try {
-    await until("the two good records", () => t.got.length === 2, 15_000);
-    await new Promise((r) => setTimeout(r, 200));
+    const input = t.daemon.stats.find((st) => st.name === "redis")!;
+    // Entries are handled in order: the three bad ones counted and the last good one passed on is all five.
+    await until("all five entries handled", () => t.got.length >= 2 && input.errors >= 3, 15_000);
     assert.equal(t.got.length, 2);
     // Undecoded: the entry's bytes are the record's MessagePack encoding, written on unchanged by byte outputs.
     assert.deepEqual([...t.got[0].encoded!.msgpack!], [...good]);
     assert.deepEqual(t.got.map((r) => r.data.seq), [1, 2]);
-    const input = t.daemon.stats.find((st) => st.name === "redis")!;
     assert.equal(input.errors, 3);
     assert.equal(input.records, 2);
   } finally {
@@ -203,9 +204,11 @@ Deno.test("redis input: a consumer's own pending entries after a crash are read 
     await until("the 25 pending entries", () => t.got.length >= 25, 15_000);
     for (let i = 25; i < 30; i++) await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
     await until("the new ones", () => t.got.length >= 30, 15_000);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(t.got.map((r) => r.data.seq), Array.from({ length: 30 }, (_, i) => i), "each once, in order");
     await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0, 15_000);
+    // One more entry, read after everything before it: an entry read twice would have come before it.
+    await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: 30 })) });
+    await until("the last one", () => t.got.some((r) => r.data.seq === 30), 15_000);
+    assert.deepEqual(t.got.map((r) => r.data.seq), Array.from({ length: 31 }, (_, i) => i), "each once, in order");
   } finally {
     await t.stop();
     await c.close();

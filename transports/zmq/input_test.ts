@@ -8,7 +8,7 @@ import { otherFormat, ZmqInput } from "./input.ts";
 import { type ZmqInputConfig, zmqInputSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
 import { fixtureMessages, TestInputContext } from "./test_helpers.ts";
-import { bytesEqual, until } from "../../testing/mod.ts";
+import { bytesEqual, letTimePass, until } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqInputConfig {
   const r = zmqInputSchema.safeParse({ address: "tcp://127.0.0.1:*", conn_type: "bind", ...extra });
@@ -165,15 +165,12 @@ Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and
   try {
     // SUB connects asynchronously: publish until every subscriber got something.
     const mp = encodeMsgpack({ x: 1.5, n: 2 });
-    for (
-      let i = 0;
-      i < 300 && !(ctxs.msgpack.records.length && ctxs.raw.records.length && ctxs.cbor.stats.errors);
-      i++
-    ) {
+    await until("every subscriber to get something", async () => {
+      if (ctxs.msgpack.records.length && ctxs.raw.records.length && ctxs.cbor.stats.errors) return true;
       await pub.send([enc.encode("robot/imu"), mp]);
       await pub.send([enc.encode("other/imu"), mp]);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return false;
+    });
     const m = ctxs.msgpack.records[0];
     assert.equal(m.stream, "robot/imu");
     assert.deepEqual(m.data, { x: 1.5, n: 2 });
@@ -220,7 +217,7 @@ Deno.test("zmq input: back-pressure from emit stops reading (the HWM then holds 
         await push.send(new Uint8Array(64 * 1024));
         sent++;
       } catch {
-        await new Promise((r) => setTimeout(r, 20));
+        await letTimePass(20); // a moment for the receiver before the second try
         try {
           await push.send(new Uint8Array(64 * 1024));
           sent++;
@@ -251,7 +248,7 @@ Deno.test("zmq input: time spent held back by the bus does not count as a receiv
   try {
     await push.send(new Uint8Array([1]));
     await until("one record", () => t.records.length === 1);
-    await new Promise((r) => setTimeout(r, 700));
+    await letTimePass(700); // held back for more than twice receive_timeout, on purpose
     assert.equal(t.stats.counters.get("receive_timeouts"), undefined);
     t.block = undefined;
     release();
@@ -274,7 +271,7 @@ Deno.test('zmq input: MessagePack maps into format = "mflow" give one hint to ch
     await send(0, 200);
     await until("200 messages counted", () => t.stats.errors === 200, 5000);
     // Past the one-line-per-second limit of other bad messages: still not logged again.
-    await new Promise((r) => setTimeout(r, 1100));
+    await letTimePass(1100); // on purpose: past the one-line-per-second limit
     await send(200, 200);
     await until("400 messages counted", () => t.stats.errors === 400, 5000);
     assert.deepEqual(Object.fromEntries(t.stats.counters), { bad_format_mismatch: 400 });
