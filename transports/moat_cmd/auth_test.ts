@@ -10,7 +10,7 @@ import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
 import { makeRecord } from "../../core/record.ts";
 import { authenticate } from "./auth.ts";
 import { connectClient, memoryLogger } from "./test_util.ts";
-import { freePort, until } from "../../testing/mod.ts";
+import { freePort, letTimePass, until } from "../../testing/mod.ts";
 
 async function daemon(port: number, moreInputs: Record<string, unknown>[] = []) {
   const { log, lines } = memoryLogger();
@@ -104,7 +104,7 @@ Deno.test("moat auth: a client input with token streams from a token-protected t
           resolve();
           while (!ctx.signal.aborted && !seen.has("copy/with")) {
             await ctx.emit([makeRecord("robot/a", 1n, { x: 1 }, ctx.name)]);
-            await new Promise((r) => setTimeout(r, 20));
+            await letTimePass(20); // a producer at 50 records/s until the copy arrives
           }
         },
       })

@@ -6,6 +6,7 @@
 import { Endpoint, type EndpointOptions } from "../../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "./connection.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
+import { letTimePass } from "../../testing/mod.ts";
 
 /** A connected client: its endpoint, its raw connection, and a way to close both. */
 export interface Client {
@@ -36,7 +37,7 @@ export async function connectClient(port: number, options: EndpointOptions = {})
       };
     } catch (e) {
       if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 20));
+      await letTimePass(20); // between connection attempts: the server gives no other sign that it listens
     }
   }
 }
