@@ -9,7 +9,7 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
 import { receiveMessage } from "../transports/zmq/common.ts";
-import { until } from "../testing/mod.ts";
+import { letTimePass, until } from "../testing/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FOLDER = new URL("../testdata/mflow/dump", import.meta.url).pathname;
@@ -193,7 +193,7 @@ Deno.test("signals: stats and record, with no peer and with one sending", async 
       const frame = new TextEncoder().encode('{"htype": "raw-1.0"}');
       while (!sending.signal.aborted) {
         if (push.writable) await push.send([frame]).catch(() => {});
-        await new Promise((r) => setTimeout(r, 2));
+        await letTimePass(2); // a sender at 500 messages/s, not a synchronisation
       }
     })();
     try {
@@ -234,7 +234,7 @@ Deno.test("signals: moat stream with a streaming peer, and with a peer that neve
     const st = req.streamW();
     for (let i = 0;; i++) {
       await st.send(i);
-      await new Promise((r) => setTimeout(r, 10));
+      await letTimePass(10); // a peer streaming at 100 messages/s
     }
   };
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { DaemonProcess, until } from "../testing/mod.ts";
+import { DaemonProcess, letTimePass, prng, until } from "../testing/mod.ts";
 
 const TOTAL = 6000;
 const GARBAGE_AT = 1000;
@@ -86,8 +86,7 @@ fsync = "every_batch"
   let writerDone = false;
   const writer = (async () => {
     let i = 0;
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rand = prng(7);
     while (i < TOTAL) {
       if (i === GARBAGE_AT) await writeAll(f, GARBAGE);
       if (i === ROTATE_AT) {
@@ -105,7 +104,7 @@ fsync = "every_batch"
       // A torn write: part of the burst, a pause, the rest.
       const cut = Math.floor(rand() * buf.length);
       await writeAll(f, buf.subarray(0, cut));
-      await new Promise((r) => setTimeout(r, 1 + rand() * 4));
+      await letTimePass(1 + rand() * 4); // a writer at work, not a synchronisation
       await writeAll(f, buf.subarray(cut));
       i += n;
       written = i;

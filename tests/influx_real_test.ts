@@ -3,7 +3,7 @@
  * `influxdb`), started on free loopback ports in a temporary folder.
  */
 import assert from "node:assert/strict";
-import { Influxd, until } from "../testing/mod.ts";
+import { Influxd, letTimePass, until } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type Dict, makeRecord } from "../core/record.ts";
@@ -156,7 +156,7 @@ Deno.test({
             () => makeRecord("load", T + BigInt(n) * 1000n, { seq: n++ }, "test"),
           );
           await d.emitMany(batch);
-          await new Promise((r) => setTimeout(r, 20));
+          await letTimePass(20); // a steady load of 2,500 points/s, not a synchronisation
         }
       };
       try {

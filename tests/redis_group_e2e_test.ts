@@ -9,7 +9,7 @@ import { createClient } from "npm:redis@^5.8.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { asBuffer } from "../transports/redis_streams/client.ts";
-import { DaemonProcess, RedisServer, until } from "../testing/mod.ts";
+import { DaemonProcess, letTimePass, RedisServer, until } from "../testing/mod.ts";
 
 const TOTAL = 3000;
 
@@ -51,7 +51,7 @@ Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: 
       await Promise.all(
         Array.from({ length: 30 }, (_, k) => c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i + k })) })),
       );
-      await new Promise((r) => setTimeout(r, 5));
+      await letTimePass(5); // a writer at work, not a synchronisation
     }
   })();
   await until("daemon a is busy", async () => (await seqsIn(join(dir, "out-a"))).length >= 300, 30_000);

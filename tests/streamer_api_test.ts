@@ -9,7 +9,7 @@ import { createLogger } from "../core/log.ts";
 import type { BusRecord } from "../core/record.ts";
 import type { Daemon } from "../core/daemon.ts";
 import { decodeMsgpack } from "../codecs/msgpack.ts";
-import { RedisServer, testDaemon, until } from "../testing/mod.ts";
+import { letTimePass, RedisServer, testDaemon, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const enc = new TextEncoder();
@@ -229,7 +229,8 @@ Deno.test("streamer GET: default reads the oldest (no 500), x-offsets, x-last-en
   assert.ok(Math.abs(idOf(r.headers.get("x-last-entry-id")!).ms - t0) < 1000, "the cursor is now");
   // a blocked GET is answered by a push
   const waiting = fetch(`http://${d.host}/data/g?last_entry_id=${g2}&block=1500`);
-  setTimeout(() => push.push([1, 1], "n"), 30);
+  // The push comes a little later, so that the GET is (most likely) waiting by then; it answers "n" either way.
+  letTimePass(30).then(() => push.push([1, 1], "n"));
   r = await waiting;
   assert.equal(await r.text(), "n");
   r = await fetch(`http://${d.host}/data/g?count=zero`);
