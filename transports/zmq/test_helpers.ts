@@ -1,6 +1,6 @@
 /**
  * Helpers of the zmq tests: a recording input context, an output context,
- * the mflow fixtures, and waiting with a deadline.
+ * and the mflow fixtures.
  *
  * @module
  */
