@@ -3,41 +3,20 @@
  * `influxdb`), started on free loopback ports in a temporary folder.
  */
 import assert from "node:assert/strict";
-import { Influxd, letTimePass, until } from "../testing/mod.ts";
-import { startDaemon } from "../start.ts";
-import { createLogger } from "../core/log.ts";
+import { Influxd, letTimePass, testDaemon, until } from "../testing/mod.ts";
 import { type Dict, makeRecord } from "../core/record.ts";
-import type { Daemon } from "../core/daemon.ts";
-import type { InputContext } from "../core/transport.ts";
 
-const quiet = createLogger("test", { level: "error", write() {} });
 const T = 1_704_067_200_000_000_000n;
 
 /** A daemon with one influxdb output and an input the test drives. */
 async function daemonWith(output: Record<string, unknown>) {
-  const dir = await Deno.makeTempDir({ prefix: "telebus-influx-real-" });
-  const daemon: Daemon = await startDaemon({
-    config: { daemon: { http: "off", data_dir: dir, stop_timeout: "60s" }, outputs: { influxdb: [output] } },
-  }, { log: quiet });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    daemon.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
+  const t = await testDaemon({ daemon: { http: "off", stop_timeout: "60s" }, outputs: { influxdb: [output] } });
   return {
-    daemon,
-    emit: (stream: string, time: bigint, data: Dict) => ctx.emit([makeRecord(stream, time, data, "test")]),
-    emitMany: (records: ReturnType<typeof makeRecord>[]) => ctx.emit(records),
-    stats: () => daemon.stats.find((s) => s.kind === "output" && s.type === "influxdb")!,
-    async close() {
-      await daemon.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    daemon: t.daemon,
+    emit: (stream: string, time: bigint, data: Dict) => t.emit(stream, data, time),
+    emitMany: (records: ReturnType<typeof makeRecord>[]) => t.emitRecords(records),
+    stats: () => t.daemon.stats.find((s) => s.kind === "output" && s.type === "influxdb")!,
+    close: () => t.close(),
   };
 }
 
