@@ -17,8 +17,7 @@ import {
   templateFolder,
 } from "../cli/permissions.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
-import { mpackFiles, printedFlags, ROOT, startWithFlags, until } from "./helpers/least_privilege.ts";
-import { MockInflux } from "./helpers/mock_influx.ts";
+import { MockInflux, mpackFiles, printedFlags, ROOT, startWithFlags, until } from "../testing/mod.ts";
 
 Deno.test("permissions: template folders and referenced variables", () => {
   assert.equal(templateFolder("data/logs/t-{datetime}.mpack"), "data/logs");

@@ -13,8 +13,7 @@ import { validateConfig } from "../config/load.ts";
 import { outputCommonSchema } from "../config/schema.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
-import { until } from "./helpers/least_privilege.ts";
-import { makeTestCerts } from "./helpers/tls_certs.ts";
+import { letTimePass, makeTestCerts, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 
@@ -175,7 +174,7 @@ Deno.test("reload: a changed mpack_tail input resumes from its checkpoint: no re
       for (let s = 500; s < TOTAL; s += 100) {
         const b = chunk(s, 100);
         for (let o = 0; o < b.length;) o += await f.write(b.subarray(o));
-        await new Promise((r) => setTimeout(r, 5));
+        await letTimePass(5); // a writer at work during the reload, not a synchronisation
       }
     })();
     await until("records written", async () => await count() >= 1000);

@@ -11,6 +11,7 @@ import { Endpoint, type Request } from "./endpoint.ts";
 import { decodeHeader } from "./header.ts";
 import { MoatError, RemoteError } from "./errors.ts";
 import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 function prng(seed: number): () => number {
   let a = seed >>> 0;
@@ -24,7 +25,7 @@ function prng(seed: number): () => number {
 }
 
 const tick = () => new Promise<void>((r) => queueMicrotask(r));
-const macrotick = () => new Promise<void>((r) => setTimeout(r, 0));
+const macrotick = nextMacrotask;
 
 async function jitter(rnd: () => number): Promise<void> {
   const n = Math.floor(rnd() * 3);
