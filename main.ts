@@ -32,6 +32,7 @@ usage: telebus [run] --config FILE       run the daemon (default command)
        telebus split -c CONFIG | SOURCE STREAM…
                                          copy a stream to several outputs (m_split)
        telebus permissions --config FILE the Deno permission flags the configuration needs
+       telebus transports [TYPE]         the transport types, or one type's options with defaults
        telebus moat call|stream HOST:PORT CMD [ARG…] [--codec cbor|msgpack]
                                          call a MoaT-Cmd command, or print its stream as JSON lines
        telebus --version
@@ -78,6 +79,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/split.ts")).splitCommand(rest);
     case "permissions":
       return await (await import("./cli/permissions.ts")).permissionsCommand(rest);
+    case "transports":
+      return await (await import("./cli/transports.ts")).transportsCommand(rest);
     default:
       if (cmd.startsWith("-")) return await runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);

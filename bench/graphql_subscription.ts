@@ -10,7 +10,7 @@
 import { parseArgs } from "node:util";
 import { createClient } from "npm:graphql-ws@^6.0.6";
 import { makeRecord } from "../core/record.ts";
-import { testDaemon } from "../tests/helpers/test_daemon.ts";
+import { testDaemon } from "../testing/mod.ts";
 import { telemetry } from "./fixtures.ts";
 
 const { values } = parseArgs({ args: Deno.args, options: { records: { type: "string", default: "50000" } } });

@@ -17,11 +17,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { Influxd } from "../tests/helpers/influxd.ts";
-import { startDaemon } from "../start.ts";
+import { Influxd, testDaemon } from "../testing/mod.ts";
 import { createLogger } from "../core/log.ts";
 import { type BusRecord, makeRecord } from "../core/record.ts";
-import type { InputContext } from "../core/transport.ts";
 import { encodeRecord } from "../codecs/line_protocol.ts";
 
 const { values } = parseArgs({
@@ -96,9 +94,9 @@ async function bare(db: string, lines: string[], recs?: BusRecord[]): Promise<nu
 async function daemon(db: string, recs: BusRecord[]): Promise<number> {
   await influx.query(`CREATE DATABASE ${db}`);
   const dataDir = await Deno.makeTempDir({ prefix: "telebus-bench-influx-" });
-  const d = await startDaemon({
-    config: {
-      daemon: { http: "off", data_dir: dataDir, stop_timeout: "120s" },
+  const t = await testDaemon(
+    {
+      daemon: { http: "off", stop_timeout: "120s" },
       outputs: {
         influxdb: [{
           name: "influx",
@@ -113,25 +111,17 @@ async function daemon(db: string, recs: BusRecord[]): Promise<number> {
         }],
       },
     },
-  }, { log });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    d.addInput("bench", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
+    dataDir,
+    { log },
   );
+  const d = t.daemon;
   const stats = d.stats.find((s) => s.name === "influx")!;
   const t0 = performance.now();
-  for (let i = 0; i < recs.length; i += 1000) await ctx.emit(recs.slice(i, i + 1000));
+  for (let i = 0; i < recs.length; i += 1000) await t.emitRecords(recs.slice(i, i + 1000));
   while ((stats.counters.get("points_written") ?? 0) < N) await new Promise((r) => setTimeout(r, 1));
-  const t = performance.now() - t0;
-  await d.stop();
-  await Deno.remove(dataDir, { recursive: true });
-  return t;
+  const ms = performance.now() - t0;
+  await t.close();
+  return ms;
 }
 
 try {

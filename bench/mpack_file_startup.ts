@@ -26,7 +26,7 @@ import { EncodedRecord } from "../codecs/encoded_record.ts";
 import { PartStats } from "../core/stats.ts";
 import { MpackFileOutput } from "../transports/mpack_file/output.ts";
 import { mpackFileSchema } from "../transports/mpack_file/schema.ts";
-import { DaemonProcess } from "../tests/helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../testing/mod.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -64,18 +64,10 @@ path = "${outPath}"
   return path;
 }
 
-async function waitFor(cond: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 async function start(cfg: string): Promise<{ d: DaemonProcess; ms: number; readMiB: number }> {
   const t0 = performance.now();
   const d = await DaemonProcess.start(cfg);
-  await waitFor(async () => (await d.get("/health")).status === 200);
+  await until("/health to answer 200", async () => (await d.get("/health")).status === 200, 60_000, 5);
   const ms = performance.now() - t0;
   return { d, ms, readMiB: await d.bytesRead() / MiB };
 }
@@ -157,14 +149,19 @@ await Deno.writeFile(src, new Uint8Array(0));
     const before = (await Deno.stat(src)).size;
     const slice = tail.subarray(Math.floor(i * tail.length / STARTS), Math.floor((i + 1) * tail.length / STARTS));
     await Deno.writeFile(src, slice, { append: true });
-    await waitFor(async () => ((await checkpointOffset("big")) ?? 0) > before);
+    await until(
+      "a checkpoint inside the new slice",
+      async () => ((await checkpointOffset("big")) ?? 0) > before,
+      60_000,
+      5,
+    );
     await d.stop("SIGKILL");
     const r = await start(cfg);
     killed.push(r);
     d = r.d;
   }
   const size = (await Deno.stat(src)).size;
-  await waitFor(async () => await checkpointOffset("big") === size);
+  await until("the checkpoint at the end", async () => await checkpointOffset("big") === size, 60_000, 5);
   await d.stop("SIGTERM");
   summary("kill9", killed);
   const cuts = killed.map((k) => /cut back to the input's checkpoint.*? bytes=(\d+)/.exec(k.d.log)?.[1] ?? "none");

@@ -17,10 +17,9 @@ import { createClient } from "npm:redis@^5.8.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { type BusRecord, makeRecord } from "../core/record.ts";
-import type { InputContext } from "../core/transport.ts";
 import { decodeMsgpack, encodeMsgpack } from "../codecs/msgpack.ts";
 import { asBuffer, binary } from "../net/redis.ts";
-import { RedisServer } from "../tests/helpers/redis_server.ts";
+import { RedisServer, testDaemon } from "../testing/mod.ts";
 import { telemetry } from "./fixtures.ts";
 
 const { values } = parseArgs({
@@ -51,33 +50,27 @@ async function bareXadd(key: string): Promise<number> {
 }
 
 async function telebusXadd(key: string): Promise<number> {
-  const dir = await Deno.makeTempDir();
-  const d = await startDaemon({
-    config: {
-      daemon: { http: "off", data_dir: dir },
+  const t = await testDaemon(
+    {
+      daemon: { http: "off" },
       outputs: { redis_streams: [{ url: redis.url, key, maxlen: N }] },
     },
-  }, { log });
-  let ctx!: InputContext;
-  await new Promise<void>((r) =>
-    d.addInput("bench", {
-      run: (x) => (ctx = x, r(), new Promise((s) => x.signal.addEventListener("abort", () => s()))),
-    })
+    undefined,
+    { log },
   );
-  const out = d.stats.find((s) => s.type === "redis_streams")!;
+  const out = t.daemon.stats.find((s) => s.type === "redis_streams")!;
   // Timed from here: the bare loop's client is connected before its clock starts too.
   const t0 = performance.now();
   for (let i = 0; i < N; i += 1000) {
     const batch: BusRecord[] = [];
     for (let k = 0; k < 1000 && i + k < N; k++) batch.push(makeRecord("s", 0n, dicts[k], "bench"));
-    const p = ctx.emit(batch);
+    const p = t.emitRecords(batch);
     if (p) await p;
   }
   // Until Redis has confirmed every entry (write() returns before the last batch is confirmed).
   while ((out.counters.get("entries_written") ?? 0) < N) await new Promise((r) => setTimeout(r, 1));
   const ms = performance.now() - t0;
-  await d.stop();
-  await Deno.remove(dir, { recursive: true });
+  await t.close();
   return rate(ms);
 }
 

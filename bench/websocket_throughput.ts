@@ -9,12 +9,11 @@
  *
  * @module
  */
-import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { makeRecord, nowNs } from "../core/record.ts";
-import type { InputContext } from "../core/transport.ts";
 import { telemetry } from "./fixtures.ts";
 import { toJson } from "../codecs/json.ts";
+import { testDaemon } from "../testing/mod.ts";
 
 const CLIENTS = new URL("./ws_clients.ts", import.meta.url).pathname;
 const dicts = telemetry(1000);
@@ -71,26 +70,16 @@ async function bare(n: number, frames: number): Promise<number> {
 
 /** A daemon with a websocket output, and an input this benchmark drives. */
 async function daemon() {
-  const dir = await Deno.makeTempDir();
-  const d = await startDaemon({
-    config: {
-      daemon: { http: "127.0.0.1:0", data_dir: dir, dashboard: false },
+  const t = await testDaemon(
+    {
       outputs: {
         websocket: [{ format: "json", max_buffered: "512MiB", slow_client: "drop_oldest", client_queue: 1_000_000 }],
       },
     },
-  }, { log: createLogger("bench", { level: "warn", write: (l) => console.error(l) }) });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    d.addInput("bench", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
+    undefined,
+    { log: createLogger("bench", { level: "warn", write: (l) => console.error(l) }) },
   );
-  return { d, dir, url: `ws://127.0.0.1:${d.http.addr!.port}/ws/records`, ctx: () => ctx };
+  return { d: t.daemon, dir: t.dir, url: `ws://${t.url}/ws/records`, ctx: () => ({ emit: t.emitRecords }) };
 }
 
 async function throughput(n: number, frames: number): Promise<number> {

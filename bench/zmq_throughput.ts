@@ -117,6 +117,7 @@ const nullTransport: TransportDefinition = {
   description: "counts records",
   output: {
     schema: z.object({}).passthrough() as never,
+    permissions: () => {},
     create: () => ({
       async write(records) {
         await gate;

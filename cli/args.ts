@@ -7,6 +7,7 @@
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { loadConfigFile, type TelebusConfig } from "../config/load.ts";
 import { ConfigError } from "../config/errors.ts";
+import type { TransportRegistry } from "../core/transport.ts";
 import { transports } from "../transports/mod.ts";
 
 /** Parses `args` with node's parseArgs; on a usage error prints it with `usage` and returns undefined. */
@@ -25,13 +26,16 @@ export function parseOrUsage<T extends ParseArgsConfig["options"]>(
 }
 
 /**
- * Loads a configuration file with the built-in transports; on a configuration
+ * Loads a configuration file with the built-in transports (or `registry`'s); on a configuration
  * error prints its located message on stderr and returns undefined (the
  * caller exits 1). Other errors are thrown.
  */
-export async function loadConfigOrReport(file: string): Promise<TelebusConfig | undefined> {
+export async function loadConfigOrReport(
+  file: string,
+  registry: TransportRegistry = transports,
+): Promise<TelebusConfig | undefined> {
   try {
-    return await loadConfigFile(file, { registry: transports });
+    return await loadConfigFile(file, { registry });
   } catch (e) {
     if (e instanceof ConfigError) {
       console.error(e.message);

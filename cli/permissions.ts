@@ -6,47 +6,28 @@
  * deno run $(deno run -R -E main.ts permissions --config telemetry.toml) main.ts --config telemetry.toml
  * ```
  *
- * What each transport type needs is data: {@linkcode PERMISSION_RULES} maps a
- * type to a rule, and a transport module may instead export its own
- * `permissions` rule next to `transport` (checked first). A configured type
- * with neither is an error, never a silent under- or over-grant.
+ * What each part needs besides the daemon's own needs comes from its
+ * transport's definition (`permissions` of its input or output side), so a
+ * new transport brings its rule along; this file knows no transport.
  *
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { parse } from "npm:smol-toml@^1.4.2";
-import type { PartConfig, TelebusConfig } from "../config/load.ts";
+import type { TelebusConfig } from "../config/load.ts";
+import type { PermissionNeeds } from "../core/permissions.ts";
 import type { TransportRegistry } from "../core/transport.ts";
 import { transports } from "../transports/mod.ts";
 import { loadConfigOrReport, parseOrUsage } from "./args.ts";
 
-/** The permissions a configuration needs, as sets of Deno permission descriptors. */
-export interface PermissionNeeds {
-  /** `host:port` addresses to listen on or connect to (`--allow-net`). */
-  net: Set<string>;
-  /** Absolute paths read (`--allow-read`). */
-  read: Set<string>;
-  /** Absolute paths written (`--allow-write`). */
-  write: Set<string>;
-  /** Environment variables read (`--allow-env`). */
-  env: Set<string>;
-  /** `Deno` system-information APIs called (`--allow-sys`), e.g. `hostname`. */
-  sys: Set<string>;
-  /** Native libraries loaded (`--allow-ffi`); `"*"` for any (a transport that loads a native addon). */
-  ffi: Set<string>;
-}
-
-/** What a permission rule gets besides the part's validated config. */
-export interface PermissionContext {
-  /** `"input"` or `"output"`. */
-  side: "input" | "output";
-  /** Makes a configured path absolute, as the daemon will see it (relative to its working directory). */
-  path(p: string): string;
-}
-
-/** Adds what one configured input or output of a transport type needs to `needs`. */
-export type PermissionRule = (config: Record<string, unknown>, needs: PermissionNeeds, ctx: PermissionContext) => void;
+export {
+  npmPackageDir,
+  type PermissionContext,
+  type PermissionNeeds,
+  type PermissionRule,
+  templateFolder,
+  urlHost,
+} from "../core/permissions.ts";
 
 /** Variables telebus itself (and its runtime dependencies) read, whatever the config. */
 export const BUILTIN_ENV: readonly string[] = [
@@ -55,115 +36,10 @@ export const BUILTIN_ENV: readonly string[] = [
   "MSGPACKR_NATIVE_ACCELERATION_DISABLED", // read by msgpackr when it loads
 ];
 
-/**
- * The folder a file-name template writes into: its directory part up to the
- * first `{placeholder}` (a placeholder in the folder part means new folders
- * appear below that prefix).
- */
-export function templateFolder(template: string): string {
-  const brace = template.indexOf("{");
-  const fixed = brace < 0 ? template : template.slice(0, brace);
-  const slash = fixed.lastIndexOf("/");
-  if (slash < 0) return ".";
-  return slash === 0 ? "/" : fixed.slice(0, slash);
-}
-
-/** `host:port` of a URL, or the bare host (every port) when the URL gives none. */
-export function urlHost(url: string): string {
-  const u = new URL(url);
-  return u.port ? `${u.hostname}:${u.port}` : u.hostname;
-}
-
-/**
- * The folder of npm package `name` given the resolved URL of one of its files
- * (`.../node_modules/<name>/...`), for packages that read their own files at
- * run time. Undefined when it is not a local file.
- */
-export function npmPackageDir(resolved: string, name: string): string | undefined {
-  if (!resolved.startsWith("file:")) return undefined;
-  const path = fileURLToPath(resolved);
-  const marker = `/node_modules/${name}/`;
-  const at = path.lastIndexOf(marker);
-  return at < 0 ? undefined : path.slice(0, at + marker.length - 1);
-}
-
-/**
- * What each built-in transport type needs beyond the daemon's own needs (its
- * HTTP address, the config file, `data_dir`). Transports served by the
- * daemon's HTTP server (dashboard, websocket, graphql) need nothing more,
- * but what their npm packages read (graphql reads `NODE_ENV`).
- * A ZeroMQ transport would add `needs.ffi.add("*")` (its native addon) and its
- * endpoints to `needs.net`.
- */
-export const PERMISSION_RULES: Record<string, PermissionRule> = {
-  generator: () => {},
-  dashboard: () => {},
-  websocket: () => {},
-  graphql: (_c, needs) => {
-    needs.env.add("NODE_ENV"); // read by the graphql package when it loads
-  },
-  mpack_tail: (c, needs, ctx) => {
-    needs.read.add(ctx.path(String(c.path)));
-  },
-  mpack_file: (c, needs, ctx) => {
-    const tpl = String(c.path);
-    const dir = ctx.path(templateFolder(tpl));
-    needs.read.add(dir); // an existing file is appended to after its tail is checked
-    needs.write.add(dir);
-    if (tpl.includes("{host}")) needs.sys.add("hostname");
-  },
-  mpack_serve: (c, needs) => {
-    needs.net.add(String(c.listen));
-  },
-  redis_streams: (c, needs, ctx) => {
-    const u = new URL(String(c.url));
-    needs.net.add(`${u.hostname}:${u.port || "6379"}`);
-    if (typeof c.tls_ca === "string" && c.tls_ca) needs.read.add(ctx.path(c.tls_ca));
-    if (ctx.side === "input" && c.consumer === undefined) needs.sys.add("hostname"); // default consumer name
-  },
-  // Served by the daemon's HTTP server; Redis when the store lives there; graphql reads NODE_ENV (loaded only then).
-  streamer: (c, needs, ctx) => {
-    if (c.graphql === true || c.graphql === "true") needs.env.add("NODE_ENV");
-    if (typeof c.redis_url === "string") {
-      const u = new URL(c.redis_url);
-      needs.net.add(`${u.hostname}:${u.port || "6379"}`);
-      if (typeof c.tls_ca === "string" && c.tls_ca) needs.read.add(ctx.path(c.tls_ca));
-    }
-  },
-  influxdb: (c, needs) => {
-    needs.net.add(urlHost(String(c.url))); // its spool lives in data_dir
-  },
-  moat_cmd: (c, needs, ctx) => {
-    if (typeof c.listen === "string") needs.net.add(c.listen);
-    const to = c.connect;
-    if (typeof to !== "string") return;
-    if (to.startsWith("/")) { // a serial device or pipe, opened read-write
-      needs.read.add(ctx.path(to));
-      needs.write.add(ctx.path(to));
-    } else needs.net.add(/^wss?:\/\//.test(to) ? urlHost(to) : to);
-  },
-  zmq: (c, needs) => {
-    // libzmq is a native addon: it needs --allow-ffi, and Deno does not confine what it does,
-    // so its endpoints are listed for the record only.
-    needs.ffi.add("*");
-    needs.read.add("/etc/alpine-release"); // zeromq's addon loader tells musl from glibc by it
-    const dir = npmPackageDir(import.meta.resolve("zeromq"), "zeromq");
-    if (dir) needs.read.add(dir); // it reads its build manifest; the addon itself loads through --allow-ffi
-    for (const a of c.address as string[]) {
-      const m = /^tcp:\/\/(.+):(\d+)$/.exec(a);
-      if (m) needs.net.add(`${m[1] === "*" ? "0.0.0.0" : m[1]}:${m[2]}`);
-    }
-  },
-};
-
 /** Options of {@linkcode permissionNeeds}. */
 export interface NeedsOptions {
   /** The daemon's working directory, against which relative paths resolve (default: this process's). */
   cwd?: string;
-  /** Extra rules by transport type, over {@linkcode PERMISSION_RULES}. */
-  rules?: Record<string, PermissionRule>;
-  /** Where transport modules are loaded from, for rules they export (default: the built-in registry). */
-  registry?: TransportRegistry;
   /** The raw TOML text, for the `${VAR}`s it references (default: read from `config.file`). */
   text?: string;
   /** Where the daemon will read the configuration from, when not `config.file` (a binary built for a robot). */
@@ -181,22 +57,6 @@ export function referencedVariables(text: string): Set<string> {
   };
   walk(parse(text));
   return names;
-}
-
-async function ruleFor(part: PartConfig, options: NeedsOptions): Promise<PermissionRule> {
-  const own = options.rules?.[part.type];
-  if (own) return own;
-  const load = (options.registry ?? transports)[part.type];
-  const mod = load ? await load() as { permissions?: unknown } : undefined;
-  if (typeof mod?.permissions === "function") return mod.permissions as PermissionRule;
-  const rule = PERMISSION_RULES[part.type];
-  if (!rule) {
-    throw new Error(
-      `no permission rule for transport type ${JSON.stringify(part.type)}: export \`permissions\` ` +
-        `from its module or add it to PERMISSION_RULES in cli/permissions.ts`,
-    );
-  }
-  return rule;
 }
 
 /** Computes the permissions a validated configuration needs. */
@@ -219,8 +79,10 @@ export async function permissionNeeds(config: TelebusConfig, options: NeedsOptio
   for (const f of [config.daemon.tls_cert, config.daemon.tls_key]) if (f) needs.read.add(abs(f));
   const text = options.text ?? await Deno.readTextFile(config.file);
   for (const v of referencedVariables(text)) needs.env.add(v);
-  for (const [side, parts] of [["input", config.inputs], ["output", config.outputs]] as const) {
-    for (const part of parts) (await ruleFor(part, options))(part.config, needs, { side, path: abs });
+  // Each part's rule is its transport's: a part is validated by, and carries, its transport's definition.
+  for (const part of config.inputs) part.transport.input!.permissions(part.config, needs, { side: "input", path: abs });
+  for (const part of config.outputs) {
+    part.transport.output!.permissions(part.config, needs, { side: "output", path: abs });
   }
   // A path below another granted path adds nothing.
   for (const set of [needs.read, needs.write]) {
@@ -284,8 +146,8 @@ current environment: run it with the daemon's environment.
                       where the daemon will read the configuration (default: FILE)
       --json          print {"flags": [...], "net": [...], ...} instead`;
 
-/** `telebus permissions`: prints the flags; returns the exit code. */
-export async function permissionsCommand(args: string[]): Promise<number> {
+/** `telebus permissions`: prints the flags; returns the exit code. `registry`: the transports a config may use. */
+export async function permissionsCommand(args: string[], registry: TransportRegistry = transports): Promise<number> {
   const p = parseOrUsage(args, {
     config: { type: "string", short: "c" },
     http: { type: "string" },
@@ -300,7 +162,7 @@ export async function permissionsCommand(args: string[]): Promise<number> {
     return 0;
   }
   const file = (p.values.config as string | undefined) ?? p.positionals[0] ?? "telemetry.toml";
-  const config = await loadConfigOrReport(file);
+  const config = await loadConfigOrReport(file, registry);
   if (!config) return 1;
   if (p.values.http) config.daemon.http = p.values.http as string;
   try {

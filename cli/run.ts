@@ -6,6 +6,7 @@
 import { loadConfigFile } from "../config/load.ts";
 import { ConfigError } from "../config/errors.ts";
 import { transports } from "../transports/mod.ts";
+import type { TransportRegistry } from "../core/transport.ts";
 import { Daemon } from "../core/daemon.ts";
 import { createLogger, stderrSink } from "../core/log.ts";
 import { loadConfigOrReport, parseOrUsage } from "./args.ts";
@@ -115,8 +116,8 @@ export async function runCommand(args: string[]): Promise<number> {
   return 0;
 }
 
-/** `telebus check`: validates a configuration; returns the exit code. */
-export async function checkCommand(args: string[]): Promise<number> {
+/** `telebus check`: validates a configuration; returns the exit code. `registry`: the transports a config may use. */
+export async function checkCommand(args: string[], registry: TransportRegistry = transports): Promise<number> {
   const p = parseOrUsage(
     args,
     { config: { type: "string", short: "c" }, help: { type: "boolean", short: "h" } },
@@ -132,7 +133,7 @@ export async function checkCommand(args: string[]): Promise<number> {
     console.error(CHECK_USAGE);
     return 2;
   }
-  const c = await loadConfigOrReport(file);
+  const c = await loadConfigOrReport(file, registry);
   if (!c) return 1;
   console.log(
     `${file}: ok — ${c.inputs.length} input(s): ${

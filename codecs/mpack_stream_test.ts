@@ -7,7 +7,7 @@ import {
   MpackStreamReader,
 } from "./mpack_stream.ts";
 import { encodeMsgpack } from "./msgpack.ts";
-import { concatBytes, randomBytes, telemetryRecord, tornLog } from "../tests/helpers/torn_log.ts";
+import { concat, randomBytes, telemetryRecord, tornLog } from "../testing/mod.ts";
 
 const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url);
 
@@ -123,7 +123,7 @@ Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself wh
   // became part of one bogus record.
   const log = tornLog();
   assert.ok(log.after.length > 1 << 20);
-  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  const { seqs, garbage } = readWhole(concat(log.before, log.torn, log.after));
   assert.deepEqual(seqs, log.seqs);
   assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[log.before.length, log.torn.length]]);
   assert.match(garbage[0].reason, /torn record/);
@@ -132,7 +132,7 @@ Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself wh
 Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself when the data ends inside it", () => {
   // 5,000 records (330 kB) after the cut: the field's declared length runs past the end of the data.
   const log = tornLog({ records: 5000 });
-  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  const { seqs, garbage } = readWhole(concat(log.before, log.torn, log.after));
   assert.deepEqual(seqs, log.seqs);
   assert.deepEqual(garbage.map((g) => [g.start, g.length, g.reason]), [[
     log.before.length,
@@ -144,7 +144,7 @@ Deno.test("mpack stream: a record torn inside a 1 MiB field costs only itself wh
 Deno.test("mpack stream: declareTorn resumes at the first byte written after the record was seen held", () => {
   const log = tornLog({ records: 3000 });
   const r = new MpackStreamReader();
-  r.push(concatBytes([log.before, log.torn]));
+  r.push(concat(log.before, log.torn));
   const seqs: unknown[] = [];
   for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
   assert.equal(r.declareTorn(), undefined, "nothing is declared torn before heldRecord() saw it");
@@ -169,12 +169,12 @@ Deno.test("mpack stream: a torn record anywhere in a field, with records cut any
   // The cut falls anywhere in the record (header or payload); the payload is last or followed by more entries.
   let seed = 5;
   const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
-  const after = concatBytes(Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
+  const after = concat(...Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
   for (let i = 0; i < 60; i++) {
     const blob = randomBytes(i % 2 ? 8000 : 65536, i);
     const big = encodeMsgpack(i % 3 ? { time: 1.5, seq: -1, image: blob } : { image: blob, seq: -1, meta: { w: 640 } });
     const cut = 1 + Math.floor(rand() * Math.min(big.length - 1, 30_000));
-    const { seqs, garbage } = readWhole(concatBytes([big.subarray(0, cut), after]), 4096);
+    const { seqs, garbage } = readWhole(concat(big.subarray(0, cut), after), 4096);
     const where = `try ${i}, cut after ${cut} of ${big.length} bytes`;
     assert.deepEqual(seqs, Array.from({ length: 300 }, (_, k) => k), where);
     assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[0, cut]], where);
@@ -191,7 +191,7 @@ Deno.test("mpack stream: whole records that merely look like a torn one are read
     const n = 1 + Math.floor(rand() * 20_000);
     const kinds = [
       () => ({ seq: i, image: randomBytes(n, i), t: 1.5 }),
-      () => ({ seq: i, log: concatBytes(Array.from({ length: 1 + (n >> 6) }, (_, k) => telemetryRecord(k))) }),
+      () => ({ seq: i, log: concat(...Array.from({ length: 1 + (n >> 6) }, (_, k) => telemetryRecord(k))) }),
       () => ({ seq: i, dets: Array.from({ length: 1 + (n >> 6) }, (_, k) => ({ id: k, x: k / 3 })) }),
       () => ({ seq: i, pose: { x: 1, y: 2 }, blob: randomBytes(n, i) }),
       () => ({ seq: i, text: "ключ 数据 ".repeat(1 + (n >> 4)) }),
@@ -199,7 +199,7 @@ Deno.test("mpack stream: whole records that merely look like a torn one are read
     ];
     recs.push(encodeMsgpack(kinds[i % kinds.length]()));
   }
-  const all = concatBytes(recs);
+  const all = concat(...recs);
   for (const held of [false, true]) {
     const r = new MpackStreamReader();
     const seqs: unknown[] = [];
@@ -223,7 +223,7 @@ Deno.test("mpack stream: declareTorn keeps the records a new writer wrote before
   // The reader got to the end of the data only after the new writer's first 10,000 bytes (a follower behind).
   const log = tornLog({ records: 3000 });
   const r = new MpackStreamReader();
-  r.push(concatBytes([log.before, log.torn, log.after.subarray(0, 10_000)]));
+  r.push(concat(log.before, log.torn, log.after.subarray(0, 10_000)));
   const seqs: unknown[] = [];
   for (let it = r.next(); it; it = r.next()) seqs.push((it as MpackRecordItem).value.seq);
   assert.equal(r.heldRecord(), log.before.length);
@@ -238,14 +238,14 @@ Deno.test("mpack stream: declareTorn keeps the records a new writer wrote before
 
 Deno.test("mpack stream: after a torn end, a run shorter than four records counts when it reaches the end", () => {
   const log = tornLog({ records: 2 });
-  const { seqs, garbage } = readWhole(concatBytes([log.before, log.torn, log.after]));
+  const { seqs, garbage } = readWhole(concat(log.before, log.torn, log.after));
   assert.deepEqual(seqs, [0, 1, 2, 1000, 1001]);
   assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[log.before.length, log.torn.length]]);
 });
 
 Deno.test("mpack stream: a torn field that ends exactly where a new record ends is found when it is 4 KiB or more", () => {
   // Nothing after the bogus record looks wrong here: only the look into big fields finds it.
-  const after = concatBytes(Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
+  const after = concat(...Array.from({ length: 300 }, (_, i) => telemetryRecord(i)));
   const cut = 100;
   const head = encodeMsgpack({ time: 1.5, seq: -1, image: new Uint8Array(5000) }).length - 5000; // bytes before the field
   // A field length that makes the torn record end exactly at the end of the 90th new record.
@@ -254,7 +254,7 @@ Deno.test("mpack stream: a torn field that ends exactly where a new record ends 
   const binLen = cut - head + end90;
   const big = encodeMsgpack({ time: 1.5, seq: -1, image: randomBytes(binLen, 4) });
   assert.equal(big.length - binLen, head);
-  const { seqs, garbage } = readWhole(concatBytes([big.subarray(0, cut), after]));
+  const { seqs, garbage } = readWhole(concat(big.subarray(0, cut), after));
   assert.deepEqual(seqs, Array.from({ length: 300 }, (_, k) => k));
   assert.deepEqual(garbage.map((g) => [g.start, g.length]), [[0, cut]]);
 });

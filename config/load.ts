@@ -6,36 +6,20 @@
  * @module
  */
 import { parse, TomlError } from "npm:smol-toml@^1.4.2";
-import type { TransportDefinition, TransportRegistry } from "../core/transport.ts";
-import { type DaemonConfig, daemonSchema } from "./schema.ts";
+import type { TableSchema, TransportRegistry } from "../core/transport.ts";
+import type { DaemonPlan } from "../core/plan.ts";
+import { daemonSchema } from "./schema.ts";
+import type { DaemonConfig, InputCommon, OutputCommon } from "./types.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { substituteAll, type TomlValue } from "./env.ts";
 import { didYouMean, keysAt } from "./suggest.ts";
 
-/** One configured input or output, validated. */
-export interface PartConfig {
-  /** Transport type (the `<type>` of the table). */
-  type: string;
-  /** Unique name (given, or `<type><index>`). */
-  name: string;
-  /** Index among the tables of this type. */
-  index: number;
-  /** The validated table, defaults filled in. */
-  config: Record<string, unknown>;
-  /** The transport that handles it. */
-  transport: TransportDefinition;
-}
-
-/** A whole validated configuration. */
-export interface TelebusConfig {
+/** A whole validated configuration: the daemon's plan, and the file it came from. */
+export interface TelebusConfig extends DaemonPlan {
   /** The configuration file, or `<config>`. */
   file: string;
-  /** The `[daemon]` table. */
+  /** The `[daemon]` table, every key set. */
   daemon: DaemonConfig;
-  /** Inputs in file order. */
-  inputs: PartConfig[];
-  /** Outputs in file order. */
-  outputs: PartConfig[];
 }
 
 /** Options of {@linkcode parseConfig}. */
@@ -235,26 +219,38 @@ export async function validateConfig(
         markBroken();
         continue;
       }
-      tables.forEach((table, index) => {
-        const parsed = definition.schema.safeParse(table);
+      /** The validated table with its name, or undefined when it has problems (reported). */
+      const accept = <C extends InputCommon>(schema: TableSchema<C>, table: unknown, index: number) => {
+        const parsed = schema.safeParse(table);
         if (!parsed.success) {
           for (const issue of parsed.error.issues) {
-            reportIssue([kind, type, index], table, definition.schema, issue, schemaProblem);
+            reportIssue([kind, type, index], table, schema, issue, schemaProblem);
           }
           if (kind === "inputs") brokenInputs.add(nameOf(table, type, index));
-          return;
+          return undefined;
         }
-        const config = parsed.data as Record<string, unknown>;
-        const name = typeof config.name === "string" ? config.name : `${type}${index}`;
+        const config = parsed.data;
+        const name = config.name ?? `${type}${index}`;
         if (names.has(name)) {
           problem([kind, type, index, "name"], `duplicate name ${JSON.stringify(name)}`);
-          return;
+          return undefined;
         }
         names.add(name);
         config.name = name;
-        const bad = kind === "outputs" ? transport.output?.checkDaemon?.(config as never, daemon) : undefined;
-        if (bad) problem([kind, type, index, bad.key], bad.message);
-        result[kind].push({ type, name, index, config, transport });
+        return { type, name, index, config, transport };
+      };
+      tables.forEach((table, index) => {
+        const output = kind === "outputs" ? transport.output : undefined;
+        if (output) {
+          const part = accept(output.schema, table, index);
+          if (!part) return;
+          const bad = output.checkDaemon?.(part.config, daemon);
+          if (bad) problem([kind, type, index, bad.key], bad.message);
+          result.outputs.push(part);
+        } else if (transport.input) {
+          const part = accept(transport.input.schema, table, index);
+          if (part) result.inputs.push(part);
+        }
       });
     }
   }
@@ -269,7 +265,7 @@ export async function validateConfig(
     if (parsed?.success) {
       const names = new Set(result.outputs.map((o) => o.name));
       const name = names.has("dashboard") ? "dashboard_page" : "dashboard";
-      const config = { ...(parsed.data as Record<string, unknown>), name };
+      const config: OutputCommon = { ...parsed.data, name };
       result.outputs.push({ type: "dashboard", name, index: 0, config, transport });
     }
   }
@@ -277,11 +273,11 @@ export async function validateConfig(
   const inputNames = new Set(result.inputs.map((i) => i.name));
   for (const o of result.outputs) {
     const wanted = o.config.inputs;
-    if (!Array.isArray(wanted)) continue;
+    if (!wanted) continue;
     wanted.forEach((n, i) => {
       if (!inputNames.has(n) && !brokenInputs.has(n)) {
         problem(
-          ["outputs", o.type, o.index, "inputs", i],
+          ["outputs", o.type, o.index ?? 0, "inputs", i],
           `no input is named ${JSON.stringify(n)}${didYouMean(n, [...inputNames, ...brokenInputs])} (inputs: ${
             [...inputNames].join(", ") || "none"
           })`,

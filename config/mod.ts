@@ -1,11 +1,12 @@
 /**
- * Configuration: TOML loading, `${VAR}` substitution, located errors. Transport
- * authors find the schema building blocks in `config/schema.ts`.
+ * Configuration: TOML loading, `${VAR}` substitution, located errors, and the
+ * schema building blocks transports declare their tables with (`schema.ts`).
  *
  * @module
  */
 export * from "./load.ts";
 export * from "./errors.ts";
 export * from "./env.ts";
-export { type DaemonConfig, WHEN_FULL, type WhenFull } from "./schema.ts";
+export { FULL_POLICIES, type FullPolicy } from "./schema.ts";
+export * from "./types.ts";
 export * from "./units.ts";

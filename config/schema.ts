@@ -3,10 +3,31 @@
  * output has, durations and sizes, and the daemon's own table. Each transport
  * declares its own schema beside its code by extending these.
  *
+ * The schemas are the one source of an option's parsing, default and
+ * description: `describe()` texts become the docs (`deno task docs`,
+ * `telebus transports TYPE`), the JSON Schema of `telemetry.toml` and the
+ * parsed types of these tables (`types.ts`). This module imports nothing of
+ * telebus but `units.ts`, so `core/` may take its tables' defaults from here.
+ *
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
 import { parseDuration, parseSize } from "./units.ts";
+
+/** How an option's value is written in TOML, when the schema alone does not say it (see {@linkcode optionKinds}). */
+export type OptionKind = "duration" | "size" | "number" | "flag";
+
+/**
+ * The kind of each schema the helpers below build, so that the docs can name a
+ * value's type and write its default as one writes it in TOML (`"10s"`, not
+ * `10000`). Schemas derived by `describe()` inherit their parent's entry.
+ */
+export const optionKinds: z.core.$ZodRegistry<{ kind: OptionKind }> = z.registry<{ kind: OptionKind }>();
+
+function kindOf<T extends z.ZodType>(schema: T, kind: OptionKind): T {
+  optionKinds.add(schema, { kind });
+  return schema;
+}
 
 /** A string or number turned into a number by `parse`, whose exception message becomes the schema error. */
 function parsedBy(parse: (v: string | number) => number): z.ZodType<number, string | number> {
@@ -22,126 +43,103 @@ function parsedBy(parse: (v: string | number) => number): z.ZodType<number, stri
 
 /** A duration (`"250ms"`, or a number of seconds) parsed to milliseconds. */
 export function duration(): z.ZodType<number, string | number> {
-  return parsedBy(parseDuration);
+  return kindOf(parsedBy(parseDuration), "duration");
 }
 
 /** A size (`"64MiB"`, or a number of bytes) parsed to bytes. */
 export function byteSize(): z.ZodType<number, string | number> {
-  return parsedBy(parseSize);
+  return kindOf(parsedBy(parseSize), "size");
 }
 
 /** A number that may also be given as a numeric string (e.g. from `${VAR}` substitution). */
 export function numeric(): z.ZodType<number, string | number> {
-  return z.union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a number")])
-    .transform((v) => Number(v));
+  return kindOf(
+    z.union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a number")])
+      .transform((v) => Number(v)),
+    "number",
+  );
 }
 
 /** A boolean that may also be given as `"true"`/`"false"` (e.g. from `${VAR}` substitution). */
 export function flag(): z.ZodType<boolean, string | boolean> {
-  return z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true");
+  return kindOf(z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true"), "flag");
 }
 
-/** What an output does when its queue is full. */
-export const WHEN_FULL = ["block", "drop_oldest", "drop_newest", "latest"] as const;
-/** One of {@linkcode WHEN_FULL}. */
-export type WhenFull = typeof WHEN_FULL[number];
+/** What an output does when its queue is full (see README, "The bus and slow outputs"). */
+export const FULL_POLICIES = ["block", "drop_oldest", "drop_newest", "latest"] as const;
+/** One of {@linkcode FULL_POLICIES}. */
+export type FullPolicy = typeof FULL_POLICIES[number];
 
 /** A name: letters, digits, `_`, `-`, `.`. */
 const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "names use letters, digits, _ - . only");
 
 /** Keys every input table has. */
 export const inputCommon = {
-  /** Unique among inputs; also the records' `source`. Defaults to `<type><index>`. */
-  name: name.optional(),
+  name: name.optional().describe(
+    "Unique among inputs; also the records' `source`. Default: the type and the table's index (`generator0`).",
+  ),
 };
 
 /** Keys every output table has. */
 export const outputCommon = {
-  /** Unique among outputs. Defaults to `<type><index>`. */
-  name: name.optional(),
-  /** Which inputs feed this output, by name (default: all). */
-  inputs: z.array(z.string()).optional(),
-  /** Which streams feed this output, as globs (`robot/*`; default: all). */
-  streams: z.array(z.string()).optional(),
-  /** What happens when the queue is full (default `block`). */
-  when_full: z.enum(WHEN_FULL).default("block"),
-  /** Queue bound in records (default 10000). */
-  queue_records: numeric().pipe(z.number().int().min(1)).default(10000),
-  /** Queue bound in bytes (default 64 MiB). */
-  queue_bytes: byteSize().pipe(z.number().int().min(1024)).default(64 * 1024 * 1024),
-  /** Most records handed to the output in one write (default 1000). */
-  batch_records: numeric().pipe(z.number().int().min(1)).default(1000),
+  name: name.optional().describe("Unique among outputs. Default: the type and the table's index (`mpack_file0`)."),
+  inputs: z.array(z.string()).optional().describe("Which inputs feed this output, by name (default: all)."),
+  streams: z.array(z.string()).optional().describe(
+    "Which streams feed this output, as globs (`*` matches any run of characters, `/` included; `?` one character; default: all).",
+  ),
+  when_full: z.enum(FULL_POLICIES).default("block").describe(
+    "What happens when the output's queue is full: `block` the inputs (back-pressure, nothing lost), " +
+      "`drop_oldest`, `drop_newest`, or `latest` (keep the newest record of each stream).",
+  ),
+  queue_records: numeric().pipe(z.number().int().min(1)).default(10000).describe("Queue bound in records."),
+  queue_bytes: byteSize().pipe(z.number().int().min(1024)).default(64 * 1024 * 1024).describe(
+    "Queue bound in bytes.",
+  ),
+  batch_records: numeric().pipe(z.number().int().min(1)).default(1000).describe(
+    "Most records handed to the output in one write.",
+  ),
 };
 
-/** The parsed common output keys. */
-export interface OutputCommon {
-  /** See {@linkcode outputCommon}. */
-  name?: string;
-  /** See {@linkcode outputCommon}. */
-  inputs?: string[];
-  /** See {@linkcode outputCommon}. */
-  streams?: string[];
-  /** See {@linkcode outputCommon}. */
-  when_full: WhenFull;
-  /** See {@linkcode outputCommon}. */
-  queue_records: number;
-  /** See {@linkcode outputCommon}. */
-  queue_bytes: number;
-  /** See {@linkcode outputCommon}. */
-  batch_records: number;
-}
+/** The keys every input has, as one schema (for defaults and docs). */
+export const inputCommonSchema = z.object(inputCommon);
 
-/** The `[daemon]` table. Typed as producing {@linkcode DaemonConfig}, so the two cannot drift apart. */
-export const daemonSchema: z.ZodType<DaemonConfig, unknown> = z.strictObject({
-  /** The one HTTP server (`host:port`); `""` or `"off"` disables it. */
-  http: z.string().default("127.0.0.1:8080"),
-  /** Checkpoints and spools live here. */
-  data_dir: z.string().default("./data"),
-  /** How long a graceful stop may take before the rest is abandoned. */
-  stop_timeout: duration().default(10_000),
-  /** Stop once every input has finished by itself (a generator with `count`, say). */
-  exit_when_done: flag().default(false),
-  /** Log level. */
-  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  /** Serve the dashboard at `/` (an `[[outputs.dashboard]]` with the defaults, unless one is configured). */
-  dashboard: flag().default(true),
-  /** A bearer token every HTTP/WebSocket request must carry (header or `?token=`); `/health` stays open. */
-  token: z.string().default(""),
-  /** Origins allowed by CORS and for browser WebSocket upgrades (`["*"]` for any); empty: no CORS headers. */
-  cors_origins: z.array(z.string()).default([]),
-  /** Largest HTTP request body accepted. */
-  max_request_bytes: byteSize().pipe(z.number().int().min(1024)).default(16 * 1024 * 1024),
-  /** Serve HTTPS/WSS with this PEM certificate (chain) file; with `tls_key`. */
-  tls_cert: z.string().default(""),
-  /** The PEM private key of `tls_cert`. */
-  tls_key: z.string().default(""),
+/** The keys every output has, as one schema (for defaults and docs). */
+export const outputCommonSchema = z.object(outputCommon);
+
+/** The `[daemon]` table. */
+export const daemonSchema = z.strictObject({
+  http: z.string().default("127.0.0.1:8080").describe(
+    "The one HTTP server (`host:port`): `/health`, `/metrics` and every HTTP/WebSocket endpoint; " +
+      '`""` or `"off"` for none.',
+  ),
+  data_dir: z.string().default("./data").describe("Folder of checkpoints and spools."),
+  stop_timeout: duration().default(10_000).describe(
+    "How long each phase of a graceful stop may take before the rest is abandoned.",
+  ),
+  exit_when_done: flag().default(false).describe(
+    "Stop once every input has finished by itself (a generator with `count`, say).",
+  ),
+  log_level: z.enum(["debug", "info", "warn", "error"]).default("info").describe(
+    "Lowest level logged (`TELEBUS_LOG` overrides).",
+  ),
+  dashboard: flag().default(true).describe(
+    "Serve the dashboard at `/` (an `[[outputs.dashboard]]` with the defaults, unless one is configured).",
+  ),
+  token: z.string().default("").describe(
+    "A bearer token every HTTP/WebSocket request must carry (header or `?token=`), and the MoaT server asks " +
+      'for; `/health` stays open. `""`: none.',
+  ),
+  cors_origins: z.array(z.string()).default([]).describe(
+    'Origins allowed by CORS and for browser WebSocket upgrades (`["*"]` for any); empty: no CORS headers.',
+  ),
+  max_request_bytes: byteSize().pipe(z.number().int().min(1024)).default(16 * 1024 * 1024).describe(
+    "Largest HTTP request body accepted (larger ones get 413).",
+  ),
+  tls_cert: z.string().default("").describe(
+    "Serve HTTPS/WSS with this PEM certificate (chain) file; with `tls_key`.",
+  ),
+  tls_key: z.string().default("").describe("The PEM private key of `tls_cert`."),
 }).refine((d) => (d.tls_cert === "") === (d.tls_key === ""), {
   message: "set both tls_cert and tls_key (or neither)",
   path: ["tls_cert"],
 });
-
-/** The parsed `[daemon]` table (see {@linkcode daemonSchema} for each key). */
-export interface DaemonConfig {
-  /** `host:port` of the one HTTP server, or `""`/`"off"`. */
-  http: string;
-  /** Folder of checkpoints and spools. */
-  data_dir: string;
-  /** Most milliseconds each phase of a graceful stop may take. */
-  stop_timeout: number;
-  /** Stop once every input has finished by itself. */
-  exit_when_done: boolean;
-  /** Lowest level logged. */
-  log_level: "debug" | "info" | "warn" | "error";
-  /** Serve the dashboard at `/` with the defaults. */
-  dashboard: boolean;
-  /** Bearer token for every HTTP/WebSocket endpoint but `/health`; empty for none. */
-  token: string;
-  /** CORS origins; empty for none. */
-  cors_origins: string[];
-  /** Largest HTTP request body in bytes. */
-  max_request_bytes: number;
-  /** PEM certificate file for HTTPS/WSS; empty for plain HTTP. */
-  tls_cert: string;
-  /** PEM private key file of `tls_cert`. */
-  tls_key: string;
-}

@@ -4,6 +4,7 @@ import { type BusRecord, makeRecord } from "./record.ts";
 import { PartStats } from "./stats.ts";
 import { createLogger } from "./log.ts";
 import type { Output } from "./transport.ts";
+import { letTimePass, nextMacrotask } from "../testing/mod.ts";
 
 const log = createLogger("test", { level: "error", write() {} });
 
@@ -72,7 +73,7 @@ Deno.test("bus: a slow drop_oldest output never stalls a fast one", async () => 
   for (let i = 0; i < 100; i++) {
     const p = bus.emit(recs(10, i * 10));
     assertEquals(p, undefined, "emit must not wait for the slow output");
-    await new Promise((r) => setTimeout(r, 0));
+    await nextMacrotask();
   }
   await af.a.drainAndClose();
   assertEquals(fast.got.length, 1000);
@@ -86,7 +87,7 @@ Deno.test("bus: a slow block output applies back-pressure to emit", async () => 
   let written = 0;
   const slow: Output = {
     write: async (rs) => {
-      await new Promise((r) => setTimeout(r, 5));
+      await letTimePass(5); // a slow output on purpose
       written += rs.length;
     },
     close: () => Promise.resolve(),
@@ -189,10 +190,10 @@ Deno.test("bus: a paused output keeps its queue; resume writes on with another o
   const first = collector(), second = collector();
   const { a } = attach(bus, "o", first.out, "block", { queueRecords: 100 });
   bus.emit(recs(5));
-  await new Promise((r) => setTimeout(r, 0));
+  await nextMacrotask();
   await a.pause();
   bus.emit(recs(5, 5));
-  await new Promise((r) => setTimeout(r, 0));
+  await nextMacrotask();
   assertEquals(first.got.length, 5, "nothing written while paused");
   a.resume(second.out, { ...a.options, batchRecords: 2 });
   await a.drainAndClose();

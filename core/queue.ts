@@ -7,9 +7,10 @@
  */
 import type { BusRecord } from "./record.ts";
 import type { PartStats } from "./stats.ts";
+import type { FullPolicy } from "../config/schema.ts";
 
-/** What a queue does when a record does not fit. */
-export type FullPolicy = "block" | "drop_oldest" | "drop_newest" | "latest";
+// What a queue does when a record does not fit: the values of `when_full`, defined once with its schema.
+export type { FullPolicy };
 
 /** Limits and policy of an {@linkcode OutputQueue}. */
 export interface QueueOptions {

@@ -9,6 +9,8 @@ import type { Logger } from "./log.ts";
 import type { PartStats } from "./stats.ts";
 import type { CheckpointStore } from "./checkpoint.ts";
 import type { HttpRoutes } from "./http.ts";
+import type { PermissionContext, PermissionNeeds } from "./permissions.ts";
+import type { InputCommon, OutputCommon } from "../config/types.ts";
 
 /** What an input gets from the daemon. */
 export interface InputContext {
@@ -95,53 +97,108 @@ export interface Output {
   rewind?(mark: unknown, source: string): Promise<void>;
 }
 
-/** An input factory as a transport module exports it. */
-export type InputFactory<C> = (
-  config: C,
-  ctx: {
-    log: Logger;
-    dataDir: string;
-    /** The counters the input will have (a server that binds at creation counts refused peers there). */
-    stats?: PartStats;
-    /** The daemon's `token` (empty: none), for a server that binds at creation. */
-    token?: string;
-  },
-) => Input | Promise<Input>;
+/** What an input's factory gets besides its validated table. */
+export interface InputCreateContext {
+  /** The input's logger. */
+  log: Logger;
+  /** The daemon's data directory. */
+  dataDir: string;
+  /** The counters the input will have (a server that binds at creation counts refused peers there). */
+  stats?: PartStats;
+  /** The daemon's `token` (empty: none), for a server that binds at creation. */
+  token?: string;
+}
 
-/** An output factory as a transport module exports it. */
-export type OutputFactory<C> = (config: C, ctx: OutputContext) => Output | Promise<Output>;
+/** One problem a schema found in a table. */
+export interface SchemaIssue {
+  /** Where in the table. */
+  path: readonly PropertyKey[];
+  /** What is wrong. */
+  message: string;
+  /** zod's issue code (`unrecognized_keys`, `invalid_type`, …). */
+  code?: string;
+}
 
-/** A config schema as a transport declares it (a zod schema; only parsing is needed here). */
-export interface ConfigSchema<T> {
-  /** Validates and fills defaults; never throws. */
-  safeParse(value: unknown): { success: true; data: T } | {
+/**
+ * The schema of one `[[inputs.<type>]]` / `[[outputs.<type>]]` table: a zod
+ * object schema (`z.strictObject`, spreading `inputCommon` or `outputCommon`
+ * of `config/schema.ts`), which validates and fills defaults, and whose
+ * `describe()` texts are the option docs (README tables, `telebus transports
+ * TYPE`, the JSON Schema). Only what the loader calls is named here, so the
+ * library's API names no zod type.
+ */
+export interface TableSchema<C> {
+  /** Validates a table and fills its defaults; throws on a problem. */
+  parse(value: unknown): C;
+  /** Validates a table and fills its defaults; never throws. */
+  safeParse(value: unknown): { success: true; data: C } | {
     success: false;
-    error: { issues: readonly { path: readonly PropertyKey[]; message: string; code?: string }[] };
+    error: { issues: readonly SchemaIssue[] };
   };
 }
 
-/** What a transport module exports as `transport`: its schemas and factories. */
+/** What a table's schema produces. */
+export type Parsed<S> = S extends TableSchema<infer C> ? C : never;
+
+/** The input side of a transport: one `[[inputs.<type>]]` table's schema, its factory and its permissions. */
+export interface InputSide<C extends InputCommon = InputCommon> {
+  /** Schema of one `[[inputs.<type>]]` table. */
+  readonly schema: TableSchema<C>;
+  /** Creates the input from its validated table. */
+  create(config: C, ctx: InputCreateContext): Input | Promise<Input>;
+  /** What one such input needs from Deno's permissions, for `telebus permissions` (required: no silent guess). */
+  permissions(config: C, needs: PermissionNeeds, ctx: PermissionContext): void;
+}
+
+/** The output side of a transport: one `[[outputs.<type>]]` table's schema, its factory and its permissions. */
+export interface OutputSide<C extends OutputCommon = OutputCommon> {
+  /** Schema of one `[[outputs.<type>]]` table (it spreads the common output keys of `config/schema.ts`). */
+  readonly schema: TableSchema<C>;
+  /** Creates the output from its validated table. */
+  create(config: C, ctx: OutputContext): Output | Promise<Output>;
+  /** What one such output needs from Deno's permissions, for `telebus permissions` (required: no silent guess). */
+  permissions(config: C, needs: PermissionNeeds, ctx: PermissionContext): void;
+  /** Checks the validated table against the `[daemon]` table when the configuration is loaded. */
+  checkDaemon?(config: C, daemon: { token: string }): DaemonCheckProblem | undefined;
+}
+
+/**
+ * What a transport module exports as `transport`: everything telebus knows of
+ * it. The registry line in `transports/mod.ts` and this definition are all it
+ * takes: the config loader, the daemon, `telebus check`, `telebus permissions`,
+ * `telebus transports` and `deno task docs` read nothing else.
+ */
 export interface TransportDefinition {
   /** The type name used in `[[inputs.<type>]]` / `[[outputs.<type>]]`. */
   readonly type: string;
-  /** One-line description for `--help` and the docs. */
+  /** One line on what it does, for `telebus transports` and the README's table of transports. */
   readonly description: string;
   /** The input side, if the transport has one. */
-  readonly input?: {
-    /** Schema of one `[[inputs.<type>]]` table. */
-    schema: ConfigSchema<unknown>;
-    /** Creates the input from its validated config. */
-    create: InputFactory<never>;
-  };
+  readonly input?: InputSide;
   /** The output side, if the transport has one. */
-  readonly output?: {
-    /** Schema of one `[[outputs.<type>]]` table. */
-    schema: ConfigSchema<unknown>;
-    /** Creates the output from its validated config. */
-    create: OutputFactory<never>;
-    /** Checks the validated table against the `[daemon]` table when the configuration is loaded. */
-    checkDaemon?: DaemonCheck;
-  };
+  readonly output?: OutputSide;
+}
+
+/**
+ * Declares a transport, checking that each side's factory and permission rule
+ * take what its schema produces (their parameters are typed from the schema).
+ */
+export function defineTransport<
+  SI extends TableSchema<InputCommon> = TableSchema<InputCommon>,
+  SO extends TableSchema<OutputCommon> = TableSchema<OutputCommon>,
+>(
+  definition: {
+    /** See {@linkcode TransportDefinition.type}. */
+    readonly type: string;
+    /** See {@linkcode TransportDefinition.description}. */
+    readonly description: string;
+    /** See {@linkcode TransportDefinition.input}. */
+    readonly input?: InputSide<Parsed<SI>> & { readonly schema: SI };
+    /** See {@linkcode TransportDefinition.output}. */
+    readonly output?: OutputSide<Parsed<SO>> & { readonly schema: SO };
+  },
+): TransportDefinition {
+  return definition;
 }
 
 /** A problem a part's table has given the `[daemon]` table (e.g. a public listener while a token is set). */
@@ -151,9 +208,6 @@ export interface DaemonCheckProblem {
   /** What is wrong and how to fix it. */
   message: string;
 }
-
-/** Checks a part's validated table against the daemon's; see {@linkcode TransportDefinition}. */
-export type DaemonCheck = (config: never, daemon: { token: string }) => DaemonCheckProblem | undefined;
 
 /** Maps a type name to a loader of its transport module (a literal dynamic import). */
 export type TransportRegistry = Record<string, () => Promise<{ transport: TransportDefinition }>>;

@@ -17,6 +17,10 @@ import { LineProtocolError } from "../codecs/line_protocol.ts";
 import { StreamerProtocolError } from "../protocol/streamer/wire.ts";
 import { RecordLimitError } from "../core/limits.ts";
 
+import { concat } from "../testing/bytes.ts";
+
+export { concat };
+
 /** Cases per property: `TELEBUS_FUZZ_RUNS`, else a number small enough for the test suite. */
 export const FUZZ_RUNS: number = Number(Deno.env.get("TELEBUS_FUZZ_RUNS") || 500);
 
@@ -272,15 +276,4 @@ export function splitAt(b: Uint8Array, cuts: readonly number[]): Uint8Array[] {
   }
   out.push(b.subarray(start));
   return out;
-}
-
-/** Concatenates byte arrays. */
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const r = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) {
-    r.set(p, o);
-    o += p.length;
-  }
-  return r;
 }

@@ -6,8 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests start for real (servers, browsers). Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server influxdb)
+# Debian packages the tests start for real (servers, browsers, systemd-analyze); a test whose program is missing
+# fails instead of skipping. Empty entries are skipped.
+APT_PACKAGES=(chromium redis-server influxdb systemd)
 
 # --- Deno ---------------------------------------------------------------------------------
 # shellcheck source=scripts/find_deno.sh

@@ -9,7 +9,7 @@ import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { makeRecord, nowNs } from "../core/record.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { until } from "../transports/zmq/test_helpers.ts";
+import { until } from "../testing/mod.ts";
 
 function deep(levels: number): string {
   return `{"i":-1,"deep":${"[".repeat(levels)}${"]".repeat(levels)}}`;
@@ -39,7 +39,7 @@ Deno.test("bad record: a 5000-deep JSON message on zmq costs only itself; mpack_
     await push.send(enc.encode(deep(150))); // beyond the limit but encodable: refused all the same
     const file = daemon.stats.find((s) => s.name === "file")!;
     const zin = daemon.stats.find((s) => s.name === "zin")!;
-    await until(() => file.records >= 100 && zin.rejectedTotal >= 2, 5000, () => `${file.records} written`);
+    await until(() => `${file.records} written`, () => file.records >= 100 && zin.rejectedTotal >= 2, 5000);
     assert.equal(zin.records, 100);
     assert.equal(zin.rejected.get("too_deep"), 2);
 

@@ -6,7 +6,7 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { chromium } from "npm:playwright-core@^1.50.0";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess } from "../testing/mod.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
 const OUT = new URL("../test-output/", import.meta.url).pathname;

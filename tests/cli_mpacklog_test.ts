@@ -7,7 +7,7 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import type { Dict } from "../core/record.ts";
 import { csvCell } from "../cli/dump.ts";
 import { compareCodePoints } from "../cli/list.ts";
-import { tornLog } from "./helpers/torn_log.ts";
+import { concat, letTimePass, tornLog, withTimeout } from "../testing/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FIXTURES = new URL("../testdata/mpacklog/", import.meta.url).pathname;
@@ -65,28 +65,8 @@ function lines(text: string): string[] {
 
 async function tempFile(records: (Dict | Uint8Array)[]): Promise<string> {
   const path = await Deno.makeTempFile({ suffix: ".mpack" });
-  await Deno.writeFile(path, concat(records.map((r) => r instanceof Uint8Array ? r : encodeMsgpack(r))));
+  await Deno.writeFile(path, concat(...records.map((r) => r instanceof Uint8Array ? r : encodeMsgpack(r))));
   return path;
-}
-
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, o), o += p.length;
-  return out;
-}
-
-/** `promise`, or a rejection after `ms` milliseconds, so that a hung child fails the test instead of blocking it. */
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what()}`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 /** The two records of the spec's example (originals.md §1.3). */
@@ -272,7 +252,7 @@ Deno.test("dump and list: records after a crashed writer's torn record are all r
 
     // Fewer records than the torn field's declared length: the end of the file comes first.
     const short = tornLog({ records: 5000 });
-    await Deno.writeFile(path, concat([short.before, short.torn, short.after]));
+    await Deno.writeFile(path, concat(short.before, short.torn, short.after));
     const s = await run("dump", path, "seq");
     assert.deepEqual(lines(s.stdout).map((line) => JSON.parse(line).seq), short.seqs);
     assert.equal(s.stderr, `${path}:${short.before.length}: skipped 100 bytes (torn record at end of data)\n`);
@@ -336,7 +316,7 @@ Deno.test("dump -f: prints appended records, exits 0 on SIGTERM", async () => {
   let text = "";
   const readLines = async (n: number) => {
     while (text.split("\n").length - 1 < n) {
-      const { value, done } = await withTimeout(reader.read(), 15_000, () => `${n} lines, got ${JSON.stringify(text)}`);
+      const { value, done } = await withTimeout(() => `${n} lines, got ${JSON.stringify(text)}`, reader.read(), 15_000);
       if (done) break;
       text += value;
     }
@@ -348,13 +328,13 @@ Deno.test("dump -f: prints appended records, exits 0 on SIGTERM", async () => {
     await f.write(encodeMsgpack({ n: 2 }));
     const torn = encodeMsgpack({ n: 3 });
     await f.write(torn.subarray(0, 2)); // a record written in two pieces is not garbage
-    await new Promise((r) => setTimeout(r, 300));
+    await letTimePass(300); // on purpose: several of the reader's polls see the torn piece, which it must hold back
     await f.write(torn.subarray(2));
     f.close();
     await readLines(3);
     assert.equal(text, '{"n": 1}\n{"n": 2}\n{"n": 3}\n');
     child.kill("SIGTERM");
-    const status = await withTimeout(child.status, 10_000, () => "the exit after SIGTERM");
+    const status = await withTimeout("the exit after SIGTERM", child.status);
     assert.equal(status.code, 0);
     assert.equal(await stderr, "");
   } finally {

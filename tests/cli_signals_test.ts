@@ -9,6 +9,7 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
 import { receiveMessage } from "../net/zmq.ts";
+import { letTimePass, until } from "../testing/mod.ts";
 
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const FOLDER = new URL("../testdata/mflow/dump", import.meta.url).pathname;
@@ -21,14 +22,6 @@ function freePort(): number {
   const port = (l.addr as Deno.NetAddr).port;
   l.close();
   return port;
-}
-
-async function until(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
 }
 
 /** A command running as a subprocess, its stdout and stderr collected as text. */
@@ -54,7 +47,7 @@ class Running {
   }
   /** Waits until stdout or stderr matches. */
   async ready(re: RegExp): Promise<RegExpExecArray> {
-    await until(() => re.test(this.out + this.err), `${re} (stdout ${this.out}, stderr ${this.err})`);
+    await until(`${re} (stdout ${this.out}, stderr ${this.err})`, () => re.test(this.out + this.err), 20_000);
     return re.exec(this.out + this.err)!;
   }
   /** Sends `sig` and returns the exit code; fails (and kills the process) when it does not exit in time. */
@@ -123,7 +116,7 @@ Deno.test("signals: generate with a peer that reads, and with one that stopped r
               while (await receiveMessage(pull)) received++;
             })();
           }
-          await until(() => reads ? received > 10 : true, "messages flowing");
+          await until("messages flowing", () => reads ? received > 10 : true, 20_000);
         },
       );
       assert.match(r.err, /sent \d+ messages/);
@@ -172,11 +165,11 @@ Deno.test("signals: replay into a peer that stopped reading, and split whose str
     for (const sig of SIGNALS) {
       await stopsCleanly(sig, ["split", "-c", config], /pull from/, async () => {
         let stuck = 0;
-        await until(async () => {
+        await until("split to stop taking messages", async () => {
           if (source.writable) await source.send(frames), stuck = 0;
           else stuck++;
           return stuck >= 10; // not writable for 10 checks in a row (200 ms): split is not reading
-        }, "split to stop taking messages");
+        }, 20_000);
       });
     }
   } finally {
@@ -200,7 +193,7 @@ Deno.test("signals: stats and record, with no peer and with one sending", async 
       const frame = new TextEncoder().encode('{"htype": "raw-1.0"}');
       while (!sending.signal.aborted) {
         if (push.writable) await push.send([frame]).catch(() => {});
-        await new Promise((r) => setTimeout(r, 2));
+        await letTimePass(2); // a sender at 500 messages/s, not a synchronisation
       }
     })();
     try {
@@ -210,7 +203,7 @@ Deno.test("signals: stats and record, with no peer and with one sending", async 
         "SIGTERM",
         ["record", push.lastEndpoint!, folder],
         /pull from/,
-        () => until(async () => (await Array.fromAsync(Deno.readDir(folder))).length > 3, "recorded files"),
+        () => until("recorded files", async () => (await Array.fromAsync(Deno.readDir(folder))).length > 3, 20_000),
       );
     } finally {
       sending.abort();
@@ -241,7 +234,7 @@ Deno.test("signals: moat stream with a streaming peer, and with a peer that neve
     const st = req.streamW();
     for (let i = 0;; i++) {
       await st.send(i);
-      await new Promise((r) => setTimeout(r, 10));
+      await letTimePass(10); // a peer streaming at 100 messages/s
     }
   };
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
@@ -274,7 +267,7 @@ Deno.test("signals: moat stream with a streaming peer, and with a peer that neve
         sig,
         ["moat", "stream", `127.0.0.1:${(mute.addr as Deno.NetAddr).port}`, "forever", "--timeout", "600"],
         /$/,
-        () => until(() => accepted.length > n, "the connection"),
+        () => until("the connection", () => accepted.length > n, 20_000),
       );
     }
   } finally {

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { type MpackStreamItem, MpackStreamReader } from "../codecs/mpack_stream.ts";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, letTimePass, prng, until } from "../testing/mod.ts";
 
 const TOTAL = 6000;
 const GARBAGE_AT = 1000;
@@ -57,14 +57,6 @@ async function readOutput(dir: string): Promise<{ seqs: number[]; garbage: numbe
   return { seqs, garbage };
 }
 
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 Deno.test("e2e: tail with torn writes, garbage and rotation; SIGTERM and restart from checkpoint; exactly once, in order", async () => {
   const dir = await Deno.makeTempDir({ prefix: "telebus-e2e-" });
   const src = join(dir, "robot.mpack");
@@ -94,8 +86,7 @@ fsync = "every_batch"
   let writerDone = false;
   const writer = (async () => {
     let i = 0;
-    let seed = 7;
-    const rand = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const rand = prng(7);
     while (i < TOTAL) {
       if (i === GARBAGE_AT) await writeAll(f, GARBAGE);
       if (i === ROTATE_AT) {
@@ -113,7 +104,7 @@ fsync = "every_batch"
       // A torn write: part of the burst, a pause, the rest.
       const cut = Math.floor(rand() * buf.length);
       await writeAll(f, buf.subarray(0, cut));
-      await new Promise((r) => setTimeout(r, 1 + rand() * 4));
+      await letTimePass(1 + rand() * 4); // a writer at work, not a synchronisation
       await writeAll(f, buf.subarray(cut));
       i += n;
       written = i;
@@ -123,13 +114,13 @@ fsync = "every_batch"
   })();
 
   const a = await DaemonProcess.start(config);
-  await waitFor("records past the rotation", async () => {
+  await until("records past the rotation", async () => {
     try {
       return (await readOutput(outDir)).seqs.length >= STOP_AFTER;
     } catch {
       return false;
     }
-  });
+  }, 30_000);
   assert.equal((await a.get("/health")).status, 200);
   assert.ok(
     (await a.metric('telebus_input_garbage_bytes_total{input="robot"')) >= GARBAGE.length,
@@ -143,7 +134,7 @@ fsync = "every_batch"
   const b = await DaemonProcess.start(config);
   await writer;
   assert.ok(writerDone);
-  await waitFor("every record", async () => (await readOutput(outDir)).seqs.length >= TOTAL);
+  await until("every record", async () => (await readOutput(outDir)).seqs.length >= TOTAL, 30_000);
   assert.equal(await b.stop("SIGTERM"), 0, `second daemon exits 0:\n${b.log}`);
 
   const out = await readOutput(outDir);
@@ -161,7 +152,7 @@ Deno.test("e2e: the shipped telemetry.toml runs, writes where it says, and stops
   });
   const m = /writing.*?path=(\S+\.mpack)/.exec(d.log) ?? /(\S+\.mpack)/.exec(d.log);
   assert.ok(m, `the daemon says where it writes:\n${d.log}`);
-  await waitFor(
+  await until(
     "generated records",
     async () => (await d.metric('telebus_output_records_total{output="log"')) >= 20,
     10_000,

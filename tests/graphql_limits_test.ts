@@ -4,7 +4,7 @@
  * the client, the path and the code, on both endpoints.
  */
 import assert from "node:assert/strict";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../testing/mod.ts";
 
 Deno.test("graphql limits: a flood of refused requests is logged once per client and reason, naming them", async () => {
   const dir = await Deno.makeTempDir({ prefix: "telebus-graphql-limits-" });
@@ -37,11 +37,7 @@ Deno.test("graphql limits: a flood of refused requests is logged once per client
     assert.equal((await plain.json()).errors[0].extensions.code, "BAD_REQUEST");
     // Written after the floods: once it is in the log, so is everything they logged.
     await post("/graphql", "{ a(");
-    const deadline = Date.now() + 10_000;
-    while (!d.log.includes("GRAPHQL_PARSE_FAILED")) {
-      if (Date.now() > deadline) throw new Error(`no refusal logged:\n${d.log}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(() => `the refusal logged:\n${d.log}`, () => d.log.includes("GRAPHQL_PARSE_FAILED"));
     const refused = d.log.split("\n").filter((l) => l.includes("GraphQL request refused"));
     assert.equal(refused.length, 4, refused.join("\n"));
     assert.match(

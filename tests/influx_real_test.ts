@@ -3,57 +3,25 @@
  * `influxdb`), started on free loopback ports in a temporary folder.
  */
 import assert from "node:assert/strict";
-import { Influxd, influxdAvailable } from "./helpers/influxd.ts";
-import { startDaemon } from "../start.ts";
-import { createLogger } from "../core/log.ts";
+import { Influxd, letTimePass, testDaemon, until } from "../testing/mod.ts";
 import { type Dict, makeRecord } from "../core/record.ts";
-import type { Daemon } from "../core/daemon.ts";
-import type { InputContext } from "../core/transport.ts";
 
-const quiet = createLogger("test", { level: "error", write() {} });
 const T = 1_704_067_200_000_000_000n;
-const ignore = !influxdAvailable();
-if (ignore) console.warn("influxd is not installed (Debian package influxdb): real InfluxDB tests skipped");
 
 /** A daemon with one influxdb output and an input the test drives. */
 async function daemonWith(output: Record<string, unknown>) {
-  const dir = await Deno.makeTempDir({ prefix: "telebus-influx-real-" });
-  const daemon: Daemon = await startDaemon({
-    config: { daemon: { http: "off", data_dir: dir, stop_timeout: "60s" }, outputs: { influxdb: [output] } },
-  }, { log: quiet });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    daemon.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
+  const t = await testDaemon({ daemon: { http: "off", stop_timeout: "60s" }, outputs: { influxdb: [output] } });
   return {
-    daemon,
-    emit: (stream: string, time: bigint, data: Dict) => ctx.emit([makeRecord(stream, time, data, "test")]),
-    emitMany: (records: ReturnType<typeof makeRecord>[]) => ctx.emit(records),
-    stats: () => daemon.stats.find((s) => s.kind === "output" && s.type === "influxdb")!,
-    async close() {
-      await daemon.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    daemon: t.daemon,
+    emit: (stream: string, time: bigint, data: Dict) => t.emit(stream, data, time),
+    emitMany: (records: ReturnType<typeof makeRecord>[]) => t.emitRecords(records),
+    stats: () => t.daemon.stats.find((s) => s.kind === "output" && s.type === "influxdb")!,
+    close: () => t.close(),
   };
-}
-
-async function until(cond: () => Promise<boolean> | boolean, what: string, ms = 60_000) {
-  const end = Date.now() + ms;
-  while (!await cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test({
   name: "influxdb output → real influxd 1.x: values, types, ns times and escapes read back exactly",
-  ignore,
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();
@@ -84,8 +52,9 @@ Deno.test({
         });
         await d.emit("robot/imu", T + 1n, { robot: "r 1", acc: { x: 0.5, y: 2 }, list: [1, 2] });
         await until(
-          async () => (await influx.rows('SELECT * FROM "robot/imu"', "tele bus")).length === 1,
           "the points",
+          async () => (await influx.rows('SELECT * FROM "robot/imu"', "tele bus")).length === 1,
+          60_000,
         );
         const cpu = await influx.rows('SELECT * FROM "cpu load,x"', "tele bus");
         assert.deepEqual(cpu, [{
@@ -125,8 +94,8 @@ Deno.test({
           makeRecord("conf", T + 11n, { v: "not a float" }, "test"),
           makeRecord("conf", T + 12n, { v: 2.5 }, "test"),
         ]);
-        await until(() => (d.stats().counters.get("bad_points") ?? 0) === 1, "the conflict to be handled");
-        await until(async () => (await influx.rows("SELECT * FROM conf", "tele bus")).length === 2, "the rest");
+        await until("the conflict to be handled", () => (d.stats().counters.get("bad_points") ?? 0) === 1, 60_000);
+        await until("the rest", async () => (await influx.rows("SELECT * FROM conf", "tele bus")).length === 2, 60_000);
         assert.deepEqual(await influx.rows("SELECT * FROM conf", "tele bus"), [
           { time: T + 10n, site: "lab 1", v: 1.5 },
           { time: T + 12n, site: "lab 1", v: 2.5 },
@@ -142,7 +111,6 @@ Deno.test({
 
 Deno.test({
   name: "influxdb output → real influxd: outage under steady load; restart; every point arrives once, in order",
-  ignore,
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();
@@ -167,7 +135,7 @@ Deno.test({
             () => makeRecord("load", T + BigInt(n) * 1000n, { seq: n++ }, "test"),
           );
           await d.emitMany(batch);
-          await new Promise((r) => setTimeout(r, 20));
+          await letTimePass(20); // a steady load of 2,500 points/s, not a synchronisation
         }
       };
       try {
@@ -182,7 +150,7 @@ Deno.test({
           const r = await influx.rows("SELECT count(seq) FROM load", "out");
           return Number(r[0]?.count ?? 0);
         };
-        await until(async () => await count() === total, `all ${total} points`, 120_000);
+        await until(`all ${total} points`, async () => await count() === total, 120_000);
         const rows = await influx.rows("SELECT seq FROM load", "out");
         assert.equal(rows.length, total);
         rows.forEach((r, i) => {

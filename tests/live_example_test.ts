@@ -1,7 +1,6 @@
 /** examples/live.toml as shipped: every part of the live surface answers, on the embedded store, no other server. */
 import assert from "node:assert/strict";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
-import { freePort } from "./helpers/redis_server.ts";
+import { DaemonProcess, freePort, until } from "../testing/mod.ts";
 
 Deno.test("examples/live.toml: dashboard, GraphQL, WebSocket, dataRT, streamer API and mpacklog serve", async () => {
   const dir = await Deno.makeTempDir();
@@ -22,11 +21,12 @@ Deno.test("examples/live.toml: dashboard, GraphQL, WebSocket, dataRT, streamer A
     assert.deepEqual((await q.json()).data.inputs.map((i: { name: string }) => i.name).sort(), ["robot", "streamer"]);
     assert.equal(JSON.parse((await d.get("/status")).text).status, "up");
     // A generated record is readable through the streamer API (GET /data/{sid}).
-    await new Promise((r) => setTimeout(r, 300));
-    const got = await fetch(`${d.url}/data/robot/base?last_entry_id=0&latest=1`);
-    assert.equal(got.status, 200);
-    assert.ok(JSON.parse(got.headers.get("x-offsets")!).length === 1);
-    await got.body?.cancel();
+    await until("a generated record in the streamer store", async () => {
+      const got = await fetch(`${d.url}/data/robot/base?last_entry_id=0&latest=1`);
+      await got.body?.cancel();
+      assert.equal(got.status, 200);
+      return JSON.parse(got.headers.get("x-offsets")!).length === 1;
+    });
     // A WebSocket client gets records.
     const ws = new WebSocket(`${d.url.replace("http", "ws")}/ws/records?streams=robot/arm`);
     const frame = await new Promise<string>((

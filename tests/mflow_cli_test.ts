@@ -6,16 +6,10 @@ import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { ZmqInput } from "../transports/zmq/input.ts";
 import { zmqInputSchema } from "../transports/zmq/schema.ts";
 import { receiveMessage } from "../net/zmq.ts";
-import {
-  bytesEqual,
-  fixtureMessages,
-  MFLOW_FIXTURES,
-  TestInputContext,
-  until,
-} from "../transports/zmq/test_helpers.ts";
+import { fixtureMessages, MFLOW_FIXTURES, TestInputContext } from "../transports/zmq/test_helpers.ts";
 import { recordCommand } from "../cli/record.ts";
 import { replayCommand } from "../cli/replay.ts";
-import { concatBytes, tornLog } from "./helpers/torn_log.ts";
+import { bytesEqual, concat, tornLog, until } from "../testing/mod.ts";
 import { generateCommand } from "../cli/generate.ts";
 import { splitCommand } from "../cli/split.ts";
 import { statsCommand } from "../cli/stats.ts";
@@ -108,7 +102,7 @@ Deno.test("replay: the original's m_dump folder is received intact by a zmq inpu
     const code = await replayCommand([MFLOW_FIXTURES + "dump", "-a", endpoint, "--connect", "-q", "--linger", "100"]);
     assert.equal(code, 0);
     const msgs = fixtureMessages();
-    await until(() => t.records.length === msgs.length, 3000, "15 records");
+    await until("15 records", () => t.records.length === msgs.length);
     const dec = new MflowDecoder();
     t.records.forEach((r, i) => {
       assert.deepEqual(r.data, dec.decode(msgs[i].frames).data);
@@ -133,7 +127,7 @@ Deno.test("replay: a .mpack log at its own pace (--speed), received as msgpack r
     assert.equal(await replayCommand([log, "-a", endpoint, "--connect", "--speed", "2", "-q", "--linger", "100"]), 0);
     const took = performance.now() - t0;
     assert.ok(took >= 90 && took < 1500, `took ${took} ms, expected about 100`);
-    await until(() => t.records.length === 3);
+    await until("3 records", () => t.records.length === 3);
     assert.deepEqual(t.records.map((r) => r.data), recs);
   } finally {
     await stop();
@@ -147,9 +141,9 @@ Deno.test("replay: a .mpack log with a torn record sends the records written aft
   try {
     const log = join(dir, "torn.mpack");
     const torn = tornLog({ records: 500 }); // ends inside the torn record's declared 1 MiB
-    await Deno.writeFile(log, concatBytes([torn.before, torn.torn, torn.after]));
+    await Deno.writeFile(log, concat(torn.before, torn.torn, torn.after));
     assert.equal(await replayCommand([log, "-a", endpoint, "--connect", "-q", "--linger", "100"]), 0);
-    await until(() => t.records.length === torn.seqs.length);
+    await until("every record of the torn log", () => t.records.length === torn.seqs.length);
     assert.deepEqual(t.records.map((r) => r.data.seq), torn.seqs);
   } finally {
     await stop();

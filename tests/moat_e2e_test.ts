@@ -8,7 +8,8 @@
 import assert from "node:assert/strict";
 import { startDaemon } from "../start.ts";
 import type { BusRecord } from "../core/record.ts";
-import { connectClient, freePort, memoryLogger } from "../transports/moat_cmd/test_util.ts";
+import { connectClient, memoryLogger } from "../transports/moat_cmd/test_util.ts";
+import { freePort, letTimePass, until } from "../testing/mod.ts";
 
 const TOTAL = 100_000;
 /** Output queue + one batch being written + the server's reader queue + credit slack. */
@@ -37,7 +38,7 @@ Deno.test("moat e2e: 100k records pushed over TCP into a slow output: none lost,
       }
       written += records.length;
       // A slow sink: 4 ms per batch of at most 250, i.e. at most 62 500 records/s (the peer sends faster).
-      await new Promise((r) => setTimeout(r, 4));
+      await letTimePass(4);
     },
     close: () => Promise.resolve(),
   }, { queueRecords: OUTPUT_QUEUE, batchRecords: BATCH, whenFull: "block" });
@@ -52,8 +53,7 @@ Deno.test("moat e2e: 100k records pushed over TCP into a slow output: none lost,
     }
     w.end();
     assert.deepEqual(await w.done(), [TOTAL]);
-    const end = Date.now() + 10_000;
-    while (written < TOTAL && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+    await until(() => `${TOTAL} records written (${written})`, () => written >= TOTAL);
     assert.equal(written, TOTAL);
     assert.equal(disorder, 0);
     assert.equal(nextSeq, TOTAL);

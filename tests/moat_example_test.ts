@@ -5,11 +5,11 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, freePort, until } from "../testing/mod.ts";
 import { decodeMsgpackMultiple } from "../codecs/msgpack.ts";
 import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "../transports/moat_cmd/connection.ts";
-import { connectClient, freePort, until } from "../transports/moat_cmd/test_util.ts";
+import { connectClient } from "../transports/moat_cmd/test_util.ts";
 
 const CONFIG = new URL("../examples/moat.toml", import.meta.url).pathname;
 
@@ -60,7 +60,7 @@ Deno.test("examples/moat.toml: pub/sub through the server, a device's stream, al
     } finally {
       clearTimeout(timer);
     }
-    await until(() => d.log.includes("streaming sensors"), "the device connection logged");
+    await until("the device connection logged", () => d.log.includes("streaming sensors"));
     await c.close();
   } finally {
     assert.equal(await d.stop(), 0, d.log);

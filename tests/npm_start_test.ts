@@ -7,7 +7,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { freePort } from "./helpers/redis_server.ts";
+import { freePort, until } from "../testing/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -31,14 +31,6 @@ function npmStart(args: string[], env: Record<string, string>) {
     })(),
   ]);
   return { child, reading, log: () => log };
-}
-
-async function until(what: string, ok: () => boolean | Promise<boolean>, ms = 30_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 async function answers(url: string): Promise<boolean> {
@@ -68,10 +60,10 @@ Deno.test("npm start -- --config FILE --http ADDR: least privilege from the argu
   const { dir, config, http } = await setUp();
   try {
     const p = npmStart(["--config", config, "--http", http], {});
-    await until("the daemon on --http", () => answers(`http://${http}/health`));
+    await until("the daemon on --http", () => answers(`http://${http}/health`), 30_000);
     // (The port answers from the start of the start-up, /health with 503: wait for the first records on disk.)
     const log = join(dir, "logs", "t.mpack");
-    await until("records on disk", async () => ((await Deno.stat(log).catch(() => null))?.size ?? 0) > 0);
+    await until("records on disk", async () => ((await Deno.stat(log).catch(() => null))?.size ?? 0) > 0, 30_000);
     // A terminal's Ctrl-C: SIGINT to every process of the foreground group (setsid made npm its leader).
     const kill = await new Deno.Command("kill", { args: ["-INT", "--", `-${p.child.pid}`] }).output();
     assert.equal(kill.code, 0);
@@ -91,7 +83,7 @@ Deno.test("npm start: SIGTERM to the npm process stops the daemon (no orphan lef
   const { dir, config, http } = await setUp();
   try {
     const p = npmStart(["--config", config, "--http", http], {});
-    await until("the daemon on --http", () => answers(`http://${http}/health`));
+    await until("the daemon on --http", () => answers(`http://${http}/health`), 30_000);
     p.child.kill("SIGTERM");
     const status = await p.child.status;
     await p.reading;

@@ -8,9 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
-import { freePort, RedisServer } from "./helpers/redis_server.ts";
-import { Influxd } from "./helpers/influxd.ts";
+import { DaemonProcess, freePort, Influxd, RedisServer, untilValue } from "../testing/mod.ts";
 import { Daemon } from "../core/daemon.ts";
 import { createLogger } from "../core/log.ts";
 import { validateConfig } from "../config/load.ts";
@@ -38,17 +36,6 @@ async function postEntry(base: string, sid: string, data: unknown, deviceId?: st
   assert.equal(r.status, 200);
   const ids = await r.json() as string[];
   return ids[0];
-}
-
-/** Waits for a value, with a deadline. */
-async function until<T>(what: string, get: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await get();
-    if (v !== undefined) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** The original client's 19 checks against `base` (the store may hold other streams: telebus writes into it). */
@@ -198,7 +185,7 @@ async function originalClientChecks(base: string, t: Deno.TestContext): Promise<
       const next = sub.next();
       let got: IteratorResult<{ data?: { streams: Record<string, unknown> } | null }> | undefined;
       void next.then((r) => got = r);
-      const id = await until("a DataPayload", async () => {
+      const id = await untilValue("a DataPayload", async () => {
         if (got) return got;
         await postEntry(base, "zxcv", { live: 1 }, "asdf");
         return undefined;
@@ -245,7 +232,7 @@ async function originalClientChecks(base: string, t: Deno.TestContext): Promise<
 
 /** telebus's own schema in the same endpoint: its queries under their names, the renamed field, its subscription. */
 async function telebusChecks(base: string, inputs: string[], stream: string): Promise<void> {
-  const own = await until("telebusStreams to list " + stream, async () => {
+  const own = await untilValue("telebusStreams to list " + stream, async () => {
     const r = await run(base, "{ inputs { name } outputs { type } telebusStreams { stream count } }");
     return r.data.telebusStreams.some((s: { stream: string }) => s.stream === stream) ? r.data : undefined;
   });
@@ -332,7 +319,7 @@ Deno.test("examples/redis_influx.toml: the original's queries and telebus's at /
   });
   try {
     // The original's query, with its argument names, sees telebus's data in Redis.
-    const streams = await until("robot1:imu in streams(ids: …)", async () => {
+    const streams = await untilValue("robot1:imu in streams(ids: …)", async () => {
       const r = await run(d.url, "query S($ids: [String!]) { streams(ids: $ids) { id length } }", {
         ids: ["robot1:imu"],
       });

@@ -10,7 +10,6 @@ import { transports } from "../transports/mod.ts";
 import {
   BUILTIN_ENV,
   npmPackageDir,
-  PERMISSION_RULES,
   permissionFlags,
   type PermissionNeeds,
   permissionNeeds,
@@ -18,8 +17,7 @@ import {
   templateFolder,
 } from "../cli/permissions.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
-import { mpackFiles, printedFlags, ROOT, startWithFlags, until } from "./helpers/least_privilege.ts";
-import { MockInflux } from "./helpers/mock_influx.ts";
+import { MockInflux, mpackFiles, printedFlags, ROOT, startWithFlags, until } from "../testing/mod.ts";
 
 Deno.test("permissions: template folders and referenced variables", () => {
   assert.equal(templateFolder("data/logs/t-{datetime}.mpack"), "data/logs");
@@ -38,10 +36,13 @@ streams = ["\${S}"]
   assert.deepEqual([...vars].sort(), ["A", "B", "DATA", "HTTP_ADDR", "S"]);
 });
 
-Deno.test("permissions: every registered transport type has a rule", async () => {
+Deno.test("permissions: every side of every registered transport brings its rule", async () => {
   for (const [type, load] of Object.entries(transports)) {
-    const mod = await load() as { permissions?: unknown };
-    assert.ok(typeof mod.permissions === "function" || PERMISSION_RULES[type], `no permission rule for ${type}`);
+    const { transport } = await load();
+    assert.ok(transport.input || transport.output, type);
+    for (const side of [transport.input, transport.output]) {
+      if (side) assert.equal(typeof side.permissions, "function", `no permission rule for ${type}`);
+    }
   }
 });
 
@@ -85,7 +86,7 @@ listen = "0.0.0.0:4747"
   assert.ok(!flags.some((f) => f === "--allow-read" || f === "--allow-write" || f === "--allow-net"));
 });
 
-Deno.test("permissions: zmq, redis_streams, influxdb and moat_cmd rules", () => {
+Deno.test("permissions: zmq, redis_streams and moat_cmd rules", async () => {
   const empty = (): PermissionNeeds => ({
     net: new Set(),
     read: new Set(),
@@ -94,19 +95,30 @@ Deno.test("permissions: zmq, redis_streams, influxdb and moat_cmd rules", () => 
     sys: new Set(),
     ffi: new Set(),
   });
-  const ctx = (side: "input" | "output") => ({ side, path: (p: string) => p });
+  /** Applies the rule of `type`'s `side` to `table` (validated by its schema first, as the loader does). */
+  const apply = async (
+    type: string,
+    side: "input" | "output",
+    table: Record<string, unknown>,
+    needs: PermissionNeeds,
+  ) => {
+    const t = (await transports[type]()).transport;
+    const ctx = { side, path: (p: string) => p };
+    if (side === "input") t.input!.permissions(t.input!.schema.parse(table), needs, ctx);
+    else t.output!.permissions(t.output!.schema.parse(table), needs, ctx);
+  };
   const zmq = empty();
-  PERMISSION_RULES.zmq({ address: ["tcp://*:5555", "tcp://10.0.0.2:5556", "ipc:///run/x"] }, zmq, ctx("input"));
+  await apply("zmq", "input", { address: ["tcp://*:5555", "tcp://10.0.0.2:5556", "ipc:///run/x"] }, zmq);
   assert.deepEqual([...zmq.ffi], ["*"]);
   assert.deepEqual([...zmq.net].sort(), ["0.0.0.0:5555", "10.0.0.2:5556"]);
   assert.ok(zmq.read.has("/etc/alpine-release"));
   assert.ok([...zmq.read].some((p) => p.endsWith("/node_modules/zeromq")), [...zmq.read].join());
   const input = empty();
-  PERMISSION_RULES.redis_streams({ url: "redis://robot.local" }, input, ctx("input"));
+  await apply("redis_streams", "input", { url: "redis://robot.local", streams: ["s"] }, input);
   assert.deepEqual([...input.net], ["robot.local:6379"]);
   assert.deepEqual([...input.sys], ["hostname"]);
   const output = empty();
-  PERMISSION_RULES.redis_streams({ url: "rediss://10.0.0.3:6380" }, output, ctx("output"));
+  await apply("redis_streams", "output", { url: "rediss://10.0.0.3:6380" }, output);
   assert.deepEqual([...output.net], ["10.0.0.3:6380"]);
   assert.equal(output.sys.size, 0);
   assert.equal(
@@ -114,36 +126,33 @@ Deno.test("permissions: zmq, redis_streams, influxdb and moat_cmd rules", () => 
     "/a/node_modules/.deno/z@1/node_modules/z",
   );
   assert.equal(npmPackageDir("npm:z", "z"), undefined);
-  const influx = empty();
-  PERMISSION_RULES.influxdb({ url: "http://10.0.0.4:8086/" }, influx, ctx("output"));
-  PERMISSION_RULES.influxdb({ url: "https://influx.example" }, influx, ctx("output"));
-  assert.deepEqual([...influx.net].sort(), ["10.0.0.4:8086", "influx.example"]);
   const moat = empty();
-  PERMISSION_RULES.moat_cmd({ connect: "/dev/ttyUSB0" }, moat, ctx("input"));
-  PERMISSION_RULES.moat_cmd({ connect: "ws://robot:8765/ws" }, moat, ctx("input"));
-  PERMISSION_RULES.moat_cmd({ connect: "robot:27587" }, moat, ctx("input"));
-  PERMISSION_RULES.moat_cmd({ listen: "127.0.0.1:27587" }, moat, ctx("output"));
+  await apply("moat_cmd", "input", { connect: "/dev/ttyUSB0", command: "c" }, moat);
+  await apply("moat_cmd", "input", { connect: "ws://robot:8765/ws", command: "c" }, moat);
+  await apply("moat_cmd", "input", { connect: "robot:27587", command: "c" }, moat);
+  await apply("moat_cmd", "output", { listen: "127.0.0.1:27587" }, moat);
   assert.deepEqual([...moat.net].sort(), ["127.0.0.1:27587", "robot:27587", "robot:8765"]);
   assert.deepEqual([...moat.read], ["/dev/ttyUSB0"]);
   assert.deepEqual([...moat.write], ["/dev/ttyUSB0"]);
 });
 
-Deno.test("permissions: a module's own rule is used; a type without a rule is an error", async () => {
+Deno.test("permissions: a part's rule is its transport definition's", async () => {
   const text = `[daemon]\nhttp = "off"\n[[inputs.generator]]\n`;
-  const config = await parseConfig(text, { registry: transports });
+  const { transport } = await transports.generator();
   const registry = {
-    generator: async () => ({
-      ...(await transports.generator()),
-      permissions: (_c: Record<string, unknown>, n: PermissionNeeds) => n.ffi.add("/usr/lib/libzmq.so.5"),
-    }),
+    generator: () =>
+      Promise.resolve({
+        transport: {
+          ...transport,
+          input: {
+            ...transport.input!,
+            permissions: (_c: unknown, n: PermissionNeeds) => n.ffi.add("/usr/lib/libzmq.so.5"),
+          },
+        },
+      }),
   };
-  assert.ok(
-    permissionFlags(await permissionNeeds(config, { text, registry })).includes(
-      "--allow-ffi=/usr/lib/libzmq.so.5",
-    ),
-  );
-  const can = { ...config, inputs: config.inputs.map((i) => ({ ...i, type: "can_bus" })) };
-  await assert.rejects(permissionNeeds(can, { text, registry }), /no permission rule for transport type "can_bus"/);
+  const config = await parseConfig(text, { registry });
+  assert.ok(permissionFlags(await permissionNeeds(config, { text })).includes("--allow-ffi=/usr/lib/libzmq.so.5"));
 });
 
 Deno.test("permissions: the daemon runs the shipped config with exactly the printed flags", async () => {

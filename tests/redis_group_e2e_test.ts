@@ -9,8 +9,7 @@ import { createClient } from "npm:redis@^5.8.0";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { asBuffer } from "../net/redis.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, letTimePass, RedisServer, until } from "../testing/mod.ts";
 
 const TOTAL = 3000;
 
@@ -26,14 +25,6 @@ async function seqsIn(dir: string): Promise<number[]> {
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out;
-}
-
-async function until(what: string, cond: () => Promise<boolean>, ms = 30_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: every entry processed and acked", async () => {
@@ -60,10 +51,10 @@ Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: 
       await Promise.all(
         Array.from({ length: 30 }, (_, k) => c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i + k })) })),
       );
-      await new Promise((r) => setTimeout(r, 5));
+      await letTimePass(5); // a writer at work, not a synchronisation
     }
   })();
-  await until("daemon a is busy", async () => (await seqsIn(join(dir, "out-a"))).length >= 300);
+  await until("daemon a is busy", async () => (await seqsIn(join(dir, "out-a"))).length >= 300, 30_000);
   assert.equal(await a.stop("SIGKILL"), 137);
   // What the dead consumer left pending (usually some; none when it had just acknowledged everything).
   const left = (await c.xPending("jobs", "workers")).consumers?.find((x) => x.name === "a")?.deliveriesCounter ?? 0;
@@ -71,8 +62,8 @@ Deno.test("redis e2e: a consumer group of two daemons, one killed with SIGKILL: 
   await until("every entry processed by one of them", async () => {
     const seen = new Set([...await seqsIn(join(dir, "out-a")), ...await seqsIn(join(dir, "out-b"))]);
     return seen.size === TOTAL;
-  });
-  await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0);
+  }, 30_000);
+  await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0, 30_000);
   assert.equal(await b.stop("SIGTERM"), 0);
   if (left > 0) assert.match(b.log, /took over entries left pending/);
   await c.close();

@@ -1,16 +1,6 @@
 /** examples/redis_influx.toml as shipped, on a real redis-server and a real influxd. */
 import assert from "node:assert/strict";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
-import { Influxd } from "./helpers/influxd.ts";
-
-async function until(what: string, ok: () => Promise<boolean>, ms = 60_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { DaemonProcess, Influxd, RedisServer, until } from "../testing/mod.ts";
 
 Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and InfluxDB; streamer API and GraphQL on Redis", async () => {
   const redis = await RedisServer.start();
@@ -30,7 +20,7 @@ Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and
       await r.body?.cancel();
       return r.status === 200 ? JSON.parse(r.headers.get("x-offsets") ?? "[]").length : 0;
     };
-    await until("5 entries through the streamer API", async () => (await streamerRows()) === 5);
+    await until("5 entries through the streamer API", async () => (await streamerRows()) === 5, 60_000);
     // Its GraphQL sees the streams in Redis.
     const streamIds = async () => {
       const q = await fetch(`${d.url}/graphql`, {
@@ -43,11 +33,11 @@ Deno.test("examples/redis_influx.toml: generator → Redis (streamer layout) and
     await until("both streams in GraphQL", async () => {
       const ids = await streamIds();
       return ids.includes("robot1:imu") && ids.includes("robot1:odometry");
-    });
+    }, 60_000);
     // InfluxDB has the points.
     const influxCount = async () =>
       Number((await influx.rows('SELECT count("x") FROM "imu"', "telemetry"))[0]?.count ?? 0);
-    await until("more than 10 points in InfluxDB", async () => (await influxCount()) > 10);
+    await until("more than 10 points in InfluxDB", async () => (await influxCount()) > 10, 60_000);
   } finally {
     assert.equal(await d.stop(), 0);
     await influx.stop();

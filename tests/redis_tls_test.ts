@@ -6,20 +6,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createClient } from "npm:redis@^5.8.0";
-import { makeTestCerts } from "./helpers/tls_certs.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
-import { testDaemon } from "./helpers/test_daemon.ts";
+import { makeTestCerts, RedisServer, testDaemon, until } from "../testing/mod.ts";
 import { parseConfig } from "../config/load.ts";
 import { transports } from "../transports/mod.ts";
 import { permissionNeeds } from "../cli/permissions.ts";
-
-async function until(what: string, cond: () => Promise<boolean> | boolean, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 Deno.test("rediss://: redis_streams in and out and the streamer on Redis over TLS, the CA given by tls_ca", async () => {
   const dir = await Deno.makeTempDir({ prefix: "telebus-rediss-" });

@@ -6,8 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
-import { until } from "./helpers/least_privilege.ts";
+import { DaemonProcess, until } from "../testing/mod.ts";
 import { decodeMsgpack, decodeMsgpackMultiple } from "../codecs/msgpack.ts";
 
 /** The `seq` of every record in an .mpack file (none when it does not exist). */

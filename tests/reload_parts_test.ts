@@ -5,15 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { Daemon, type DaemonPlan, type PartPlan } from "../core/daemon.ts";
+import { Daemon, type DaemonPlan, type OutputTable, type PartPlan } from "../core/daemon.ts";
 import { createLogger } from "../core/log.ts";
 import { makeRecord } from "../core/record.ts";
 import type { InputContext, Output, TransportDefinition } from "../core/transport.ts";
 import { validateConfig } from "../config/load.ts";
+import { outputCommonSchema } from "../config/schema.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
-import { until } from "./helpers/least_privilege.ts";
-import { makeTestCerts } from "./helpers/tls_certs.ts";
+import { letTimePass, makeTestCerts, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 
@@ -28,7 +28,8 @@ const fake: TransportDefinition = {
   type: "fake",
   description: "test output",
   output: {
-    schema: { safeParse: (v: unknown) => ({ success: true as const, data: v }) },
+    schema: outputCommonSchema.loose(),
+    permissions: () => {},
     create: (async (
       config: { tag: string; fail?: boolean },
       ctx: { name: string; http: { route: (p: string, h: () => Response) => void } },
@@ -53,7 +54,7 @@ const fake: TransportDefinition = {
   },
 };
 
-const out = (name: string, tag: string, fail = false): PartPlan => ({
+const out = (name: string, tag: string, fail = false): PartPlan<OutputTable> => ({
   type: "fake",
   name,
   transport: fake,
@@ -68,7 +69,7 @@ const seqsOf = (name: string) =>
 
 Deno.test("reload: a part that cannot start undoes the reload; every record still reaches every output once", async () => {
   const dir = await Deno.makeTempDir();
-  const plan = (outputs: PartPlan[]): DaemonPlan => ({
+  const plan = (outputs: PartPlan<OutputTable>[]): DaemonPlan => ({
     daemon: { http: "127.0.0.1:0", data_dir: dir, stop_timeout: 2000 },
     inputs: [],
     outputs,
@@ -173,7 +174,7 @@ Deno.test("reload: a changed mpack_tail input resumes from its checkpoint: no re
       for (let s = 500; s < TOTAL; s += 100) {
         const b = chunk(s, 100);
         for (let o = 0; o < b.length;) o += await f.write(b.subarray(o));
-        await new Promise((r) => setTimeout(r, 5));
+        await letTimePass(5); // a writer at work during the reload, not a synchronisation
       }
     })();
     await until("records written", async () => await count() >= 1000);

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { mpackFiles, printedFlags, startWithFlags, until } from "./helpers/least_privilege.ts";
+import { mpackFiles, printedFlags, startWithFlags, until } from "../testing/mod.ts";
 
 const config = (out: string) =>
   `[daemon]

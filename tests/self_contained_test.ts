@@ -8,7 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { dirname, join } from "node:path";
-import { freePort } from "./helpers/redis_server.ts";
+import { freePort, until } from "../testing/mod.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -79,17 +79,15 @@ Deno.test("self-contained: in a copy with no sibling folders, the tests that rea
       stderr: "piped",
     }).spawn();
     const stderr = new Response(start.stderr).text();
-    const end = Date.now() + 60_000;
-    for (;;) {
-      const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
-      const ok = r?.status === 200;
-      await r?.body?.cancel();
-      if (ok) break;
-      if (Date.now() > end) {
-        start.kill("SIGKILL");
-        throw new Error(`npm start did not become healthy:\n${await stderr}`);
-      }
-      await new Promise((r) => setTimeout(r, 100));
+    try {
+      await until("npm start to become healthy", async () => {
+        const r = await fetch(`http://127.0.0.1:${port}/health`).catch(() => undefined);
+        await r?.body?.cancel();
+        return r?.status === 200;
+      }, 60_000);
+    } catch (e) {
+      start.kill("SIGKILL");
+      throw new Error(`${(e as Error).message}:\n${await stderr}`);
     }
     start.kill("SIGTERM");
     assert.equal((await start.status).code, 0, await stderr);

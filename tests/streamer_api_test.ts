@@ -6,11 +6,10 @@
 import assert from "node:assert/strict";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
-import { type BusRecord, makeRecord } from "../core/record.ts";
+import type { BusRecord } from "../core/record.ts";
 import type { Daemon } from "../core/daemon.ts";
-import type { InputContext } from "../core/transport.ts";
 import { decodeMsgpack } from "../codecs/msgpack.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { letTimePass, RedisServer, testDaemon, until } from "../testing/mod.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const enc = new TextEncoder();
@@ -19,36 +18,22 @@ const ID = /^(\d+)-(\d+)$/;
 
 /** A daemon with a streamer input and output; `store` keys (e.g. `redis_url`) go in both tables. */
 async function daemonWith(input: Record<string, unknown> = {}, store: Record<string, unknown> = {}) {
-  const dir = await Deno.makeTempDir();
-  const daemon = await startDaemon({
-    config: {
-      daemon: { http: "127.0.0.1:0", data_dir: dir, dashboard: false },
-      inputs: { streamer: [{ name: "push", ...store, ...input }] },
-      outputs: { streamer: [{ name: "store", ...store }] },
-    },
-  }, { log: quiet });
-  let ctx!: InputContext;
-  await new Promise<void>((resolve) =>
-    daemon.addInput("test", {
-      run(c) {
-        ctx = c;
-        resolve();
-        return new Promise((r) => c.signal.addEventListener("abort", () => r()));
-      },
-    })
-  );
-  const host = `127.0.0.1:${daemon.http.addr!.port}`;
+  const t = await testDaemon({
+    inputs: { streamer: [{ name: "push", ...store, ...input }] },
+    outputs: { streamer: [{ name: "store", ...store }] },
+  });
   return {
-    daemon,
-    host,
-    emit: (stream: string, data: Record<string, unknown>) =>
-      ctx.emit([makeRecord(stream, 1_700_000_000_000_000_000n, data as never, "test")]),
-    stats: (name: string) => daemon.stats.find((s) => s.name === name)!,
-    async close() {
-      await daemon.stop();
-      await Deno.remove(dir, { recursive: true });
-    },
+    daemon: t.daemon,
+    host: t.url,
+    emit: (stream: string, data: Record<string, unknown>) => t.emit(stream, data, 1_700_000_000_000_000_000n),
+    stats: (name: string) => t.daemon.stats.find((s) => s.name === name)!,
+    close: () => t.close(),
   };
+}
+
+/** Waits until the clock has passed `ms`: entries added from then on get ids after a `$` cursor taken at `ms`. */
+async function clockPast(ms: number): Promise<void> {
+  await until("the clock to pass the pull's start", () => Date.now() > ms);
 }
 
 /** A WebSocket client that queues what it receives. */
@@ -119,20 +104,11 @@ const idOf = (id: string) => {
   return { ms: Number(m[1]), seq: Number(m[2]) };
 };
 
-/** Waits until `f` holds (the bus and the store work asynchronously). */
-async function until(f: () => boolean | Promise<boolean>, what: string, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!await f()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** The 4.6 pull transcripts on the store `store` selects (the embedded one, or Redis with `redis_url`). */
 async function transcript46(store: Record<string, unknown>): Promise<void> {
   const d = await daemonWith({}, store);
   const live = await Peer.open(`ws://${d.host}/data/cnt/pull`);
-  await new Promise((r) => setTimeout(r, 30)); // the pull's `$` cursor is taken when it opens
+  await clockPast(Date.now()); // the pull's `$` cursor was taken before it opened
   const push = await Peer.open(`ws://${d.host}/data/cnt/push`);
   push.push([5], "hello");
   push.push([["cnt", 2], ["cnt", 5]], "abcde");
@@ -253,7 +229,8 @@ Deno.test("streamer GET: default reads the oldest (no 500), x-offsets, x-last-en
   assert.ok(Math.abs(idOf(r.headers.get("x-last-entry-id")!).ms - t0) < 1000, "the cursor is now");
   // a blocked GET is answered by a push
   const waiting = fetch(`http://${d.host}/data/g?last_entry_id=${g2}&block=1500`);
-  setTimeout(() => push.push([1, 1], "n"), 30);
+  // The push comes a little later, so that the GET is (most likely) waiting by then; it answers "n" either way.
+  letTimePass(30).then(() => push.push([1, 1], "n"));
   r = await waiting;
   assert.equal(await r.text(), "n");
   r = await fetch(`http://${d.host}/data/g?count=zero`);
@@ -294,7 +271,7 @@ Deno.test("streamer pull: blocking read woken by a push; timeout sends [] and an
   assert.deepEqual(await idle.frame(), { header: [], body: "" }, "a blocking timeout still sends [] + empty");
   await idle.close();
   const blocked = await Peer.open(`ws://${d.host}/data/w/pull?block=5000`);
-  await new Promise((r) => setTimeout(r, 30));
+  await clockPast(Date.now()); // the pull's `$` cursor was taken before it opened
   const t0 = Date.now();
   push.push([4], "wake");
   assert.equal((await blocked.frame()).body, "wake");
@@ -303,12 +280,16 @@ Deno.test("streamer pull: blocking read woken by a push; timeout sends [] and an
 
   for (let i = 0; i < 4; i++) push.push([1], String(i));
   await until(
-    async () => (await (await fetch(`http://${d.host}/data/w?last_entry_id=0&count=9`)).text()).length === 8,
     "4 entries",
+    async () => (await (await fetch(`http://${d.host}/data/w?last_entry_id=0&count=9`)).text()).length === 8,
   );
   const ack = await Peer.open(`ws://${d.host}/data/w/pull?last_entry_id=0&ack=1`);
   assert.equal((await ack.frame()).body, "wake");
-  await new Promise((r) => setTimeout(r, 100));
+  // The window is observed once a pull without ack on the same stream has had all five entries: the server
+  // had the next entries ready and sent them there, so an acking pull that did not wait would have sent too.
+  const unacked = await Peer.open(`ws://${d.host}/data/w/pull?last_entry_id=0`);
+  for (const body of ["wake", "0", "1", "2", "3"]) assert.equal((await unacked.frame()).body, body);
+  await unacked.close();
   assert.equal(ack.messages.length, 0, "nothing more before the client acknowledges");
   ack.ws.send("ok");
   assert.equal((await ack.frame()).body, "0");
@@ -334,7 +315,7 @@ Deno.test("streamer bad input: clear close reasons, counted, daemon keeps servin
   const push0 = await Peer.open(`ws://${d.host}/data/cnt/push`);
   push0.push([1], "z");
   for (const [sid, header, body, code, reason] of cases) {
-    await until(async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0`)).text()) === "z", "z");
+    await until("z", async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0`)).text()) === "z");
     const p = await Peer.open(`ws://${d.host}/data/${sid}/push`);
     p.push(header, body);
     const e = await p.closed;
@@ -363,8 +344,8 @@ Deno.test("streamer bad input: clear close reasons, counted, daemon keeps servin
   // still serving, and the good entry is intact
   push0.push([1], "y");
   await until(
-    async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0&count=5`)).text()) === "zy",
     "zy",
+    async () => (await (await fetch(`http://${d.host}/data/cnt?last_entry_id=0&count=5`)).text()) === "zy",
   );
   await push0.close();
   await d.close();
@@ -384,15 +365,24 @@ Deno.test("streamer on the bus: another input's records are pulled; pushed entri
   const push = await Peer.open(`ws://${d.host}/data/cnt/push?ack=1`);
   push.push([8], '{"v": 7}');
   const [id] = JSON.parse(await push.next() as string);
-  await until(() => seen.length === 1, "the pushed entry on the bus");
+  await until("the pushed entry on the bus", () => seen.length === 1);
   assert.equal(seen[0].stream, "default:cnt");
   assert.equal(seen[0].source, "push");
   assert.deepEqual(seen[0].data, { v: 7 });
   assert.equal(seen[0].meta?.entry_id, id);
   assert.equal(seen[0].time, BigInt(idOf(id).ms) * 1_000_000n);
-  await new Promise((r) => setTimeout(r, 50));
-  const r = await fetch(`http://${d.host}/data/cnt?last_entry_id=0&count=9`);
-  assert.equal(JSON.parse(r.headers.get("x-offsets")!).length, 1, "the store's output does not append it twice");
+  // The store's output has written both records (robot/imu and the pushed one) once it counts two.
+  await until("the store's output to take both records", () => d.stats("store").records === 2);
+  // Anywhere in the store, not only under the pushed key: a second copy would land under another key
+  // (the record's stream already names the device), where a read of `cnt` alone does not look.
+  const all = await fetch(`http://${d.host}/data/cnt?device_id=*&last_entry_id=0&count=9`);
+  assert.deepEqual(
+    JSON.parse(all.headers.get("x-offsets")!).map((o: unknown[]) => o[0]),
+    ["default:cnt"],
+    "the store's output does not append it again under any key",
+  );
+  assert.equal(d.stats("store").gauges.get("store_entries")!(), 2, "the store's output does not append it twice");
+  assert.equal(d.stats("store").counters.get("own_entries_skipped"), 1);
   assert.equal(d.stats("push").records, 1);
   await unsubscribe();
   await pull.close();
@@ -448,7 +438,7 @@ Deno.test("streamer config: tables sharing a store must agree; max_clients refus
       outputs: { streamer: [{}] },
     },
   }, { log: capture });
-  await until(() => mismatched.stats.find((s) => s.kind === "input")!.errors === 1, "the input to fail");
+  await until("the input to fail", () => mismatched.stats.find((s) => s.kind === "input")!.errors === 1);
   assert.match(logged.join("\n"), /streamer store \\?"default\\?" is configured twice with different maxlen/);
   await mismatched.stop();
   const daemon = await startDaemon({
@@ -477,7 +467,7 @@ Deno.test("streamer push: an entry that decodes to a record beyond the codecs' l
     push.push([body.length], body);
     await push.next(); // the ack
   }
-  await until(() => seen.length === 2 && d.stats("push").rejectedTotal === 1, "two records on the bus, one refused");
+  await until("two records on the bus, one refused", () => seen.length === 2 && d.stats("push").rejectedTotal === 1);
   assert.deepEqual(seen.map((r) => r.data), [{ v: 1 }, { v: 2 }]);
   assert.deepEqual(Object.fromEntries(d.stats("push").rejected), { too_deep: 1 });
   await unsubscribe();

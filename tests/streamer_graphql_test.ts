@@ -8,8 +8,7 @@
  */
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { RedisServer, testDaemon, until } from "../testing/mod.ts";
 
 const enc = new TextEncoder();
 
@@ -206,8 +205,12 @@ async function subscription(d: D): Promise<void> {
       query: `subscription { streams(streamIds: "default:cnt", latest: true, count: 1) {
         __typename ... on DataPayloads { streamId string } } }`,
     });
-    // The `$` cursor of the first subscription is taken when it starts: let it start before posting.
-    await new Promise((r) => setTimeout(r, 150));
+    // The `$` cursor of the first subscription is taken when it starts: let the three start, and the clock pass
+    // that moment, before posting.
+    const subscriptions = () => d.daemon.stats.find((s) => s.name === "store")!.gauges.get("graphql_subscriptions")!();
+    await until(() => `3 subscriptions (${subscriptions()})`, () => subscriptions() === 3);
+    const started = Date.now();
+    await until("the clock to pass the subscriptions' start", () => Date.now() > started);
     const ids = await d.post("cnt", ['{"a": 1}', "two"]);
     const first = await each.next(), second = await each.next();
     assert.deepEqual([first.value?.data?.streams, second.value?.data?.streams], [
@@ -318,11 +321,8 @@ Deno.test("streamer GraphQL: the same limits apply; subscriptions are limited pe
     return Number(line?.split(" ").pop());
   };
   const waitFor = async (want: number) => {
-    const deadline = Date.now() + 10_000;
-    while (await gauge() !== want) {
-      if (Date.now() > deadline) throw new Error(`graphql_subscriptions stays at ${await gauge()}, not ${want}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    let last = NaN;
+    await until(() => `graphql_subscriptions at ${want} (it is ${last})`, async () => (last = await gauge()) === want);
   };
   try {
     const r = await fetch(`http://${t.url}/streamer/graphql`, {

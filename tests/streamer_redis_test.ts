@@ -7,8 +7,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { createClient, RESP_TYPES } from "npm:redis@^5.8.0";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { RedisServer } from "./helpers/redis_server.ts";
+import { RedisServer, testDaemon, until } from "../testing/mod.ts";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 
@@ -74,8 +73,12 @@ Deno.test("streamer on Redis: the original's keys are read by GET, pull and Grap
 
     const pull = await open(`ws://${t.url}/data/imu/pull?device_id=robot&last_entry_id=${id2}`);
     const frame = messages(pull, 2);
-    // The pull blocks on Redis (XREAD BLOCK on its own connection) until the original's writer adds an entry.
-    await new Promise((r) => setTimeout(r, 100));
+    // The pull blocks on Redis (XREAD BLOCK on its own connection) until the original's writer adds an entry:
+    // Redis lists that connection as blocked (flag b) in an xread.
+    await until("the pull blocked in XREAD", async () => {
+      const clients = String(await plain.sendCommand(["CLIENT", "LIST"]));
+      return clients.split("\n").some((l) => /\bflags=\S*b/.test(l) && /\bcmd=xread\b/.test(l));
+    });
     const id3 = await plain.xAdd("robot:imu", "*", { d: Buffer.from("new") });
     const [header, body] = await frame;
     assert.deepEqual(JSON.parse(header), [["imu", id3, 3]]);

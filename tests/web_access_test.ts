@@ -5,8 +5,7 @@
  * (and GET for queries), so a `text/plain` POST — which any page may send without a preflight — cannot `flush`.
  */
 import assert from "node:assert/strict";
-import { testDaemon } from "./helpers/test_daemon.ts";
-import { getStatus, upgradeStatus } from "./helpers/ws_upgrade.ts";
+import { getStatus, testDaemon, upgradeStatus } from "../testing/mod.ts";
 
 /** A daemon with the streamer's GraphQL (embedded store) and a telebus WebSocket output, and one stored stream. */
 async function setup(daemon: Record<string, unknown> = {}) {

@@ -8,7 +8,8 @@ import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { receiveMessage } from "../net/zmq.ts";
-import { bytesEqual, fixtureMessages, until } from "../transports/zmq/test_helpers.ts";
+import { fixtureMessages } from "../transports/zmq/test_helpers.ts";
+import { bytesEqual, until } from "../testing/mod.ts";
 
 Deno.test("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both sides", async () => {
   const lines: string[] = [];
@@ -43,7 +44,7 @@ Deno.test("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both
       frames.forEach((f, j) => assert.ok(bytesEqual(new Uint8Array(f), msgs[i].frames[j]), `${msgs[i].htype} ${j}`));
     });
     const zin = daemon.stats.find((s) => s.name === "zin")!, zout = daemon.stats.find((s) => s.name === "zout")!;
-    await until(() => zout.bytes === 2569, 2000, "output bytes");
+    await until("output bytes", () => zout.bytes === 2569, 2000);
     assert.equal(zin.records, 15);
     assert.equal(zin.bytes, 2569);
     assert.equal(zout.records, 15);

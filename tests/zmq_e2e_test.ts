@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { join } from "node:path";
 import * as zmq from "npm:zeromq@^6.5.0";
-import { DaemonProcess } from "./helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../testing/mod.ts";
 import { decodeMsgpackMultiple } from "../codecs/msgpack.ts";
 import { arrayBytes } from "../codecs/mflow.ts";
 import { arrayPattern } from "../cli/generate.ts";
@@ -17,14 +17,6 @@ import type { Dict } from "../core/record.ts";
 const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const N = 100_000;
 const ELEMENTS = 64; // uint32: 256 data bytes per message
-
-async function waitFor(pred: () => Promise<boolean>, ms: number, what: string): Promise<void> {
-  const t0 = performance.now();
-  while (!await pred()) {
-    if (performance.now() - t0 > ms) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 Deno.test("zmq e2e: 100k array-1.0 messages from `telebus generate` reach an mpack file, none lost, exact", async () => {
   const dir = await Deno.makeTempDir({ prefix: "zmq_e2e_" });
@@ -52,7 +44,7 @@ fsync = "never"
   const daemon = await DaemonProcess.start(config);
   try {
     // Inputs start after the HTTP server listens: wait for the input's line with its bound endpoint.
-    await waitFor(() => Promise.resolve(/zmq input open/.test(daemon.log)), 5000, "the zmq input");
+    await until("the zmq input", () => Promise.resolve(/zmq input open/.test(daemon.log)), 5000);
     const endpoint = /zmq input open .*endpoints=(\S+)/.exec(daemon.log)?.[1];
     assert.ok(endpoint, `no endpoint in the log:\n${daemon.log}`);
     const gen = await new Deno.Command(Deno.execPath(), {
@@ -79,7 +71,7 @@ fsync = "never"
     assert.equal(gen.code, 0, new TextDecoder().decode(gen.stderr));
     const written = `telebus_output_records_total{output="file",type="mpack_file"}`;
     const genLine = new TextDecoder().decode(gen.stderr).trim();
-    await waitFor(async () => await daemon.metric(written) >= N, 20_000, `${N} records written`).catch(async (e) => {
+    await until(`${N} records written`, async () => await daemon.metric(written) >= N, 20_000).catch(async (e) => {
       const m = (await daemon.get("/metrics")).text.split("\n").filter((l) => l.includes("zin") || l.includes("file"));
       throw new Error(`${e.message}\n${genLine}\n${m.join("\n")}\n${daemon.log}`);
     });
@@ -97,7 +89,7 @@ fsync = "never"
     await push.send([hdr, new Uint8Array(100)]);
     await push.send([hdr, new Uint8Array(100 * 1024 * 1024)]);
     await push.send([hdr, arrayBytes(arrayPattern("uint32", ELEMENTS, N))]);
-    await waitFor(async () => await daemon.metric(written) >= N + 1, 10_000, "the good message after bad ones");
+    await until("the good message after bad ones", async () => await daemon.metric(written) >= N + 1, 10_000);
     push.close();
     assert.equal(await daemon.metric(`telebus_input_errors_total{input="zin",type="zmq"}`), 4);
     for (const kind of ["bad_header", "frame_count", "frame_size", "oversize"]) {

@@ -34,34 +34,9 @@ import {
 } from "npm:graphql@^16.11.0";
 import type { Logger } from "../../core/log.ts";
 
-/** The limits of one endpoint. */
-export interface GraphqlLimits {
-  /** Longest query text, in UTF-8 bytes. */
-  readonly maxQueryBytes: number;
-  /** Deepest selection (introspection fields are not counted). */
-  readonly maxDepth: number;
-  /** Most aliases in an operation, fragments expanded. */
-  readonly maxAliases: number;
-  /** Most field selections in an operation (fragments expanded) and in the whole document. */
-  readonly maxFields: number;
-  /** Highest estimated cost of an operation (see {@linkcode measureOperation}). */
-  readonly maxCost: number;
-  /** Most subscriptions one WebSocket connection holds at once. */
-  readonly maxSubscriptionsPerConnection: number;
-  /** Most subscriptions the endpoint holds at once over all connections. */
-  readonly maxSubscriptions: number;
-}
-
-/** The defaults of the `graphql` output's table and the streamer's `graphql_*` keys. */
-export const DEFAULT_LIMITS: GraphqlLimits = {
-  maxQueryBytes: 64 * 1024,
-  maxDepth: 10,
-  maxAliases: 100,
-  maxFields: 1000,
-  maxCost: 10_000,
-  maxSubscriptionsPerConnection: 100,
-  maxSubscriptions: 1000,
-};
+// The limits' options and defaults are part of the config schema (the streamer's store has them too).
+import type { GraphqlLimits } from "../../config/graphql_limits.ts";
+export { DEFAULT_LIMITS, type GraphqlLimits } from "../../config/graphql_limits.ts";
 
 /**
  * Deepest nesting of `{`, `[` and `(` in a query's text. graphql-js parses

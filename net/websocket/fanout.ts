@@ -22,43 +22,19 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
-import { type ClientDrops, type ClientOptions, WsClient } from "./client.ts";
+import { type ClientDrops, WsClient } from "./client.ts";
 import type { FrameFormat } from "./frames.ts";
+import type { WebsocketServerOptions } from "../../config/websocket.ts";
 
 /** How often held records are retried and stuck sockets looked for. */
 const TICK_MS = 20;
 /** A socket that stays CLOSING this long is dropped (Deno can leave a dead peer's socket there). */
 const STUCK_CLOSING_MS = 5000;
 
-/**
- * What the fan-out is set up with: the `websocket` transport's table, or the one a transport that serves its own
- * feed (`dashboard`, dataRT's server) fills in.
- */
-export interface WebsocketOptions {
-  /** `telebus` (records as frames, streams chosen by each client) or `datart` (dataRT's surface). */
-  protocol: "telebus" | "datart";
-  /** Route prefix (default `/ws/records`, or `/ws` for datart). */
-  path?: string;
-  /** Frame encoding of the telebus protocol (a client may ask for the other with `?format=`). */
-  format: "msgpack" | "json";
-  /** Most records per frame. */
-  batch: number;
-  /** A client whose unsent bytes exceed this is slow: its policy applies. */
-  max_buffered: number;
-  /** What a slow client gets. */
-  slow_client: ClientOptions["policy"];
-  /** Records held per slow client. */
-  client_queue: number;
-  /** Most clients at once. */
-  max_clients: number;
-  /** Largest message accepted from a client. */
-  max_message_bytes: number;
-}
-
 /** Records pushed to WebSocket clients on the daemon's HTTP server (the `websocket` output, and others' feeds). */
 export class WebsocketOutput implements Output {
   readonly #clients = new Set<WsClient>();
-  readonly #config: WebsocketOptions;
+  readonly #config: WebsocketServerOptions;
   readonly #ctx: OutputContext;
   readonly #drops: ClientDrops = { latest: 0, oldest: 0, disconnected: 0 };
   #timer?: ReturnType<typeof setInterval>;
@@ -73,7 +49,7 @@ export class WebsocketOutput implements Output {
    * @param config the validated table
    * @param ctx the output's context
    */
-  constructor(config: WebsocketOptions, ctx: OutputContext) {
+  constructor(config: WebsocketServerOptions, ctx: OutputContext) {
     this.#config = config;
     this.#ctx = ctx;
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);

@@ -4,6 +4,7 @@ import { Endpoint, type IssueKind } from "./endpoint.ts";
 import { CborStreamDecoder, crc16, encodeSerialFrame, type FrameIssue, SerialDecoder } from "./framing.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { hex, unhex } from "./test_util.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 function endpoint() {
   const issues: [IssueKind, string][] = [];
@@ -11,7 +12,7 @@ function endpoint() {
   return { ep, issues };
 }
 
-const tick = () => new Promise((r) => setTimeout(r, 0));
+const tick = nextMacrotask;
 
 Deno.test("bad input: non-lists, empty lists and non-integer headers are dropped and reported", async () => {
   const { ep, issues } = endpoint();

@@ -11,20 +11,11 @@ import { Endpoint, type Request } from "./endpoint.ts";
 import { decodeHeader } from "./header.ts";
 import { MoatError, RemoteError } from "./errors.ts";
 import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from "../../testing/mod.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 const tick = () => new Promise<void>((r) => queueMicrotask(r));
-const macrotick = () => new Promise<void>((r) => setTimeout(r, 0));
+const macrotick = nextMacrotask;
 
 async function jitter(rnd: () => number): Promise<void> {
   const n = Math.floor(rnd() * 3);

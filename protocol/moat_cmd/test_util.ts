@@ -6,6 +6,7 @@
  */
 import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
 import type { Endpoint } from "./endpoint.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 /** Hex of bytes. */
 export const hex = (b: Uint8Array): string => Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
@@ -49,7 +50,7 @@ export function pipe(a: Endpoint, b: Endpoint, hook?: (from: "A" | "B", msg: unk
       let quiet = 0;
       let last = -1;
       while (quiet < 5) {
-        await new Promise((r) => setTimeout(r, 0));
+        await nextMacrotask();
         if (log.length === last && a.backlog === 0 && b.backlog === 0) quiet++;
         else quiet = 0;
         last = log.length;

@@ -45,12 +45,3 @@ export function lostAndDuplicated(seqs: Iterable<number>, n: number): { lost: nu
   for (const c of seen) if (!c) lost++;
   return { lost, duplicated: duplicated + outside };
 }
-
-/** Waits until `ok()` holds, polling every 50 ms, or throws after `ms`. */
-export async function until(what: string, ok: () => boolean | Promise<boolean>, ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await ok())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
 import { MpackStreamReader } from "../../codecs/mpack_stream.ts";
-import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../../testing/mod.ts";
 import { lostAndDuplicated, recordFigures } from "./figures.ts";
 
 /** Encodes record `i` (about 60 bytes). */
@@ -60,14 +60,6 @@ function tally(seqs: number[], total: number): { lost: number; duplicated: numbe
   let outOfOrder = 0;
   for (let k = 1; k < seqs.length; k++) if (seqs[k] <= seqs[k - 1]) outOfOrder++;
   return { ...lostAndDuplicated(seqs, total), outOfOrder };
-}
-
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 /** The checkpointed offset of input `name`, or -1. */
@@ -120,17 +112,17 @@ ${opts.output}
   const start = async (afterKill: boolean) => {
     const t0 = performance.now();
     const d = await DaemonProcess.start(config);
-    await waitFor("health", async () => (await d.get("/health")).status === 200);
+    await until("health", async () => (await d.get("/health")).status === 200, 20_000, 10);
     if (afterKill) healthy.push(Math.round(performance.now() - t0));
     return d;
   };
   for (let k = 0; k < slices; k++) {
     const d = await start(k > 0);
     // Each run counts its own records; the kill lands once this run wrote `killAt[k]` of them.
-    await waitFor(`output records of run ${k}`, async () => {
+    await until(`output records of run ${k}`, async () => {
       const n = await d.metric('telebus_output_records_total{output="copy"');
       return n >= opts.killAt[k];
-    });
+    }, 20_000);
     const written = await d.metric('telebus_output_records_total{output="copy"');
     peakRss = Math.max(peakRss, await d.peakRss());
     await d.stop("SIGKILL");
@@ -144,7 +136,11 @@ ${opts.output}
   if (appended < opts.total) await appendRecords(src, appended, opts.total);
   const last = await start(true);
   const size = (await Deno.stat(src)).size;
-  await waitFor("the checkpoint at the end of the log", async () => await checkpointOffset(dataDir, "robot") === size);
+  await until(
+    "the checkpoint at the end of the log",
+    async () => await checkpointOffset(dataDir, "robot") === size,
+    20_000,
+  );
   peakRss = Math.max(peakRss, await last.peakRss());
   assert.equal(await last.stop("SIGTERM"), 0, `last daemon exits 0:\n${last.log}`);
   logs.push(last.log);

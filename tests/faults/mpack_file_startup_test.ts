@@ -16,26 +16,18 @@ import { EncodedRecord } from "../../codecs/encoded_record.ts";
 import { PartStats } from "../../core/stats.ts";
 import { MpackFileOutput } from "../../transports/mpack_file/output.ts";
 import { mpackFileSchema } from "../../transports/mpack_file/schema.ts";
-import { DaemonProcess } from "../helpers/daemon_process.ts";
+import { DaemonProcess, until } from "../../testing/mod.ts";
 import { lostAndDuplicated, recordFigures } from "./figures.ts";
 
 const MiB = 1 << 20;
 const EXISTING_MIB = 200;
 const TAIL_RECORDS = 50_000;
 
-async function waitFor(what: string, cond: () => Promise<boolean>, ms = 20_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** Starts the daemon; returns it with the milliseconds until `/health` said 200 and the bytes read by then. */
 async function startTimed(config: string): Promise<{ d: DaemonProcess; healthyMs: number; read: number }> {
   const t0 = performance.now();
   const d = await DaemonProcess.start(config);
-  await waitFor("health", async () => (await d.get("/health")).status === 200);
+  await until("health", async () => (await d.get("/health")).status === 200, 20_000, 5);
   const healthyMs = performance.now() - t0;
   return { d, healthyMs, read: await d.bytesRead() };
 }
@@ -94,12 +86,12 @@ path = "${out}"
       offset?: number;
     };
   const first = await startTimed(config);
-  await waitFor("a checkpoint", async () => (await checkpoint()).offset !== undefined);
+  await until("a checkpoint", async () => (await checkpoint()).offset !== undefined, 20_000);
   await first.d.stop("SIGKILL");
   // 2. After kill -9: cut back to the checkpoint, then copy the rest.
   const second = await startTimed(config);
   const size = (await Deno.stat(src)).size;
-  await waitFor("the whole source", async () => (await checkpoint()).offset === size);
+  await until("the whole source", async () => (await checkpoint()).offset === size, 20_000);
   assert.equal(await second.d.stop("SIGTERM"), 0, second.d.log);
   // 3. After a clean stop.
   const third = await startTimed(config);

@@ -11,12 +11,10 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { createClient } from "npm:redis@^5.8.0";
-import { DaemonProcess } from "../helpers/daemon_process.ts";
-import { RedisServer } from "../helpers/redis_server.ts";
-import { Influxd } from "../helpers/influxd.ts";
+import { DaemonProcess, Influxd, letTimePass, RedisServer, until } from "../../testing/mod.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { binary } from "../../net/redis.ts";
-import { lostAndDuplicated, recordFigures, until } from "./figures.ts";
+import { lostAndDuplicated, recordFigures } from "./figures.ts";
 
 const OUTAGE_MS = Number(Deno.env.get("TELEBUS_FAULT_OUTAGE_MS") ?? 20_000);
 const RATE = 2000;
@@ -45,8 +43,7 @@ async function outage(d: DaemonProcess, server: { down(): Promise<void>; up(): P
     30_000,
   );
   await server.down();
-  const downAt = Date.now();
-  await until("the outage's length", () => Date.now() - downAt >= OUTAGE_MS, OUTAGE_MS + 1000);
+  await letTimePass(OUTAGE_MS); // the outage is a stretch of time on purpose
   await server.up();
   return { upAt: Date.now(), backlog: await d.metric("telebus_input_records_total") };
 }

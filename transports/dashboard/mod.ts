@@ -3,19 +3,22 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import { type DashboardConfig, dashboardSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { NEEDS_NOTHING } from "../../core/permissions.ts";
+import { dashboardSchema } from "./schema.ts";
 import { DashboardOutput } from "./output.ts";
 
 export { DashboardOutput } from "./output.ts";
 export type { DashboardConfig } from "./schema.ts";
 
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "dashboard",
-  description: "the live dashboard at / (stream rates, newest values, plots)",
+  description: "the live page at `/`: stream rates, newest values, plots (on by default)",
   output: {
     schema: dashboardSchema,
-    create: (config: DashboardConfig, ctx: OutputContext) => new DashboardOutput(config, ctx),
+    create: (config, ctx) => new DashboardOutput(config, ctx),
+    // Served by the daemon's HTTP server: nothing more.
+    permissions: NEEDS_NOTHING,
   },
-};
+});

@@ -12,7 +12,7 @@ import type { BusRecord } from "../../core/record.ts";
 import { nsToSeconds } from "../../core/record.ts";
 import { dashboardAssets } from "../../web/mod.ts";
 import { WebsocketOutput } from "../../net/websocket/fanout.ts";
-import { websocketSchema } from "../websocket/schema.ts";
+import { websocketServerSchema } from "../../config/websocket.ts";
 import type { DashboardConfig } from "./schema.ts";
 
 /** How often rates are recomputed. */
@@ -43,7 +43,7 @@ export class DashboardOutput implements Output {
   constructor(config: DashboardConfig, ctx: OutputContext) {
     this.#max = config.max_streams;
     this.#feed = new WebsocketOutput(
-      websocketSchema.parse({
+      websocketServerSchema.parse({
         path: "/ws/dashboard",
         format: "json",
         slow_client: "latest",

@@ -5,6 +5,7 @@ import { createLogger } from "../../core/log.ts";
 import { makeRecord } from "../../core/record.ts";
 import { DashboardOutput } from "./output.ts";
 import { dashboardSchema } from "./schema.ts";
+import { until } from "../../testing/mod.ts";
 
 Deno.test("dashboard: a record whose frame cannot be encoded costs only itself", async () => {
   const lines: string[] = [];
@@ -25,10 +26,7 @@ Deno.test("dashboard: a record whose frame cannot be encoded costs only itself",
   const closed = new Promise((r) => ws.onclose = r);
   try {
     await new Promise((r, j) => (ws.onopen = r, ws.onerror = j));
-    for (const end = Date.now() + 5000; stats.gauges.get("clients")!() < 1;) {
-      assert.ok(Date.now() < end, "the client is registered");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until("the client to be registered", () => stats.gauges.get("clients")!() >= 1);
     // A cyclic dictionary (only a program's own code can make one; inputs refuse it) has no JSON form.
     const cyclic: Record<string, unknown> = { i: -1 };
     cyclic.self = cyclic;
@@ -37,10 +35,7 @@ Deno.test("dashboard: a record whose frame cannot be encoded costs only itself",
       makeRecord("a", 2n, cyclic as never, "test", 10),
       makeRecord("b", 3n, { i: 1 }, "test"),
     ]);
-    for (const end = Date.now() + 5000; frames.length < 2;) {
-      assert.ok(Date.now() < end, `2 frames, got ${frames.length}`);
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until(() => `2 frames, got ${frames.length}`, () => frames.length >= 2);
     assert.deepEqual(frames.map((f) => JSON.parse(f).data.i), [0, 1]);
     assert.deepEqual(Object.fromEntries(stats.rejected), { too_deep: 1 });
     assert.match(lines.find((l) => l.includes("record refused")) ?? "", /stream=a reason=too_deep/);

@@ -6,6 +6,7 @@ import { PartStats } from "../../core/stats.ts";
 import { createLogger } from "../../core/log.ts";
 import { MemoryCheckpointStore } from "../../core/checkpoint.ts";
 import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { letTimePass } from "../../testing/mod.ts";
 
 function context(emit: (rs: BusRecord[]) => void | Promise<void>, signal = new AbortController().signal) {
   return {
@@ -38,7 +39,7 @@ Deno.test("generator: keeps its rate and stops on abort", async () => {
   const abort = new AbortController();
   let n = 0;
   const run = createGeneratorInput(config).run(context((rs) => void (n += rs.length), abort.signal));
-  await new Promise((r) => setTimeout(r, 400));
+  await letTimePass(400); // the test measures the rate over this stretch
   abort.abort();
   await run;
   // 500/s over 0.4 s is 200; allow for timer jitter on a loaded machine.
@@ -51,7 +52,7 @@ Deno.test("generator: waits for a blocked bus instead of queueing", async () => 
   await createGeneratorInput(config).run(context(async (rs) => {
     inFlight++;
     maxInFlight = Math.max(maxInFlight, inFlight);
-    await new Promise((r) => setTimeout(r, 1));
+    await letTimePass(1); // a slow bus on purpose
     n += rs.length;
     inFlight--;
   }));

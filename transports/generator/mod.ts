@@ -3,19 +3,21 @@
  *
  * @module
  */
-import type { TransportDefinition } from "../../core/transport.ts";
-import { type GeneratorConfig, generatorSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { NEEDS_NOTHING } from "../../core/permissions.ts";
+import { generatorSchema } from "./schema.ts";
 import { createGeneratorInput } from "./input.ts";
 
 export * from "./schema.ts";
 export * from "./input.ts";
 
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "generator",
-  description: "synthetic robot telemetry at a set rate",
+  description: "synthetic robot telemetry at a set rate (`rate`, `streams`, `keys`, `count`, `seed`)",
   input: {
     schema: generatorSchema,
-    create: (config: GeneratorConfig) => createGeneratorInput(config),
+    create: (config) => createGeneratorInput(config),
+    permissions: NEEDS_NOTHING,
   },
-};
+});

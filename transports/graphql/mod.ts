@@ -3,8 +3,8 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import { type GraphqlConfig, graphqlSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { graphqlSchema } from "./schema.ts";
 import { GraphqlOutput } from "./output.ts";
 
 export { GraphqlOutput } from "./output.ts";
@@ -12,11 +12,16 @@ export { TELEBUS_SDL, telebusSchema } from "./api.ts";
 export type { GraphqlConfig } from "./schema.ts";
 
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "graphql",
-  description: "GraphQL queries, subscriptions (graphql-transport-ws) and GraphiQL at /graphql",
+  description:
+    "GraphQL at `/graphql`: parts, counters, streams, newest records, `records` subscription, GraphiQL offline",
   output: {
     schema: graphqlSchema,
-    create: (config: GraphqlConfig, ctx: OutputContext) => new GraphqlOutput(config, ctx),
+    create: (config, ctx) => new GraphqlOutput(config, ctx),
+    // Served by the daemon's HTTP server; the graphql package reads NODE_ENV when it loads.
+    permissions: (_c, needs) => {
+      needs.env.add("NODE_ENV");
+    },
   },
-};
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { createClient } from "npm:graphql-ws@^6.0.6";
-import { testDaemon } from "../../tests/helpers/test_daemon.ts";
+import { nextMacrotask, testDaemon, until, untilValue } from "../../testing/mod.ts";
 import { BoundedChannel } from "../../net/graphql/channel.ts";
 
 async function daemonWith(graphql: Record<string, unknown>) {
@@ -24,7 +24,10 @@ Deno.test("graphql: inputs and outputs with counters, streams, the newest record
   const d = await daemonWith({});
   await d.emit("robot/imu", { x: 1.5, big: 18446744073709551615n, raw: new Uint8Array([1, 2]) });
   await d.emit("robot/imu", { x: 2.5, big: 1n, raw: new Uint8Array([]) }, 1_700_000_001_000_000_001n);
-  await new Promise((r) => setTimeout(r, 50));
+  await until(
+    "both records at the output",
+    async () => (await d.query(`{ outputs { records } }`)).body.data.outputs[0].records === 2,
+  );
   const { status, body } = await d.query(
     `{ inputs { name type } outputs { name type records gauges } telebusStreams { stream count }
        latest(stream: "robot/imu") { stream timeNs source data } missing: latest(stream: "nope") { stream } }`,
@@ -80,11 +83,7 @@ Deno.test("graphql: records subscription over graphql-transport-ws with graphql-
     );
   });
   // Wait until the subscription is registered, then publish.
-  for (let i = 0; i < 100; i++) {
-    const { body } = await d.query(`{ outputs { gauges } }`);
-    if (body.data.outputs[0].gauges.subscribers === 1) break;
-    await new Promise((r) => setTimeout(r, 10));
-  }
+  await waitForGauges(d, (g) => g.subscribers === 1);
   await d.emit("lab/temp", { i: -1 });
   for (let i = 0; i < 3; i++) await d.emit("robot/imu", { i });
   await done;
@@ -156,10 +155,7 @@ Deno.test("graphql: a record it cannot serve (cyclic, too deep) costs only itsel
         },
       );
     });
-    for (const end = Date.now() + 5000; stats.gauges.get("subscribers")!() < 1;) {
-      assert.ok(Date.now() < end, "the subscription is registered");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until("the subscription to be registered", () => stats.gauges.get("subscribers")!() >= 1);
     const cyclic: Record<string, unknown> = { i: -1 };
     cyclic.self = cyclic;
     out.write([
@@ -289,19 +285,16 @@ function subscribeMany(url: string, n: number) {
   return { client, outcomes };
 }
 
-/** Polls the output's gauges until `ok` holds (or fails after `ms`). */
+/** Waits until the output's gauges satisfy `ok` and returns them. */
 async function waitForGauges(
   d: Awaited<ReturnType<typeof daemonWith>>,
   ok: (g: Record<string, number>) => boolean,
-  ms = 10_000,
 ): Promise<Record<string, number>> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const g = (await d.query(`{ outputs { gauges } }`)).body.data.outputs[0].gauges;
-    if (ok(g)) return g;
-    if (Date.now() > deadline) throw new Error(`gauges never got there: ${JSON.stringify(g)}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  let last: Record<string, number> = {};
+  return await untilValue(() => `the gauges to get there (last ${JSON.stringify(last)})`, async () => {
+    last = (await d.query(`{ outputs { gauges } }`)).body.data.outputs[0].gauges;
+    return ok(last) ? last : undefined;
+  });
 }
 
 Deno.test("graphql: subscriptions per connection and per endpoint are limited, with a clear error", async () => {
@@ -402,7 +395,7 @@ Deno.test("graphql: a client that stops reading holds a bounded amount, and leav
     for (let i = 0; i < records; i++) {
       await d.emit("robot/imu", { i, pad });
       // At a pace the server keeps up with: what it cannot send is what piles up.
-      if (i % 20 === 0) await new Promise((r) => setTimeout(r, 0));
+      if (i % 20 === 0) await nextMacrotask();
     }
     const held = await waitForGauges(d, (g) => g.queue_records === 0);
     assert.ok(held.socket_buffered_bytes <= 2 * 1024 * 1024, JSON.stringify(held));

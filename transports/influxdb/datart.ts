@@ -18,7 +18,7 @@ import { PartStats } from "../../core/stats.ts";
 import { isDict } from "../../codecs/flatten.ts";
 import { encodePoint, type NumberMode, type Point, type TimePrecision } from "../../codecs/line_protocol.ts";
 import { WebsocketOutput } from "../../net/websocket/fanout.ts";
-import { websocketSchema } from "../websocket/schema.ts";
+import { websocketServerSchema } from "../../config/websocket.ts";
 import { InfluxError, InfluxWriter } from "./writer.ts";
 
 /** Options of {@linkcode DatartClient.start} (dataRT's constructor arguments, camelCased). */
@@ -88,7 +88,7 @@ export class DatartClient {
     this.http = new HttpServer(log.child("http"), { corsOrigins: options.corsOrigins });
     this.stats = new PartStats("output", "datart", "websocket");
     this.#ws = new WebsocketOutput(
-      websocketSchema.parse({ protocol: "datart", path: options.websocketPath ?? "/ws" }),
+      websocketServerSchema.parse({ protocol: "datart", path: options.websocketPath ?? "/ws" }),
       { name: "datart", log: log.child("websocket"), stats: this.stats, dataDir: "", http: this.http },
     );
     this.http.route("/", () => new Response("200 OK", { headers: { "content-type": "text/html; charset=utf-8" } }));

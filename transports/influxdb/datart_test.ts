@@ -1,10 +1,8 @@
 import assert from "node:assert/strict";
 import { DatartClient } from "./datart.ts";
 import { createLogger } from "../../core/log.ts";
-import { Influxd, influxdAvailable } from "../../tests/helpers/influxd.ts";
-import { MockInflux } from "../../tests/helpers/mock_influx.ts";
+import { Influxd, MockInflux, until, upgradeStatus } from "../../testing/mod.ts";
 import { InfluxError } from "./writer.ts";
-import { upgradeStatus } from "../../tests/helpers/ws_upgrade.ts";
 
 const quiet = createLogger("test", { level: "error", write() {} });
 const EXAMPLE = {
@@ -24,8 +22,7 @@ async function wsClient(url: string) {
   return {
     messages,
     async waitFor(n: number) {
-      const end = Date.now() + 20_000;
-      while (messages.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      await until(() => `${n} messages (got ${messages.length})`, () => messages.length >= n, 20_000);
       return messages;
     },
     async close() {
@@ -36,8 +33,7 @@ async function wsClient(url: string) {
 }
 
 async function waitClients(rt: DatartClient, n: number) {
-  const end = Date.now() + 20_000;
-  while (rt.clients < n && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+  await until(() => `${n} clients (got ${rt.clients})`, () => rt.clients >= n, 20_000);
 }
 
 Deno.test("dataRT client (influxUrl: null): validation, one json.dumps frame per point to /ws/client, /status, /", async () => {
@@ -101,7 +97,6 @@ Deno.test("dataRT client: InfluxDB write as influxdb-python does it (mock): /wri
 
 Deno.test({
   name: "dataRT client → real influxd: createDatabase, writePoints, query read back",
-  ignore: !influxdAvailable(),
   sanitizeResources: false,
   async fn() {
     const influx = await Influxd.start();

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { TransportDefinition } from "../../core/transport.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
 import { createInfluxdbOutput } from "./output.ts";
 import { influxdbSchema } from "./schema.ts";
 
@@ -17,18 +17,17 @@ export { DatartClient, type DatartOptions, type WritePointsOptions } from "./dat
 export { InfluxError, type InfluxTarget, InfluxWriter, namedLines, type WriteOutcome } from "./writer.ts";
 
 /** The transport definition the daemon's registry loads. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "influxdb",
   description:
-    "Writes records as line protocol to InfluxDB (v1/v2/v3 APIs), batched, with retries and a bounded disk spool",
-  output: { schema: influxdbSchema, create: createInfluxdbOutput },
-};
-
-/**
- * Permission rule for `telebus permissions`: the InfluxDB host and port
- * (`--allow-net`). The spool lives in `data_dir`, which the daemon has anyway.
- */
-export function permissions(config: Record<string, unknown>, needs: { net: Set<string> }): void {
-  const u = new URL(String(config.url));
-  needs.net.add(`${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`);
-}
+    "line protocol to InfluxDB v1/v2/v3: batching, gzip, retries with `Retry-After`, per-point rejection, disk spool",
+  output: {
+    schema: influxdbSchema,
+    create: createInfluxdbOutput,
+    // The InfluxDB host and port; the spool lives in data_dir, which the daemon has anyway.
+    permissions: (c, needs) => {
+      const u = new URL(c.url);
+      needs.net.add(`${u.hostname}:${u.port || (u.protocol === "https:" ? "443" : "80")}`);
+    },
+  },
+});

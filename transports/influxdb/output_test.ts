@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MockInflux } from "../../tests/helpers/mock_influx.ts";
+import { MockInflux, until } from "../../testing/mod.ts";
 import { createLogger, type LogSink } from "../../core/log.ts";
 import { PartStats, renderPrometheus } from "../../core/stats.ts";
 import { startDaemon } from "../../start.ts";
@@ -41,14 +41,6 @@ async function outputOn(mock: MockInflux, table: Record<string, unknown>) {
 
 function recs(n: number, from = 0, stream = "m"): BusRecord[] {
   return Array.from({ length: n }, (_, i) => makeRecord(stream, T + BigInt(from + i), { v: from + i }, "in"));
-}
-
-async function until(cond: () => boolean, what: string, ms = 20_000) {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }
 
 Deno.test("influxdb v1 (mock): /write with db, rp, precision; basic auth; body lines exact", async () => {
@@ -129,12 +121,12 @@ Deno.test("influxdb (mock): batches by size, by bytes and by interval", async ()
   const o = await outputOn(mock, { batch_size: 3, flush_interval: "50ms" });
   try {
     await o.out.write(recs(6));
-    await until(() => mock.requests.length === 2, "two full batches");
+    await until("two full batches", () => mock.requests.length === 2, 20_000);
     assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3]);
     await o.out.write(recs(1, 6));
     // The seventh waits for the interval.
     assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3]);
-    await until(() => mock.requests.length === 3, "the interval flush");
+    await until("the interval flush", () => mock.requests.length === 3, 20_000);
     assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 3, 1]);
     assert.deepEqual(mock.writtenLines, recs(7).map((r) => `m v=${r.data.v} ${r.time}`));
   } finally {
@@ -226,7 +218,7 @@ Deno.test("influxdb (mock): 429 with Retry-After waits as told; 503 is retried",
   const o = await outputOn(mock, { retries: 5, flush_interval: "10ms" });
   try {
     await o.out.write(recs(2));
-    await until(() => mock.writtenLines.length === 2, "the retried write");
+    await until("the retried write", () => mock.writtenLines.length === 2, 20_000);
     await o.out.close();
     assert.equal(mock.requests.length, 3);
     assert.ok(times[1] - times[0] >= 900, `waited ${times[1] - times[0]} ms after Retry-After: 1`);
@@ -246,15 +238,15 @@ Deno.test("influxdb (mock): 401, 404 and 503 past the retries spool to disk; del
     const o = await outputOn(mock, { retries: 2, retry_max: "100ms", batch_size: 5 });
     try {
       for (let i = 0; i < 4; i++) await o.out.write(recs(5, i * 5));
-      await until(() => o.stats.counters.get("spooled_points") === 20, "the points spooled");
+      await until("the points spooled", () => o.stats.counters.get("spooled_points") === 20, 20_000);
       assert.equal(mock.writtenLines.length, 0);
       const files = [...Deno.readDirSync(o.out.spoolDir)].map((e) => e.name).sort();
       assert.equal(files.length, 4, `${files}`);
       if (status !== 503) assert.match(o.log.join("\n"), new RegExp(`ERROR .*status=${status}`));
       down = false;
-      await until(() => mock.writtenLines.length === 20, "the spool delivered");
+      await until("the spool delivered", () => mock.writtenLines.length === 20, 20_000);
       assert.deepEqual(mock.writtenLines, recs(20).map((r) => `m v=${r.data.v} ${r.time}`), "in order, once");
-      await until(() => [...Deno.readDirSync(o.out.spoolDir)].length === 0, "the spool emptied");
+      await until("the spool emptied", () => [...Deno.readDirSync(o.out.spoolDir)].length === 0, 20_000);
     } finally {
       await o.cleanup();
       await mock.close();
@@ -270,8 +262,9 @@ Deno.test("influxdb (mock): spool bound reached: dropped, counted and loud; spoo
   try {
     for (let i = 0; i < 5; i++) await o.out.write(recs(10, i * 10));
     await until(
-      () => (o.stats.counters.get("spooled_points") ?? 0) + (o.stats.dropped.get("spool_full") ?? 0) === 50,
       "every point spooled or dropped",
+      () => (o.stats.counters.get("spooled_points") ?? 0) + (o.stats.dropped.get("spool_full") ?? 0) === 50,
+      20_000,
     );
     const spooled = o.stats.counters.get("spooled_points") ?? 0;
     assert.ok(spooled > 0 && spooled < 50);
@@ -288,7 +281,7 @@ Deno.test("influxdb (mock): spool bound reached: dropped, counted and loud; spoo
       http: { route() {} },
     };
     const again = await InfluxdbOutput.create(influxdbSchema.parse({ url: mock.url, database: "db" }), ctx);
-    await until(() => mock.writtenLines.length === spooled, "the old spool delivered");
+    await until("the old spool delivered", () => mock.writtenLines.length === spooled, 20_000);
     await again.close();
     assert.deepEqual(mock.writtenLines, recs(spooled).map((r) => `m v=${r.data.v} ${r.time}`));
   } finally {
@@ -326,11 +319,20 @@ Deno.test("influxdb (mock): acknowledgements are held until the points are writt
 });
 
 Deno.test("influxdb: permission rule names InfluxDB's host and port", async () => {
-  const { permissions } = await import("./mod.ts");
-  const needs = { net: new Set<string>() };
-  permissions({ url: "http://db.example:8086/" }, needs);
-  permissions({ url: "https://cloud.example" }, needs);
-  assert.deepEqual([...needs.net], ["db.example:8086", "cloud.example:443"]);
+  const { transport } = await import("./mod.ts");
+  const all = {
+    net: new Set<string>(),
+    read: new Set<string>(),
+    write: new Set<string>(),
+    env: new Set<string>(),
+    sys: new Set<string>(),
+    ffi: new Set<string>(),
+  };
+  const ctx = { side: "output" as const, path: (p: string) => p };
+  const output = transport.output!;
+  output.permissions(output.schema.parse({ url: "http://db.example:8086/", database: "d" }), all, ctx);
+  output.permissions(output.schema.parse({ url: "https://cloud.example", database: "d" }), all, ctx);
+  assert.deepEqual([...all.net], ["db.example:8086", "cloud.example:443"]);
 });
 
 Deno.test("influxdb (mock): with the send thread the next batch is encoded while one is on its way, sent one at a time in order", async () => {
@@ -372,13 +374,13 @@ Deno.test("influxdb (mock): requests keep batch_size; the rest waits for the int
     await o.out.write(rs);
     // The bus acknowledges after write(): the output's hold keeps each record open until its point is written.
     for (const r of rs) if (r.ack && --r.ack.pending === 0) r.ack.done();
-    await until(() => mock.requests.length >= 1 && acked.length >= 3, "the full batch");
+    await until("the full batch", () => mock.requests.length >= 1 && acked.length >= 3, 20_000);
     assert.deepEqual(mock.requests[0].lines.length, 3);
     // Unless the interval already sent the rest (a very slow machine), only the sent batch's records are acknowledged.
     if (mock.requests.length === 1) assert.deepEqual(acked, [0, 1, 2]);
-    await until(() => mock.requests.length === 2, "the interval flush");
+    await until("the interval flush", () => mock.requests.length === 2, 20_000);
     assert.deepEqual(mock.requests.map((r) => r.lines.length), [3, 2]);
-    await until(() => acked.length === 5, "the rest acknowledged");
+    await until("the rest acknowledged", () => acked.length === 5, 20_000);
     assert.deepEqual(mock.writtenLines, recs(5).map((r) => `m v=${r.data.v} ${r.time}`));
   } finally {
     await o.cleanup();
@@ -417,14 +419,14 @@ Deno.test("influxdb (daemon): records_total counts what InfluxDB took; spooled p
     return m ? Number(m[1]) : undefined;
   };
   try {
-    await until(() => influx().counters.get("spooled_points") === 30, "30 points spooled");
+    await until("30 points spooled", () => influx().counters.get("spooled_points") === 30, 20_000);
     assert.equal(metric("telebus_output_records_total"), 0, "nothing was written while InfluxDB was down");
     assert.equal(metric("telebus_output_spooled_points_total"), 30);
     down = false;
-    await until(() => mock.writtenLines.length === 30, "the spool delivered");
-    await until(() => influx().records === 30, "records counted as written");
+    await until("the spool delivered", () => mock.writtenLines.length === 30, 20_000);
+    await until("records counted as written", () => influx().records === 30, 20_000);
     // (The spool file is removed, and counted as unspooled, just after InfluxDB took its points.)
-    await until(() => influx().counters.get("unspooled_points") === 30, "the spool counted as delivered");
+    await until("the spool counted as delivered", () => influx().counters.get("unspooled_points") === 30, 20_000);
     assert.equal(metric("telebus_output_records_total"), 30);
     assert.equal(metric("telebus_output_unspooled_points_total"), 30);
   } finally {

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { MockInflux } from "../../tests/helpers/mock_influx.ts";
+import { MockInflux } from "../../testing/mod.ts";
 import { postOnce, PostThread } from "./post_thread.ts";
 
 const body = (s: string) => new TextEncoder().encode(s);

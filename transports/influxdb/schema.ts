@@ -4,96 +4,73 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
-import { byteSize, duration, flag, numeric, type OutputCommon, outputCommon } from "../../config/schema.ts";
+import { byteSize, duration, flag, numeric, outputCommon } from "../../config/schema.ts";
 
 /** The InfluxDB write APIs. */
 export const INFLUX_APIS = ["v1", "v2", "v3"] as const;
 
-/** The parsed `[[outputs.influxdb]]` table (durations in ms, sizes in bytes). See README.md. */
-export interface InfluxdbConfig extends OutputCommon {
-  /** Base URL of InfluxDB, e.g. `http://127.0.0.1:8086`. */
-  url: string;
-  /** Which write API: `v1` (`/write`), `v2` (`/api/v2/write`), `v3` (`/api/v3/write_lp`). */
-  api: "v1" | "v2" | "v3";
-  /** Database (v1, v3). */
-  database?: string;
-  /** Retention policy (v1). */
-  retention_policy?: string;
-  /** Organization (v2). */
-  org?: string;
-  /** Bucket (v2). */
-  bucket?: string;
-  /** User name (v1). */
-  username?: string;
-  /** Password (v1). */
-  password?: string;
-  /** How v1 credentials travel: a basic `Authorization` header, or `u`/`p` query parameters. */
-  auth: "basic" | "query";
-  /** API token (v2: `Authorization: Token`, v3: `Authorization: Bearer`). */
-  token?: string;
-  /** Measurement of records that are not point dictionaries (default: the record's stream). */
-  measurement?: string;
-  /** Keys whose values become tags. */
-  tag_keys: string[];
-  /** Tags added to every point. */
-  tags: Record<string, string>;
-  /** Separator of flattened nested keys. */
-  separator: string;
-  /** How JavaScript numbers are typed: `float`, or `auto` (whole numbers as integers). */
-  numbers: "float" | "auto";
-  /** Unit of integer times in point dictionaries. */
-  time_precision: "ns" | "us" | "ms" | "s" | "m" | "h";
-  /** Most points per request. */
-  batch_size: number;
-  /** Most bytes of line protocol per request. */
-  batch_bytes: number;
-  /** Longest a point waits in the batch buffer. */
-  flush_interval: number;
-  /** Gzip request bodies. */
-  gzip: boolean;
-  /** Send requests from a worker thread, so that the next batch is encoded while one is on its way. */
-  send_thread: boolean;
-  /** Timeout of one request. */
-  timeout: number;
-  /** Attempts of a request before the batch goes to the spool. */
-  retries: number;
-  /** First retry delay (doubles each time, with jitter). */
-  retry_initial: number;
-  /** Longest retry delay (also the cap of `Retry-After`). */
-  retry_max: number;
-  /** Bound of the disk spool in bytes. */
-  spool_max: number;
-}
-
 /** Schema of one `[[outputs.influxdb]]` table. */
-export const influxdbSchema: z.ZodType<InfluxdbConfig, unknown> = z.strictObject({
+export const influxdbSchema = z.strictObject({
   ...outputCommon,
-  url: z.string().regex(/^https?:\/\/[^/?#]+\/?[^?#]*$/, "an http:// or https:// URL without query"),
-  api: z.enum(INFLUX_APIS).default("v1"),
-  database: z.string().min(1).optional(),
-  retention_policy: z.string().min(1).optional(),
-  org: z.string().min(1).optional(),
-  bucket: z.string().min(1).optional(),
-  username: z.string().optional(),
-  password: z.string().optional(),
-  auth: z.enum(["basic", "query"]).default("basic"),
-  token: z.string().optional(),
-  measurement: z.string().min(1).optional(),
-  tag_keys: z.array(z.string().min(1)).default([]),
-  tags: z.record(z.string(), z.string()).default({}),
-  separator: z.string().min(1).default("/"),
-  numbers: z.enum(["float", "auto"]).default("float"),
-  time_precision: z.enum(["ns", "us", "ms", "s", "m", "h"]).default("ns"),
-  batch_size: numeric().pipe(z.number().int().min(1).max(1_000_000)).default(5000),
-  batch_bytes: byteSize().pipe(z.number().int().min(1024)).default(4 * 1024 * 1024),
-  flush_interval: duration().pipe(z.number().min(1)).default(1000),
-  gzip: flag().default(false),
-  send_thread: flag().default(true),
-  timeout: duration().pipe(z.number().min(1)).default(10_000),
-  retries: numeric().pipe(z.number().int().min(1)).default(3),
-  retry_initial: duration().pipe(z.number().min(1)).default(250),
-  retry_max: duration().pipe(z.number().min(1)).default(30_000),
-  spool_max: byteSize().pipe(z.number().int().min(0)).default(512 * 1024 * 1024),
+  url: z.string().regex(/^https?:\/\/[^/?#]+\/?[^?#]*$/, "an http:// or https:// URL without query").describe(
+    "InfluxDB's base URL, e.g. `http://127.0.0.1:8086` (a path prefix is kept).",
+  ),
+  api: z.enum(INFLUX_APIS).default("v1").describe(
+    "Which write API: `v1` (`POST /write?db=&rp=&precision=n`), `v2` (`POST /api/v2/write?org=&bucket=&precision=ns`) " +
+      "or `v3` (`POST /api/v3/write_lp?db=&precision=nanosecond`).",
+  ),
+  database: z.string().min(1).optional().describe("Database (required with `v1` and `v3`)."),
+  retention_policy: z.string().min(1).optional().describe("Retention policy (`rp=`, v1)."),
+  org: z.string().min(1).optional().describe("Organization (required with `v2`)."),
+  bucket: z.string().min(1).optional().describe("Bucket (required with `v2`)."),
+  username: z.string().optional().describe("v1 user name (with `password`)."),
+  password: z.string().optional().describe("v1 password (with `username`)."),
+  auth: z.enum(["basic", "query"]).default("basic").describe(
+    "How v1 credentials travel: `Authorization: Basic …`, or `u=`/`p=` query parameters.",
+  ),
+  token: z.string().optional().describe("API token: v2 `Authorization: Token <token>`, v3 `Authorization: Bearer …`."),
+  measurement: z.string().min(1).optional().describe(
+    "Measurement of records that are not point dictionaries (default: the record's stream).",
+  ),
+  tag_keys: z.array(z.string().min(1)).default([]).describe(
+    "Top-level keys whose values become tags (records that are not point dictionaries).",
+  ),
+  tags: z.record(z.string(), z.string()).default({}).describe("Tags added to every point."),
+  separator: z.string().min(1).default("/").describe("Joins the keys of nested maps into field keys."),
+  numbers: z.enum(["float", "auto"]).default("float").describe(
+    "How numbers are typed: `float`, or `auto` (whole numbers as integers, `2i`).",
+  ),
+  time_precision: z.enum(["ns", "us", "ms", "s", "m", "h"]).default("ns").describe(
+    "Unit of an integer `time` in a point dictionary. Lines are always sent in ns.",
+  ),
+  batch_size: numeric().pipe(z.number().int().min(1).max(1_000_000)).default(5000).describe(
+    "Most points per request; a full buffer is sent at once.",
+  ),
+  batch_bytes: byteSize().pipe(z.number().int().min(1024)).default(4 * 1024 * 1024).describe(
+    "Most bytes of line protocol per request (before gzip).",
+  ),
+  flush_interval: duration().pipe(z.number().min(1)).default(1000).describe("Longest a point waits in the buffer."),
+  gzip: flag().default(false).describe(
+    "Gzip request bodies (`Content-Encoding: gzip`); worth it over a network.",
+  ),
+  send_thread: flag().default(true).describe(
+    "Send requests (and gzip them) from a worker thread, so the next batch is encoded while one is on its way; " +
+      "`false` saves the thread's memory (~14 MiB RSS).",
+  ),
+  timeout: duration().pipe(z.number().min(1)).default(10_000).describe("Timeout of one request."),
+  retries: numeric().pipe(z.number().int().min(1)).default(3).describe(
+    "Attempts of a request before its batch goes to the spool.",
+  ),
+  retry_initial: duration().pipe(z.number().min(1)).default(250).describe(
+    "First retry delay; it doubles with each attempt, with jitter (a random 50–100 % of it).",
+  ),
+  retry_max: duration().pipe(z.number().min(1)).default(30_000).describe(
+    "Longest retry delay; also caps `Retry-After`.",
+  ),
+  spool_max: byteSize().pipe(z.number().int().min(0)).default(512 * 1024 * 1024).describe(
+    "Bound of the disk spool in `data_dir`; `0` disables spooling (points that cannot be delivered are dropped, " +
+      "counted).",
+  ),
 }).superRefine((c, ctx) => {
   const need = (key: keyof typeof c, why: string) => {
     if (c[key] === undefined) ctx.addIssue({ code: "custom", message: `${key} is required ${why}`, path: [key] });
@@ -104,3 +81,25 @@ export const influxdbSchema: z.ZodType<InfluxdbConfig, unknown> = z.strictObject
     ctx.addIssue({ code: "custom", message: "username and password go together", path: ["password"] });
   }
 });
+
+/** The parsed `[[outputs.influxdb]]` table (durations in ms, sizes in bytes). See README.md. */
+export type InfluxdbConfig = z.output<typeof influxdbSchema>;
+
+/** Where and how one writer writes: the keys of an `[[outputs.influxdb]]` table it uses (the rest at their defaults). */
+export type InfluxTarget =
+  & Pick<InfluxdbConfig, "url" | "api">
+  & Partial<
+    Pick<
+      InfluxdbConfig,
+      | "database"
+      | "retention_policy"
+      | "org"
+      | "bucket"
+      | "username"
+      | "password"
+      | "auth"
+      | "token"
+      | "gzip"
+      | "timeout"
+    >
+  >;

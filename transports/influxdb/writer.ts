@@ -7,34 +7,15 @@
  */
 import { parseLine } from "../../codecs/line_protocol_parse.ts";
 import { type Poster, postOnce } from "./post_thread.ts";
+import { influxdbSchema, type InfluxTarget } from "./schema.ts";
 
-/** Where and how to write. */
-export interface InfluxTarget {
-  /** Base URL, e.g. `http://127.0.0.1:8086`. */
-  url: string;
-  /** `v1` (`/write`), `v2` (`/api/v2/write`) or `v3` (`/api/v3/write_lp`). */
-  api: "v1" | "v2" | "v3";
-  /** Database (v1, v3). */
-  database?: string;
-  /** Retention policy (v1). */
-  retention_policy?: string;
-  /** Organization (v2). */
-  org?: string;
-  /** Bucket (v2). */
-  bucket?: string;
-  /** User (v1). */
-  username?: string;
-  /** Password (v1). */
-  password?: string;
-  /** v1 credentials as a basic header (default) or `u`/`p` query parameters. */
-  auth?: "basic" | "query";
-  /** Token (v2 `Token`, v3 `Bearer`). */
-  token?: string;
-  /** Gzip the body. */
-  gzip?: boolean;
-  /** Request timeout in ms (default 10 s). */
-  timeout?: number;
-}
+export type { InfluxTarget } from "./schema.ts";
+
+/** What a target leaves out is as in an `[[outputs.influxdb]]` table that leaves it out. */
+const TARGET_DEFAULTS = {
+  gzip: influxdbSchema.shape.gzip.parse(undefined),
+  timeout: influxdbSchema.shape.timeout.parse(undefined),
+};
 
 /** What one write request came to. */
 export type WriteOutcome =
@@ -113,8 +94,8 @@ export class InfluxWriter {
       url: this.writeUrl,
       headers: this.#headers,
       body: encoder.encode(lines.join("\n")),
-      gzip: this.#target.gzip ?? false,
-      timeoutMs: this.#target.timeout ?? 10_000,
+      gzip: this.#target.gzip ?? TARGET_DEFAULTS.gzip,
+      timeoutMs: this.#target.timeout ?? TARGET_DEFAULTS.timeout,
     });
     if ("error" in answer) return { kind: "retry", status: 0, message: answer.error };
     const s = answer.status;

@@ -9,7 +9,8 @@ import { RemoteError } from "../../protocol/moat_cmd/errors.ts";
 import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
 import { makeRecord } from "../../core/record.ts";
 import { authenticate } from "./auth.ts";
-import { connectClient, freePort, memoryLogger, until } from "./test_util.ts";
+import { connectClient, memoryLogger } from "./test_util.ts";
+import { freePort, letTimePass, until } from "../../testing/mod.ts";
 
 async function daemon(port: number, moreInputs: Record<string, unknown>[] = []) {
   const { log, lines } = memoryLogger();
@@ -37,17 +38,17 @@ Deno.test("moat auth: without auth(token) first, a command is refused and the co
     const e = await c.ep.cmd("pub", ["robot/a", { x: 1 }]).catch((e) => e);
     assert.ok(e instanceof RemoteError && e.remoteName === "PermissionError", String(e));
     assert.match(String(e.args[0]), /the first command must be auth\(token\)/);
-    await until(() => c.ep.closed, "the server closed the connection");
+    await until("the server closed the connection", () => c.ep.closed);
     await c.close();
     // A wrong token: refused and closed too.
     const w = await connectClient(port);
     const e2 = await authenticate(w.ep, "guess").catch((e) => e);
     assert.ok(e2 instanceof RemoteError && e2.remoteName === "PermissionError" && e2.args[0] === "wrong token");
-    await until(() => w.ep.closed, "the server closed the connection");
+    await until("the server closed the connection", () => w.ep.closed);
     await w.close();
     // A silent peer is closed after auth_timeout.
     const s = await connectClient(port);
-    await until(() => s.ep.closed, "the silent peer was closed", 3000);
+    await until("the silent peer was closed", () => s.ep.closed, 3000);
     await s.close();
     assert.equal(input().records, 0, "nothing reached the bus");
     assert.equal(server().counters.get("auth_failed"), 2);
@@ -103,15 +104,15 @@ Deno.test("moat auth: a client input with token streams from a token-protected t
           resolve();
           while (!ctx.signal.aborted && !seen.has("copy/with")) {
             await ctx.emit([makeRecord("robot/a", 1n, { x: 1 }, ctx.name)]);
-            await new Promise((r) => setTimeout(r, 20));
+            await letTimePass(20); // a producer at 50 records/s until the copy arrives
           }
         },
       })
     );
     await emitter;
-    await until(() => seen.has("copy/with"), "records through the authenticated client");
+    await until("records through the authenticated client", () => seen.has("copy/with"));
     const without = d.stats.find((p) => p.name === "without")!;
-    await until(() => without.errors > 0, "the client without a token is refused");
+    await until("the client without a token is refused", () => without.errors > 0);
     assert.ok(!seen.has("copy/without"));
     await stop();
   } finally {

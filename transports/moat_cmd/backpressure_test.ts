@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { Endpoint } from "../../protocol/moat_cmd/endpoint.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { openLink } from "./connection.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 const ITEMS = 10_000;
 const PAD = "x".repeat(2048); // 20 MB in all: more than loopback's socket buffers hold
@@ -62,7 +63,7 @@ Deno.test("back-pressure: 10,000 items from a peer ignoring credits reach a slow
     for await (const [i, pad] of st) {
       assert.equal(i, next++);
       assert.equal(pad, PAD);
-      if (next % 50 === 0) await new Promise((r) => setTimeout(r, 0)); // the slow consumer
+      if (next % 50 === 0) await nextMacrotask(); // the slow consumer
       // Halfway through the first quarter, the peer cannot have written everything: TCP holds it back.
       if (next === 1000) heldBack = progress.written < ITEMS;
     }
@@ -113,7 +114,7 @@ Deno.test("back-pressure: over a WebSocket, items beyond a full queue wait (boun
     const got: unknown[] = [];
     for await (const [i] of st) {
       got.push(i);
-      if (got.length % 50 === 0) await new Promise((r) => setTimeout(r, 0));
+      if (got.length % 50 === 0) await nextMacrotask();
     }
     assert.deepEqual(got, [...Array(N).keys()]);
   } finally {

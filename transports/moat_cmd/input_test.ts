@@ -5,7 +5,8 @@ import type { BusRecord } from "../../core/record.ts";
 import { Endpoint, type Request } from "../../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "./connection.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
-import { freePort, memoryLogger, until } from "./test_util.ts";
+import { memoryLogger } from "./test_util.ts";
+import { freePort, until } from "../../testing/mod.ts";
 
 /** A MoaT device: `sensors("read")` streams `per` readings, then ends; a new connection gets the next ones. */
 function device(port: number, per: number) {
@@ -64,7 +65,7 @@ Deno.test("moat input: each streamed item becomes a record; the input reconnects
   const got: BusRecord[] = [];
   const stop = d.subscribe((rs) => void got.push(...rs));
   try {
-    await until(() => got.length >= 12, "two connections' worth of records").catch((e) => {
+    await until("two connections' worth of records", () => got.length >= 12).catch((e) => {
       throw new Error(`${e.message}: ${got.length}\n${lines.join("\n")}`);
     });
     assert.deepEqual(dev.seen[0], ["sensors", ["read"], { rate: 10 }]);
@@ -96,11 +97,11 @@ Deno.test("moat input: a device that is down is retried with backoff, and the in
   }, { log });
   try {
     const input = d.stats.find((p) => p.name === "dev")!;
-    await until(() => (input.counters.get("connect_failed") ?? 0) >= 3, "retries");
+    await until("retries", () => (input.counters.get("connect_failed") ?? 0) >= 3);
     assert.ok(lines.some((l) => /cannot connect/.test(l) && l.includes(`127.0.0.1:${port}`)));
     // The device comes up: the path command reaches it.
     const dev = device(port, 1);
-    await until(() => dev.seen.length > 0, "a connection", 10_000);
+    await until("a connection", () => dev.seen.length > 0, 10_000);
     assert.deepEqual(dev.seen[0], [["sys", "read"], [], {}]);
     await d.stop();
     await dev.close();
@@ -145,7 +146,7 @@ Deno.test("moat input: a device that ignores credits (moat-lib-cmd 0.4.x) loses 
   const got: number[] = [];
   const stop = d.subscribe((rs) => void got.push(...rs.map((r) => r.data.n as number)));
   try {
-    await until(() => got.length >= N, "every item as a record", 20_000).catch((e) => {
+    await until("every item as a record", () => got.length >= N, 20_000).catch((e) => {
       throw new Error(`${e.message}: ${got.length}\n${lines.join("\n")}`);
     });
     assert.deepEqual(got, [...Array(N).keys()]);

@@ -6,10 +6,9 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import type { Logger } from "../../core/log.ts";
-import type { PartStats } from "../../core/stats.ts";
-import { type MoatInputConfig, moatInputSchema, type MoatOutputConfig, moatOutputSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import type { PermissionNeeds } from "../../core/permissions.ts";
+import { moatInputSchema, moatOutputSchema } from "./schema.ts";
 import { createMoatClientInput } from "./input.ts";
 import { createMoatServerInput, createMoatServerOutput } from "./server.ts";
 
@@ -20,31 +19,11 @@ export * from "./connection.ts";
 export * from "./auth.ts";
 export * from "./values.ts";
 
-/** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
-  type: "moat_cmd",
-  description: "MoaT-Cmd over TCP: stream a device's command into the bus, or serve pub/sub/latest/streams/stats",
-  input: {
-    schema: moatInputSchema,
-    create: (config: MoatInputConfig, ctx: { log: Logger; stats?: PartStats; token?: string }) =>
-      config.connect !== undefined ? createMoatClientInput(config) : createMoatServerInput(config, ctx),
-  },
-  output: {
-    schema: moatOutputSchema,
-    create: (config: MoatOutputConfig, ctx: OutputContext) => createMoatServerOutput(config, ctx),
-  },
-};
-
 /**
  * What a `moat_cmd` part needs (for `telebus permissions`): the network
- * address it connects to or listens on (or the device path it opens), and the
- * variable cbor-x reads when it loads.
+ * address it connects to or listens on, or the device path it opens.
  */
-export function permissions(
-  config: Record<string, unknown>,
-  needs: { net: Set<string>; env: Set<string>; read: Set<string>; write: Set<string> },
-): void {
-  const addr = config.connect ?? config.listen;
+function moatNeeds(addr: string | undefined, needs: PermissionNeeds): void {
   if (typeof addr === "string") {
     // A device path is read and written; a WebSocket URL needs its host; anything else is host:port.
     if (addr.startsWith("/")) {
@@ -56,3 +35,21 @@ export function permissions(
     } else needs.net.add(addr);
   }
 }
+
+/** The transport as the registry loads it. */
+export const transport: TransportDefinition = defineTransport({
+  type: "moat_cmd",
+  description: "MoaT-Cmd: stream a device's command into records; a MoaT server with `pub`, `sub`, `latest`, " +
+    "`streams`, `stats`",
+  input: {
+    schema: moatInputSchema,
+    create: (config, ctx) =>
+      config.connect !== undefined ? createMoatClientInput(config) : createMoatServerInput(config, ctx),
+    permissions: (c, needs) => moatNeeds(c.connect ?? c.listen, needs),
+  },
+  output: {
+    schema: moatOutputSchema,
+    create: (config, ctx) => createMoatServerOutput(config, ctx),
+    permissions: (c, needs) => moatNeeds(c.listen, needs),
+  },
+});

@@ -10,51 +10,68 @@ import { z } from "npm:zod@^4.1.12";
 import { duration, flag, inputCommon, numeric, outputCommon } from "../../config/schema.ts";
 
 const hostPort = z.string().regex(/^(\[[^\]]*\]|[^:]*):\d+$/, "expected host:port");
-const codec = z.enum(["cbor", "msgpack"]).default("cbor");
-/** Items a reader buffers per stream. */
-const queue = numeric().pipe(z.number().int().min(1).max(100_000)).default(42);
-/** Send flow credits (false for moat-lib-cmd 0.3.3 peers, which crash on them). */
-const credits = flag().default(true);
-/**
- * A reader queue that is full: `wait` (stop reading the connection until the consumer catches up; nothing is
- * lost) or `drop` (drop the item, count it as `queue_overflow`, warn the peer with `-5`).
- */
-const overflow = z.enum(["wait", "drop"]).default("wait");
-/** Server mode, with the daemon's token set: how long a peer has to send `auth(token)`. */
-const auth_timeout = duration().pipe(z.number().min(1)).default(10_000);
+const codec = z.enum(["cbor", "msgpack"]).default("cbor").describe(
+  "Wire codec: CBOR as moat-lib-cmd, or older MoaT's MessagePack variant (ext 2–6: bignum, Path, proxy, object).",
+);
+const queue = numeric().pipe(z.number().int().min(1).max(100_000)).default(42).describe(
+  "Items a reader buffers per stream (moat-lib-cmd 0.3.3's size); also the flow credit granted.",
+);
+const credits = flag().default(true).describe(
+  "Send flow credits. Set `false` for moat-lib-cmd 0.3.3 peers: they crash on a credit while only writing.",
+);
+const overflow = z.enum(["wait", "drop"]).default("wait").describe(
+  "A reader's queue is full (the peer ignores credits): `wait` (stop reading the connection until the consumer " +
+    "catches up; nothing is lost) or `drop` (drop the item, count it as `queue_overflow`, warn the peer with `-5`).",
+);
+const auth_timeout = duration().pipe(z.number().min(1)).default(10_000).describe(
+  "Server mode with `[daemon] token`: a peer that has not sent `auth(token)` by then is closed (`auth_timeout`).",
+);
+const max_clients = numeric().pipe(z.number().int().min(1)).default(64).describe(
+  "Server mode: most peers connected at once; more are refused (closed at once) and counted (`refused`).",
+);
 
 /** One `[[inputs.moat_cmd]]` table. */
 export const moatInputSchema = z.strictObject({
   ...inputCommon,
-  /** Client mode: the device: `host:port` (TCP), `ws://…` (WebSocket) or a device path such as `/dev/ttyUSB0`. */
   connect: z.string().regex(/^(wss?:\/\/.+|\/.+|(\[[^\]]*\]|[^:/]*):\d+)$/, "expected host:port, ws://… or /dev/…")
-    .optional(),
-  /** Client mode, byte streams: `stream` (CBOR back to back) or `serial` (SerialPacker frames). */
-  framing: z.enum(["stream", "serial"]).default("stream"),
-  /** Client mode, serial framing: largest frame payload (SerialPacker's max_packet). */
-  max_packet: numeric().pipe(z.number().int().min(1).max(16383)).default(127),
-  /** Server mode: where peers connect (the same address as a `[[outputs.moat_cmd]]` for `sub` & co.). */
-  listen: hostPort.optional(),
-  /** Client mode: the command to stream (a string, or a path as moat-lib-rpc). */
-  command: z.union([z.string().min(1), z.array(z.union([z.string(), z.number()])).min(1)]).optional(),
-  /** Client mode: the command's positional arguments. */
-  args: z.array(z.unknown()).default([]),
-  /** Client mode: the command's keyword arguments. */
-  kw: z.record(z.string(), z.unknown()).default({}),
-  /** Client mode: how the stream is opened: read only (`stream_r`) or both ways (`stream_rw`). */
-  mode: z.enum(["stream_r", "stream_rw"]).default("stream_r"),
-  /** Client mode: the records' stream name; `{key}` takes a key of the item's dictionary. */
-  stream: z.string().min(1).default("moat/{cmd}"),
-  /** Client mode: a numeric key of the item holding the time in seconds (else: arrival time). */
-  time_key: z.string().default("time"),
-  /** Client mode: first wait after a failed or ended connection; doubles up to `reconnect_max`. */
-  reconnect: duration().default(500),
-  /** Client mode: longest wait between reconnects. */
-  reconnect_max: duration().default(30_000),
-  /** Server mode: most peers connected at once. */
-  max_clients: numeric().pipe(z.number().int().min(1)).default(64),
-  /** Client mode: send `auth(token)` first (a telebus MoaT server whose daemon has a token). */
-  token: z.string().default(""),
+    .optional().describe(
+      "Client mode: the device: `host:port` (TCP), `ws://…` (WebSocket) or a path (`/dev/ttyUSB0`, a FIFO) opened " +
+        "as a byte stream. Exactly one of `connect` and `listen`.",
+    ),
+  framing: z.enum(["stream", "serial"]).default("stream").describe(
+    "Client mode on byte streams: `stream` (CBOR back to back) or `serial` (SerialPacker frames: `0x85`, length, " +
+      "payload, CRC-16).",
+  ),
+  max_packet: numeric().pipe(z.number().int().min(1).max(16383)).default(127).describe(
+    "Serial framing: SerialPacker's `max_packet` (above 255, lengths over 127 take two bytes).",
+  ),
+  listen: hostPort.optional().describe(
+    "Server mode: where peers connect (the same address as an `[[outputs.moat_cmd]]` for `sub` & co.). Bound when " +
+      "the part starts: a port in use fails the start or reload.",
+  ),
+  command: z.union([z.string().min(1), z.array(z.union([z.string(), z.number()])).min(1)]).optional().describe(
+    "Client mode: the command to stream (a string, or an array sent as a path, as moat-lib-rpc does).",
+  ),
+  args: z.array(z.unknown()).default([]).describe("Client mode: the command's positional arguments."),
+  kw: z.record(z.string(), z.unknown()).default({}).describe("Client mode: the command's keyword arguments."),
+  mode: z.enum(["stream_r", "stream_rw"]).default("stream_r").describe(
+    "Client mode: how the stream is opened: read only (`stream_r`) or both ways (`stream_rw`).",
+  ),
+  stream: z.string().min(1).default("moat/{cmd}").describe(
+    "Client mode: the records' stream; `{cmd}` is the command (`/`-joined), `{KEY}` a key of the item's dictionary.",
+  ),
+  time_key: z.string().default("time").describe(
+    "Client mode: a numeric key of the item holding the time in seconds (else: the arrival time).",
+  ),
+  reconnect: duration().default(500).describe(
+    "Client mode: first wait after a failed or ended connection; doubles up to `reconnect_max` (reset after a " +
+      "connection that streamed).",
+  ),
+  reconnect_max: duration().default(30_000).describe("Client mode: longest wait between connection attempts."),
+  max_clients,
+  token: z.string().default("").describe(
+    "Client mode: send `auth(token)` first (a telebus MoaT server whose daemon has a token).",
+  ),
   auth_timeout,
   codec,
   queue,
@@ -76,14 +93,17 @@ export type MoatInputConfig = z.output<typeof moatInputSchema>;
 /** One `[[outputs.moat_cmd]]` table: the bus side of the MoaT server. */
 export const moatOutputSchema = z.strictObject({
   ...outputCommon,
-  /** The server's `host:port` (shared with an `[[inputs.moat_cmd]]` of the same `listen`). */
-  listen: hostPort,
-  /** Records buffered per `sub` peer before its oldest are dropped (a slow peer never stalls the bus). */
-  sub_queue: numeric().pipe(z.number().int().min(1)).default(1000),
-  /** Most distinct streams remembered for `latest` and `streams`. */
-  max_streams: numeric().pipe(z.number().int().min(1)).default(10_000),
-  /** Most peers connected at once. */
-  max_clients: numeric().pipe(z.number().int().min(1)).default(64),
+  listen: hostPort.describe(
+    "The server's `host:port` (shared with an `[[inputs.moat_cmd]]` of the same `listen`; the first part to start " +
+      "decides `max_clients`, `auth_timeout`, `codec`, `queue`, `credits` and `overflow`).",
+  ),
+  sub_queue: numeric().pipe(z.number().int().min(1)).default(1000).describe(
+    "Records buffered per `sub` peer; beyond, its oldest are dropped (`sub_slow`): a slow peer never stalls the bus.",
+  ),
+  max_streams: numeric().pipe(z.number().int().min(1)).default(10_000).describe(
+    "Most distinct streams remembered for `latest` and `streams` (more are counted, not kept).",
+  ),
+  max_clients,
   auth_timeout,
   codec,
   queue,

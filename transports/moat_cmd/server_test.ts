@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { startDaemon } from "../../start.ts";
 import { MoatError, RemoteError } from "../../protocol/moat_cmd/errors.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
-import { connectClient, freePort, memoryLogger, until } from "./test_util.ts";
+import { connectClient, memoryLogger } from "./test_util.ts";
+import { freePort, until } from "../../testing/mod.ts";
 
 async function daemon(port: number, withOutput = true) {
   const { log, lines } = memoryLogger();
@@ -75,7 +76,7 @@ Deno.test("moat server: unknown commands answer -11/-12, bad pubs and bad bytes 
     await c.conn.write(encodeCbor([-4, "reply to nothing"]));
     assert.deepEqual(await c.ep.cmd("pub", ["ok", { v: 1 }]), [1]);
     const input = d.stats.find((p) => p.name === "moat")!;
-    await until(() => input.errors >= 4, "errors counted");
+    await until("errors counted", () => input.errors >= 4);
     assert.equal(input.counters.get("garbage"), 1);
     assert.equal(input.counters.get("not_a_list"), 1);
     assert.equal(input.counters.get("unknown_channel"), 1);
@@ -106,7 +107,7 @@ Deno.test("moat server: a record it cannot send (cyclic, too deep) costs only it
   const c = await connectClient(port);
   try {
     const st = await c.ep.streamR("sub", []);
-    await until(() => (stats.counters.get("cmd_sub") ?? 0) > 0, "the subscription is registered");
+    await until("the subscription is registered", () => (stats.counters.get("cmd_sub") ?? 0) > 0);
     const cyclic: Record<string, unknown> = { i: -1 };
     cyclic.self = cyclic;
     out.write([
@@ -141,9 +142,9 @@ Deno.test("moat server: a pub of a record beyond the codecs' limits is refused b
     await c.ep.cmd("pub", ["robot/deep", { deep }]);
     await c.ep.cmd("pub", ["robot/b", { x: 2 }]);
     const moat = d.stats.find((p) => p.name === "moat")!;
-    await until(() => moat.rejectedTotal === 1, "the refusal is counted");
+    await until("the refusal is counted", () => moat.rejectedTotal === 1);
     assert.deepEqual(Object.fromEntries(moat.rejected), { too_deep: 1 });
-    await until(() => d.stats.find((p) => p.name === "moatsrv")!.records === 2, "the good records reach the output");
+    await until("the good records reach the output", () => d.stats.find((p) => p.name === "moatsrv")!.records === 2);
     assert.deepEqual(await c.ep.cmd("streams"), [{ "robot/a": 1, "robot/b": 1 }]);
     assert.ok(lines.some((l) => /record refused.*stream=robot\/deep reason=too_deep/.test(l)), lines.join("\n"));
   } finally {

@@ -1,20 +1,12 @@
 /**
- * Helpers for the moat_cmd tests: a free loopback port, a MoaT client over
- * TCP, a quiet logger.
+ * Helpers for the moat_cmd tests: a MoaT client over TCP, a logger that keeps its lines.
  *
  * @module
  */
 import { Endpoint, type EndpointOptions } from "../../protocol/moat_cmd/endpoint.ts";
 import { runConnection } from "./connection.ts";
 import { createLogger, type Logger } from "../../core/log.ts";
-
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { letTimePass } from "../../testing/mod.ts";
 
 /** A connected client: its endpoint, its raw connection, and a way to close both. */
 export interface Client {
@@ -45,7 +37,7 @@ export async function connectClient(port: number, options: EndpointOptions = {})
       };
     } catch (e) {
       if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 20));
+      await letTimePass(20); // between connection attempts: the server gives no other sign that it listens
     }
   }
 }
@@ -55,13 +47,4 @@ export function memoryLogger(): { log: Logger; lines: string[] } {
   const lines: string[] = [];
   const log = createLogger("test", { level: "debug", write: (line: string) => lines.push(line) });
   return { log, lines };
-}
-
-/** Waits until `cond()` holds (polling), or throws after `ms`. */
-export async function until(cond: () => boolean, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
 }

@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { TransportDefinition } from "../../core/transport.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { templateFolder } from "../../core/permissions.ts";
 import { createMpackFileOutput } from "./output.ts";
 import { mpackFileSchema } from "./schema.ts";
 
@@ -21,8 +22,17 @@ export {
 export { FSYNC_POLICIES, type FsyncPolicy, type MpackFileConfig, mpackFileSchema } from "./schema.ts";
 
 /** The transport definition the daemon's registry loads. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "mpack_file",
-  description: "Writes records to mpacklog-compatible .mpack files, with rotation, fsync policies and torn-tail repair",
-  output: { schema: mpackFileSchema, create: createMpackFileOutput },
-};
+  description: "appends mpacklog-compatible MessagePack maps; rotation by size/time; fsync policy",
+  output: {
+    schema: mpackFileSchema,
+    create: createMpackFileOutput,
+    permissions: (c, needs, ctx) => {
+      const dir = ctx.path(templateFolder(c.path));
+      needs.read.add(dir); // an existing file is appended to after its tail is checked
+      needs.write.add(dir);
+      if (c.path.includes("{host}")) needs.sys.add("hostname");
+    },
+  },
+});

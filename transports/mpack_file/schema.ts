@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
-import { byteSize, duration, flag, type OutputCommon, outputCommon } from "../../config/schema.ts";
+import { byteSize, duration, flag, outputCommon } from "../../config/schema.ts";
 
 /** When written bytes are forced to disk. */
 export const FSYNC_POLICIES = ["never", "interval", "every_batch"] as const;
@@ -20,30 +20,9 @@ function unknownPlaceholders(template: string): string[] {
   return [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((p) => !known.includes(p));
 }
 
-/** The parsed `[[outputs.mpack_file]]` table (durations in ms, sizes in bytes). See README.md. */
-export interface MpackFileConfig extends OutputCommon {
-  /** File-name template with `{name}`, `{date}`, `{time}`, `{datetime}`, `{started}`, `{seq}`, `{host}`. */
-  path: string;
-  /** Start a new file before one would grow beyond this many bytes. */
-  rotate_size?: number;
-  /** Start a new file at every wall-clock multiple of this many ms. */
-  rotate_interval?: number;
-  /** When bytes are forced to disk. */
-  fsync: FsyncPolicy;
-  /** Period of `fsync = "interval"`, in ms. */
-  fsync_interval: number;
-  /** Append to an existing file after repairing its tail, instead of picking a new name. */
-  append: boolean;
-  /** Key holding the record's stream name, first in every map. */
-  stream_key?: string;
-  /** Key holding the record's time in seconds (float64), in every map. */
-  time_key?: string;
-}
-
-/** Schema of one `[[outputs.mpack_file]]` table. The explicit type keeps the public API free of zod internals. */
-export const mpackFileSchema: z.ZodType<MpackFileConfig, unknown> = z.strictObject({
+/** Schema of one `[[outputs.mpack_file]]` table. */
+export const mpackFileSchema = z.strictObject({
   ...outputCommon,
-  /** File-name template, e.g. `data/telemetry-{datetime}-{seq}.mpack`; parent folders are created. */
   path: z.string().min(1).refine((p) => !p.endsWith("/"), "path must name a file, not a folder")
     .superRefine((p, ctx) => {
       const bad = unknownPlaceholders(p);
@@ -55,22 +34,37 @@ export const mpackFileSchema: z.ZodType<MpackFileConfig, unknown> = z.strictObje
           }`,
         });
       }
-    }),
-  /** Start a new file before one would grow beyond this many bytes. */
-  rotate_size: byteSize().pipe(z.number().int().min(1)).optional(),
-  /** Start a new file at every wall-clock multiple of this duration (ms). */
-  rotate_interval: duration().pipe(z.number().min(1)).optional(),
-  /** When bytes are forced to disk (default `interval`). */
-  fsync: z.enum(FSYNC_POLICIES).default("interval"),
-  /** Period of `fsync = "interval"` in ms (default 1 s). */
-  fsync_interval: duration().pipe(z.number().min(1)).default(1000),
-  /** Append to an existing file (after repairing a torn tail) instead of picking a new name (default true). */
-  append: flag().default(true),
-  /** When set, each written map starts with this key holding the record's stream name. */
-  stream_key: z.string().min(1).optional(),
-  /** When set, each written map starts with this key holding the record's time in seconds (float64). */
-  time_key: z.string().min(1).optional(),
+    }).describe(
+      "File-name template, e.g. `data/telemetry-{datetime}-{seq}.mpack` (placeholders: README, _Path template_). " +
+        "Relative paths are relative to the working directory; parent folders are created.",
+    ),
+  rotate_size: byteSize().pipe(z.number().int().min(1)).optional().describe(
+    "Start a new file before a record would push a non-empty file over this size. A batch is split across files " +
+      "if needed, so a file exceeds the limit only when one record alone is larger than the limit.",
+  ),
+  rotate_interval: duration().pipe(z.number().min(1)).optional().describe(
+    "Start a new file at every wall-clock multiple of this duration since the Unix epoch (hourly files start at " +
+      ":00 UTC, daily files at 00:00 UTC). The time placeholders of such a file hold the start of its interval.",
+  ),
+  fsync: z.enum(FSYNC_POLICIES).default("interval").describe(
+    "When written bytes are forced to disk (README: _Durability_).",
+  ),
+  fsync_interval: duration().pipe(z.number().min(1)).default(1000).describe('Period of `fsync = "interval"`.'),
+  append: flag().default(true).describe(
+    "When the resolved file exists: append to it after repairing its tail. When `false` (and the template has no " +
+      "`{seq}`), pick the next free name by adding `.1`, `.2`… before the extension.",
+  ),
+  stream_key: z.string().min(1).optional().describe(
+    "When set, every map starts with this key holding the record's stream name.",
+  ),
+  time_key: z.string().min(1).optional().describe(
+    "When set, every map gets this key (after `stream_key`) holding the record's time in seconds since the epoch, " +
+      "always as float64 (microsecond resolution).",
+  ),
 }).refine((c) => c.stream_key === undefined || c.stream_key !== c.time_key, {
   message: "stream_key and time_key must differ",
   path: ["time_key"],
 });
+
+/** The parsed `[[outputs.mpack_file]]` table (durations in ms, sizes in bytes). See README.md. */
+export type MpackFileConfig = z.output<typeof mpackFileSchema>;

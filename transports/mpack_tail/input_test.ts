@@ -10,7 +10,7 @@ import type { FollowPosition } from "./follow.ts";
 import { MpackTailInput } from "./input.ts";
 import { type MpackTailConfig, mpackTailSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
-import { tornLog } from "../../tests/helpers/torn_log.ts";
+import { concat, letTimePass, tornLog, until, untilValue } from "../../testing/mod.ts";
 
 interface Batch {
   records: BusRecord[];
@@ -89,19 +89,12 @@ function config(over: Partial<MpackTailConfig> & { path: string }): MpackTailCon
   return r.data;
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, o), o += p.length;
-  return out;
-}
-
 function record(seq: number): Uint8Array {
   return encodeMsgpack({ time: 1_700_000_000.25 + seq, seq, imu: { accel: [seq, 2.5], ok: true } });
 }
 
 function records(n: number, first = 0): Uint8Array {
-  return concat(Array.from({ length: n }, (_, i) => record(first + i)));
+  return concat(...Array.from({ length: n }, (_, i) => record(first + i)));
 }
 
 async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
@@ -112,8 +105,6 @@ async function withTempDir(fn: (dir: string) => Promise<void>): Promise<void> {
     await Deno.remove(dir, { recursive: true });
   }
 }
-
-const tick = (ms = 10) => new Promise((r) => setTimeout(r, ms));
 
 Deno.test("schema: defaults, units and strictness", () => {
   const r = mpackTailSchema.safeParse({ path: "logs/" });
@@ -156,7 +147,7 @@ Deno.test("schema: defaults, units and strictness", () => {
 Deno.test("input: records carry stream, time, source and the file's raw bytes", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log.mpack");
-    const bytes = concat([records(4), encodeMsgpack({ seq: 4, topic: "robot/other" })]);
+    const bytes = concat(records(4), encodeMsgpack({ seq: 4, topic: "robot/other" }));
     await Deno.writeFile(path, bytes);
     const t = new TestContext();
     const input = new MpackTailInput(config({ path, from: "start", stream_key: "topic" }));
@@ -177,7 +168,7 @@ Deno.test("input: records carry stream, time, source and the file's raw bytes", 
     }
     ok(recs[4].time >= before && recs[4].time <= nowNs(), "no time key: the time of reading");
     // The raw bytes, back to back, are the file.
-    deepStrictEqual(concat(recs.map((r) => r.encoded?.msgpack as Uint8Array)), bytes);
+    deepStrictEqual(concat(...recs.map((r) => r.encoded?.msgpack as Uint8Array)), bytes);
     deepStrictEqual(recs.map((r) => r.size), recs.map((r) => (r.encoded?.msgpack as Uint8Array).length));
     strictEqual(t.stats.records, 5);
     strictEqual(t.stats.bytes, bytes.length);
@@ -189,7 +180,7 @@ Deno.test("input: records carry stream, time, source and the file's raw bytes", 
 Deno.test("input: stream option and flatten (no raw bytes then)", async () => {
   await withTempDir(async (dir) => {
     const path = join(dir, "log.mpack");
-    await Deno.writeFile(path, concat([records(2), encodeMsgpack({ time: "noon", topic: 5, a: { b: { c: 1 } } })]));
+    await Deno.writeFile(path, concat(records(2), encodeMsgpack({ time: "noon", topic: 5, a: { b: { c: 1 } } })));
     const t = new TestContext();
     const input = new MpackTailInput(
       config({ path, from: "start", stream: "robot/flat", stream_key: "topic", flatten: true }),
@@ -216,11 +207,10 @@ Deno.test("input: the checkpoint is saved only after onAccepted, and resuming lo
     const t = new TestContext(store);
     const running = new MpackTailInput(config({ path })).run(t.ctx);
     await t.untilRecords(3);
-    await tick();
+    await letTimePass(10); // a window for a save that must not happen before acceptance
     strictEqual(await store.load("robot"), undefined, "nothing saved before acceptance");
     t.acceptAll();
-    await tick();
-    const saved = await store.load<FollowPosition>("robot");
+    const saved = await untilValue("the checkpoint", () => store.load<FollowPosition>("robot"));
     strictEqual(saved?.offset, records(3).length);
     strictEqual(saved?.file?.path, path);
 
@@ -230,7 +220,7 @@ Deno.test("input: the checkpoint is saved only after onAccepted, and resuming lo
     t.ac.abort();
     let resolved = false;
     const done = running.then(() => resolved = true);
-    await tick(30);
+    await letTimePass(30); // a window in which run() must not resolve
     ok(!resolved, "run() waits for outstanding acknowledgements");
     strictEqual((await store.load<FollowPosition>("robot"))?.offset, records(3).length);
     t.acceptAll();
@@ -242,7 +232,6 @@ Deno.test("input: the checkpoint is saved only after onAccepted, and resuming lo
     const t2 = new TestContext(store);
     const running2 = new MpackTailInput(config({ path })).run(t2.ctx);
     await t2.untilRecords(2);
-    await tick(20);
     t2.acceptAll();
     t2.ac.abort();
     await running2;
@@ -264,7 +253,7 @@ Deno.test("input: checkpoint saves are coalesced, the newest accepted position w
       async save(k, v) {
         inFlight++;
         maxInFlight = Math.max(maxInFlight, inFlight);
-        await tick(20);
+        await letTimePass(20); // a slow store on purpose
         saves.push(v as FollowPosition);
         await inner.save(k, v);
         inFlight--;
@@ -292,7 +281,7 @@ Deno.test("input: garbage is counted and logged; an unacknowledged batch does no
   await withTempDir(async (dir) => {
     const path = join(dir, "log.mpack");
     const garbage = new Uint8Array([0x80, 0xc1, 0x01, 0x02, 0xc1]);
-    await Deno.writeFile(path, concat([records(2), garbage, records(2, 2)]));
+    await Deno.writeFile(path, concat(records(2), garbage, records(2, 2)));
     const t = new TestContext();
     const running = new MpackTailInput(config({ path, from: "start" }), { ackWaitMs: 50 }).run(t.ctx);
     await t.untilRecords(4);
@@ -325,7 +314,7 @@ Deno.test("input: emit's promise applies back-pressure; from end and a foreign c
     const running = new MpackTailInput(config({ path })).run(t.ctx);
     await t.untilRecords(3);
     await Deno.writeFile(path, records(1, 3), { append: true });
-    await tick(30);
+    await letTimePass(30); // a window for an emit that must not come while the first one blocks
     strictEqual(t.batches.length, 1, "no further emit while the previous one blocks");
     t.block = undefined;
     release();
@@ -337,7 +326,7 @@ Deno.test("input: emit's promise applies back-pressure; from end and a foreign c
 
     const t2 = new TestContext();
     const running2 = new MpackTailInput(config({ path, from: "end" })).run(t2.ctx);
-    await tick(20);
+    await until("the file opened at its end", () => t2.lines.some((l) => l.includes("reading file")));
     await Deno.writeFile(path, records(1, 4), { append: true });
     await t2.untilRecords(1);
     t2.acceptAll();
@@ -362,7 +351,7 @@ Deno.test("input: acknowledgements out of order: the checkpoint never passes a b
     // Batches 2 and 3 accepted (say, by a fast output); batch 1 still waits for a slow one.
     t.batches[2].onAccepted!();
     t.batches[1].onAccepted!();
-    await tick(20);
+    await letTimePass(20); // a window for a save that must not happen while batch 1 is outstanding
     strictEqual(await store.load("robot"), undefined, "nothing saved while batch 1 is outstanding");
     t.batches[0].onAccepted!();
     t.ac.abort();
@@ -421,7 +410,7 @@ Deno.test("input: a crashed writer's torn record is counted as garbage; the new 
   await withTempDir(async (dir) => {
     const path = join(dir, "log.mpack");
     const log = tornLog();
-    await Deno.writeFile(path, concat([log.before, log.torn]));
+    await Deno.writeFile(path, concat(log.before, log.torn));
     const t = new TestContext();
     const running = new MpackTailInput(config({ path, from: "start" })).run(t.ctx);
     await t.untilRecords(3);
@@ -438,7 +427,7 @@ Deno.test("input: a crashed writer's torn record is counted as garbage; the new 
 
     // Fewer new records than the torn field claims: declared torn after torn_after.
     const short = tornLog({ records: 5000 });
-    await Deno.writeFile(path, concat([short.before, short.torn, short.after]));
+    await Deno.writeFile(path, concat(short.before, short.torn, short.after));
     const t2 = new TestContext();
     const running2 = new MpackTailInput(config({ path, from: "start", torn_after: 0.3 })).run(t2.ctx); // 0.3 s
     await t2.untilRecords(short.seqs.length);

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { TransportDefinition } from "../../core/transport.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
 import { mpackTailSchema } from "./schema.ts";
 import { createMpackTailInput } from "./input.ts";
 
@@ -13,8 +13,14 @@ export type { MpackTailConfig } from "./schema.ts";
 export { createMpackTailInput, MpackTailInput, type MpackTailInputOptions } from "./input.ts";
 
 /** The `mpack_tail` transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "mpack_tail",
-  description: "Follows a .mpack log file, or the newest one in a directory, like tail -F (with checkpoints)",
-  input: { schema: mpackTailSchema, create: createMpackTailInput },
-};
+  description: "follows a `.mpack` file or folder: torn records, garbage, truncation, rotation, checkpoints",
+  input: {
+    schema: mpackTailSchema,
+    create: createMpackTailInput,
+    permissions: (c, needs, ctx) => {
+      needs.read.add(ctx.path(c.path));
+    },
+  },
+});

@@ -3,8 +3,9 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import { type RedisInputConfig, redisInputSchema, type RedisOutputConfig, redisOutputSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { redisNeeds } from "../../core/permissions.ts";
+import { redisInputSchema, redisOutputSchema } from "./schema.ts";
 import { RedisStreamsInput } from "./input.ts";
 import { RedisStreamsOutput } from "./output.ts";
 
@@ -13,12 +14,21 @@ export { RedisStreamsOutput } from "./output.ts";
 export type { RedisInputConfig, RedisOutputConfig } from "./schema.ts";
 
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "redis_streams",
-  description: "Redis Streams: XREAD / consumer groups in, XADD out",
-  input: { schema: redisInputSchema, create: (config: RedisInputConfig) => new RedisStreamsInput(config) },
+  description: "Redis Streams: XREAD or consumer groups in (XACK after acceptance, XAUTOCLAIM); XADD with " +
+    "`MAXLEN ~` out",
+  input: {
+    schema: redisInputSchema,
+    create: (config) => new RedisStreamsInput(config),
+    permissions: (c, needs, ctx) => {
+      redisNeeds(c.url, c.tls_ca, needs, ctx);
+      if (c.consumer === undefined) needs.sys.add("hostname"); // the default consumer name
+    },
+  },
   output: {
     schema: redisOutputSchema,
-    create: (config: RedisOutputConfig, ctx: OutputContext) => RedisStreamsOutput.create(config, ctx),
+    create: (config, ctx) => RedisStreamsOutput.create(config, ctx),
+    permissions: (c, needs, ctx) => redisNeeds(c.url, c.tls_ca, needs, ctx),
   },
-};
+});

@@ -1,19 +1,10 @@
 import assert from "node:assert/strict";
 import { createClient } from "npm:redis@^5.8.0";
 import { type BusRecord, makeRecord } from "../../core/record.ts";
-import { testDaemon } from "../../tests/helpers/test_daemon.ts";
+import { RedisServer, testDaemon, until } from "../../testing/mod.ts";
 import { decodeMsgpack, encodeMsgpack } from "../../codecs/msgpack.ts";
-import { RedisServer } from "../../tests/helpers/redis_server.ts";
 import { asBuffer, binary } from "../../net/redis.ts";
 import { decodeEntry, encodeEntry } from "./codec.ts";
-
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 15_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function redisClient(url: string) {
   const c = createClient({ url });
@@ -66,7 +57,7 @@ Deno.test("redis output: XADD with the streamer's key layout and MAXLEN ~ trimmi
   await until("the last entry", async () => {
     const last = await binary(c).xRevRange("robot1:imu", "+", "-", { COUNT: 1 });
     return last.length === 1 && (decodeMsgpack(last[0].message.d as Uint8Array) as { seq: number }).seq === 999;
-  });
+  }, 15_000);
   const len = await c.xLen("robot1:imu");
   assert.ok(len >= 100 && len < 300, `approximately trimmed to ${len}`);
   await c.close();
@@ -85,7 +76,7 @@ Deno.test("redis input: XREAD from 0, then from the checkpoint after a restart: 
   };
   // First run: no checkpoint, from = checkpoint starts at the end ("$")… so use from 0 for the first run.
   const first = await daemon({ inputs: { redis_streams: [{ ...config.inputs.redis_streams[0], from: "0" }] } });
-  await until("50 records", () => first.got.length === 50);
+  await until("50 records", () => first.got.length === 50, 15_000);
   assert.equal(first.got[0].stream, "temp");
   assert.deepEqual(first.got.map((r) => r.data.seq), Array.from({ length: 50 }, (_, i) => i));
   assert.equal(typeof first.got[0].meta?.redis_id, "string");
@@ -96,10 +87,10 @@ Deno.test("redis input: XREAD from 0, then from the checkpoint after a restart: 
     daemon: { http: "off", data_dir: first.dir },
     ...config,
   });
-  await until("the 10 new records", () => second.got.length === 10);
+  await until("the 10 new records", () => second.got.length === 10, 15_000);
   // A key that appears while the daemon runs is read from its first entry.
   await c.xAdd("lab:humidity", "*", { d: asBuffer(encodeMsgpack({ seq: 100 })) });
-  await until("the new key", () => second.got.length === 11);
+  await until("the new key", () => second.got.length === 11, 15_000);
   assert.deepEqual(
     second.got.filter((r) => r.stream === "temp").map((r) => r.data.seq),
     Array.from({ length: 10 }, (_, i) => 50 + i),
@@ -117,10 +108,11 @@ Deno.test("redis input: survives a Redis restart and resumes from the last id", 
     inputs: { redis_streams: [{ name: "redis", url: redis.url, streams: ["s"], from: "0", block: "200ms" }] },
   });
   for (let i = 0; i < 20; i++) await c.xAdd("s", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
-  await until("20 records", () => t.got.length === 20);
+  await until("20 records", () => t.got.length === 20, 15_000);
   await c.close();
   await redis.stop();
-  await new Promise((r) => setTimeout(r, 300));
+  const input = t.daemon.stats.find((st) => st.name === "redis")!;
+  await until("the input to notice the outage", () => (input.counters.get("read_errors") ?? 0) >= 1, 15_000);
   await redis.restart();
   const c2 = await redisClient(redis.url);
   for (let i = 20; i < 40; i++) await c2.xAdd("s", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
@@ -151,8 +143,8 @@ Deno.test("redis input: a consumer group acks only what the outputs accepted, an
       }],
     },
   });
-  await until("every entry, the dead consumer's too", () => new Set(t.got.map((r) => r.data.seq)).size === 30);
-  await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0);
+  await until("every entry, the dead consumer's too", () => new Set(t.got.map((r) => r.data.seq)).size === 30, 15_000);
+  await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0, 15_000);
   await t.stop();
   await c.close();
   await redis.close();
@@ -171,13 +163,13 @@ Deno.test("redis input: MessagePack entries pass on as their bytes; bad entries 
     inputs: { redis_streams: [{ name: "redis", url: redis.url, streams: ["s"], from: "0", block: "100ms" }] },
   });
   try {
-    await until("the two good records", () => t.got.length === 2);
-    await new Promise((r) => setTimeout(r, 200));
+    const input = t.daemon.stats.find((st) => st.name === "redis")!;
+    // Entries are handled in order: the three bad ones counted and the last good one passed on is all five.
+    await until("all five entries handled", () => t.got.length >= 2 && input.errors >= 3, 15_000);
     assert.equal(t.got.length, 2);
     // Undecoded: the entry's bytes are the record's MessagePack encoding, written on unchanged by byte outputs.
     assert.deepEqual([...t.got[0].encoded!.msgpack!], [...good]);
     assert.deepEqual(t.got.map((r) => r.data.seq), [1, 2]);
-    const input = t.daemon.stats.find((st) => st.name === "redis")!;
     assert.equal(input.errors, 3);
     assert.equal(input.records, 2);
   } finally {
@@ -209,12 +201,14 @@ Deno.test("redis input: a consumer's own pending entries after a crash are read 
     },
   });
   try {
-    await until("the 25 pending entries", () => t.got.length >= 25);
+    await until("the 25 pending entries", () => t.got.length >= 25, 15_000);
     for (let i = 25; i < 30; i++) await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: i })) });
-    await until("the new ones", () => t.got.length >= 30);
-    await new Promise((r) => setTimeout(r, 300));
-    assert.deepEqual(t.got.map((r) => r.data.seq), Array.from({ length: 30 }, (_, i) => i), "each once, in order");
-    await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0);
+    await until("the new ones", () => t.got.length >= 30, 15_000);
+    await until("nothing pending", async () => (await c.xPending("jobs", "workers")).pending === 0, 15_000);
+    // One more entry, read after everything before it: an entry read twice would have come before it.
+    await c.xAdd("jobs", "*", { d: asBuffer(encodeMsgpack({ seq: 30 })) });
+    await until("the last one", () => t.got.some((r) => r.data.seq === 30), 15_000);
+    assert.deepEqual(t.got.map((r) => r.data.seq), Array.from({ length: 31 }, (_, i) => i), "each once, in order");
   } finally {
     await t.stop();
     await c.close();

@@ -14,38 +14,46 @@ import { duration, inputCommon, numeric, outputCommon } from "../../config/schem
  */
 export const CODECS = ["msgpack", "json", "bytes", "fields"] as const;
 
-const url = z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379");
-/** With a `rediss://` URL: a PEM file of CAs trusted besides the system's. */
-const tls_ca = z.string().default("");
+const url = z.string().regex(/^rediss?:\/\//, "a redis:// or rediss:// URL").default("redis://127.0.0.1:6379").describe(
+  "The Redis server; `rediss://` for TLS.",
+);
+const tls_ca = z.string().default("").describe(
+  "With a `rediss://` URL: a PEM file of CAs trusted besides the system's.",
+);
+const codec = z.enum(CODECS).default("msgpack").describe(
+  "Entry layout: `msgpack` / `json` (one field `d` holding the dictionary encoded), `bytes` (one field `d` of raw " +
+    "bytes, redis-streamer's layout: the record's data is `{d: bytes}`), or `fields` (one field per top-level key, " +
+    "values as text, numbers parsed back on input).",
+);
 const tlsCaNeedsRediss = (c: { url: string; tls_ca: string }) => c.tls_ca === "" || c.url.startsWith("rediss://");
 const tlsCaProblem = { message: "tls_ca is for a rediss:// url", path: ["tls_ca"] };
 
 /** One `[[inputs.redis_streams]]` table. */
 export const redisInputSchema = z.strictObject({
   ...inputCommon,
-  /** Redis server. */
   url,
   tls_ca,
-  /** Stream keys to read; `*` and `?` make patterns, and new matching keys are picked up. */
-  streams: z.array(z.string().min(1)).min(1),
-  /** Where to start without a checkpoint: `$` (new entries only) or `0` (everything). */
-  from: z.enum(["$", "0", "checkpoint"]).default("checkpoint"),
-  /** Consumer group: read with XREADGROUP and XACK once the outputs accepted; created if missing. */
-  group: z.string().min(1).optional(),
-  /** This reader's name in the group (default: host and process id). */
-  consumer: z.string().min(1).optional(),
-  /** Claim entries another consumer left pending this long (XAUTOCLAIM); 0 disables. */
-  claim_idle: duration().default(30_000),
-  /** Entry layout. */
-  codec: z.enum(CODECS).default("msgpack"),
-  /** Strip this prefix from keys to form stream names (e.g. `default:` of the streamer's layout). */
-  strip_prefix: z.string().default(""),
-  /** Most entries per read. */
-  count: numeric().pipe(z.number().int().min(1)).default(500),
-  /** How long one blocking read waits. */
-  block: duration().default(1000),
-  /** How often patterns are re-scanned for new keys. */
-  scan_interval: duration().default(2000),
+  streams: z.array(z.string().min(1)).min(1).describe(
+    "Stream keys to read; `*`, `?` and `[…]` make patterns, and new matching keys are picked up.",
+  ),
+  from: z.enum(["$", "0", "checkpoint"]).default("checkpoint").describe(
+    "Where to start a key with no checkpoint: `$` (new entries only) or `0` (everything). Keys appearing later are " +
+      "read from their start.",
+  ),
+  group: z.string().min(1).optional().describe(
+    "Consumer group: read with XREADGROUP and XACK once the outputs accepted; created (MKSTREAM) if missing.",
+  ),
+  consumer: z.string().min(1).optional().describe("This reader's name in the group (default: host and process id)."),
+  claim_idle: duration().default(30_000).describe(
+    "Claim entries another consumer left pending this long (XAUTOCLAIM); `0` disables.",
+  ),
+  codec,
+  strip_prefix: z.string().default("").describe(
+    "Strip this prefix from keys to form stream names (e.g. `default:` of the streamer's layout).",
+  ),
+  count: numeric().pipe(z.number().int().min(1)).default(500).describe("Most entries per read."),
+  block: duration().default(1000).describe("How long one blocking read waits."),
+  scan_interval: duration().default(2000).describe("How often patterns are re-scanned for new keys."),
 }).refine(tlsCaNeedsRediss, tlsCaProblem);
 
 /** The parsed input table. */
@@ -54,19 +62,20 @@ export type RedisInputConfig = z.output<typeof redisInputSchema>;
 /** One `[[outputs.redis_streams]]` table. */
 export const redisOutputSchema = z.strictObject({
   ...outputCommon,
-  /** Redis server. */
   url,
   tls_ca,
-  /** Key of each entry: `{stream}`, `{device}`, `{source}` are replaced (`{device}:{stream}` is the streamer's layout). */
-  key: z.string().min(1).default("{stream}"),
-  /** `{device}` in the key template. */
-  device: z.string().default("default"),
-  /** Trim each stream to about this many entries (`MAXLEN ~`); 0 keeps everything. */
-  maxlen: numeric().pipe(z.number().int().min(0)).default(10_000),
-  /** Entry layout. */
-  codec: z.enum(CODECS).default("msgpack"),
-  /** How long to keep retrying a batch while Redis is away before the write fails (the bus queue holds the rest). */
-  retry_for: duration().default(60_000),
+  key: z.string().min(1).default("{stream}").describe(
+    "Key of each entry: `{stream}`, `{device}`, `{source}` are replaced (`{device}:{stream}` is redis-streamer's " +
+      "layout).",
+  ),
+  device: z.string().default("default").describe("`{device}` in the key template."),
+  maxlen: numeric().pipe(z.number().int().min(0)).default(10_000).describe(
+    "Trim each stream to about this many entries (`MAXLEN ~`); `0` keeps everything.",
+  ),
+  codec,
+  retry_for: duration().default(60_000).describe(
+    "How long to keep retrying a batch while Redis is away before the write fails (the bus queue holds the rest).",
+  ),
 }).refine(tlsCaNeedsRediss, tlsCaProblem);
 
 /** The parsed output table. */

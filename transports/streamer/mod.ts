@@ -9,14 +9,9 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import type { Logger } from "../../core/log.ts";
-import {
-  type StreamerInputConfig,
-  streamerInputSchema,
-  type StreamerOutputConfig,
-  streamerOutputSchema,
-} from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { type PermissionContext, type PermissionNeeds, redisNeeds } from "../../core/permissions.ts";
+import { type StoreConfig, streamerInputSchema, streamerOutputSchema } from "./schema.ts";
 import { StreamerInput } from "./input.ts";
 import { StreamerOutput } from "./output.ts";
 
@@ -36,17 +31,24 @@ export {
 export type { StoreConfig, StreamerInputConfig, StreamerOutputConfig } from "./schema.ts";
 export { RedisStreamStore, type RedisStreamStoreOptions } from "./redis_store.ts";
 
+/** Served by the daemon's HTTP server; Redis when the store lives there; graphql reads NODE_ENV (loaded only then). */
+function storeNeeds(c: StoreConfig, needs: PermissionNeeds, ctx: PermissionContext): void {
+  if (c.graphql) needs.env.add("NODE_ENV");
+  if (c.redis_url !== undefined) redisNeeds(c.redis_url, c.tls_ca, needs, ctx);
+}
+
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "streamer",
-  description:
-    "redis-streamer compatible data API (push/pull WebSockets, GET/POST) and GraphQL, on an embedded stream store or Redis",
+  description: "redis-streamer's data API and GraphQL, on an embedded stream store or on Redis",
   input: {
     schema: streamerInputSchema,
-    create: (config: StreamerInputConfig, _ctx: { log: Logger; dataDir: string }) => new StreamerInput(config),
+    create: (config) => new StreamerInput(config),
+    permissions: storeNeeds,
   },
   output: {
     schema: streamerOutputSchema,
-    create: (config: StreamerOutputConfig, ctx: OutputContext) => new StreamerOutput(config, ctx),
+    create: (config, ctx) => new StreamerOutput(config, ctx),
+    permissions: storeNeeds,
   },
-};
+});

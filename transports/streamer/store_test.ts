@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { MemoryStreamStore } from "./store.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 const enc = new TextEncoder();
 const text = (d: Uint8Array) => new TextDecoder().decode(d);
@@ -60,7 +61,8 @@ Deno.test("store: a blocked read is woken by an append, times out empty, ends on
   const s = new MemoryStreamStore();
   const t0 = Date.now();
   const pending = s.read([["k", "0"]], { block: 5000 });
-  setTimeout(() => s.add("k", enc.encode("now")), 30);
+  await nextMacrotask(); // the read has found nothing and waits: the memory store does no I/O
+  s.add("k", enc.encode("now"));
   const [[key, [e]]] = await pending;
   assert.equal(key, "k");
   assert.equal(text(e.data), "now");
@@ -70,10 +72,12 @@ Deno.test("store: a blocked read is woken by an append, times out empty, ends on
   assert.ok(Date.now() - t1 >= 45);
   const ac = new AbortController();
   const forever = s.read([["k", e.id]], { block: 0, signal: ac.signal });
-  setTimeout(() => ac.abort(), 20);
+  await nextMacrotask();
+  ac.abort();
   assert.deepEqual(await forever, []);
   const onClose = s.read([["k", e.id]], { block: 0 });
-  setTimeout(() => s.close(), 20);
+  await nextMacrotask();
+  s.close();
   assert.deepEqual(await onClose, []);
   await assert.rejects(s.add("k", enc.encode("late")), /closed/);
 });

@@ -4,8 +4,9 @@
  *
  * @module
  */
-import type { OutputContext, TransportDefinition } from "../../core/transport.ts";
-import { type WebsocketConfig, websocketSchema } from "./schema.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { NEEDS_NOTHING } from "../../core/permissions.ts";
+import { websocketSchema } from "./schema.ts";
 import { WebsocketOutput } from "../../net/websocket/fanout.ts";
 
 export { WebsocketOutput } from "../../net/websocket/fanout.ts";
@@ -14,11 +15,14 @@ export { frameOf } from "../../net/websocket/frames.ts";
 export type { WebsocketConfig } from "./schema.ts";
 
 /** The transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "websocket",
-  description: "records pushed to WebSocket clients (telebus frames, or dataRT-compatible)",
+  description:
+    "records to WebSocket clients: telebus frames (MessagePack/JSON, streams by glob, slow-client policies) or dataRT's",
   output: {
     schema: websocketSchema,
-    create: (config: WebsocketConfig, ctx: OutputContext) => new WebsocketOutput(config, ctx),
+    create: (config, ctx) => new WebsocketOutput(config, ctx),
+    // Served by the daemon's HTTP server: nothing more.
+    permissions: NEEDS_NOTHING,
   },
-};
+});

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { Daemon } from "../../core/daemon.ts";
-import { testDaemon } from "../../tests/helpers/test_daemon.ts";
+import { letTimePass, testDaemon, until } from "../../testing/mod.ts";
 import { decodeMsgpack } from "../../codecs/msgpack.ts";
 import { makeRecord } from "../../core/record.ts";
 
@@ -27,8 +27,7 @@ async function client(url: string) {
     ws,
     messages,
     async waitFor(n: number) {
-      const end = Date.now() + 5000;
-      while (messages.length < n && Date.now() < end) await new Promise((r) => setTimeout(r, 5));
+      await until(() => `${n} messages (got ${messages.length})`, () => messages.length >= n);
       return messages;
     },
     async close() {
@@ -38,21 +37,24 @@ async function client(url: string) {
   };
 }
 
+/** Waits until the outputs' loops have taken every queued record. */
 async function settle(d: Daemon) {
-  // Let the output's loop pick the records up.
-  for (
-    let i = 0;
-    i < 20 && d.stats.some((s) => s.kind === "output" && (s.gauges.get("queue_records")?.() ?? 0) > 0);
-    i++
-  ) {
-    await new Promise((r) => setTimeout(r, 5));
-  }
+  await until(
+    "the outputs' queues to drain",
+    () => !d.stats.some((s) => s.kind === "output" && (s.gauges.get("queue_records")?.() ?? 0) > 0),
+  );
+}
+
+/** A counter or gauge of the output `name` (the only websocket output when not given). */
+function outputValue(d: Daemon, key: string, name?: string): number {
+  const s = d.stats.find((s) => s.kind === "output" && (name === undefined || s.name === name))!;
+  return s.gauges.get(key)?.() ?? s.counters.get(key) ?? 0;
 }
 
 Deno.test("websocket datart: points echoed unchanged as Python json.dumps text; /status; /ws/echo", async () => {
   const d = await daemonWith([{ protocol: "datart" }]);
   const c = await client(`ws://${d.url}/ws/client`);
-  await new Promise((r) => setTimeout(r, 20));
+  await until("the client registered", () => outputValue(d.daemon, "clients") === 1);
   const status = await (await fetch(`http://${d.url}/status`)).json();
   assert.equal(status.clients, 1);
   assert.equal(status.status, "up");
@@ -82,7 +84,12 @@ Deno.test("websocket telebus: msgpack and json frames, streams by URL glob and b
   const sub = await client(`ws://${d.url}/ws/records?format=json`);
   sub.ws.send(JSON.stringify({ subscribe: ["lab/*"] }));
   const batched = await client(`ws://${d.url}/ws/batched`);
-  await new Promise((r) => setTimeout(r, 30));
+  await until(
+    "the clients registered and the subscribe message taken",
+    () =>
+      outputValue(d.daemon, "clients", "one") === 3 && outputValue(d.daemon, "clients", "batched") === 1 &&
+      outputValue(d.daemon, "subscriptions", "one") === 1,
+  );
   for (let i = 0; i < 3; i++) await d.emit("robot/imu", { i });
   await d.emit("lab/temp", { c: 21.5 });
   await settle(d.daemon);
@@ -145,14 +152,14 @@ Deno.test("websocket: a stalled client never slows a fast one, stays bounded, an
   const d = await daemonWith([{ format: "json", max_buffered: "1MiB", slow_client: "latest", client_queue: 100 }]);
   const fast = await client(`ws://${d.url}/ws/records`);
   const stalled = await stalledClient(d.url, "/ws/records");
-  await new Promise((r) => setTimeout(r, 50));
+  await until("both clients registered", () => outputValue(d.daemon, "clients") === 2);
   // 30 MB in all, at a pace a live client keeps up with, and far more than socket buffers hold for the stalled one.
   const pad = "x".repeat(10_000);
   const N = 3000;
   for (let i = 0; i < N; i++) {
     await d.emit("busy", { i, pad });
     if (i % 500 === 0) await d.emit("rare", { i });
-    if (i % 10 === 0) await new Promise((r) => setTimeout(r, 1));
+    if (i % 10 === 0) await letTimePass(1); // the pace, not a synchronisation
   }
   await d.emit("rare", { i: N });
   await settle(d.daemon);
@@ -181,10 +188,7 @@ Deno.test("websocket: a record whose frame cannot be encoded costs only itself, 
     const batched = await client(`ws://${t.url}/ws/batched`);
     const json = await client(`ws://${t.url}/ws/records?format=json`);
     const clients = (name: string) => t.daemon.stats.find((s) => s.name === name)!.gauges.get("clients")!();
-    for (const end = Date.now() + 5000; clients("ws") < 2 || clients("wsb") < 1;) {
-      assert.ok(Date.now() < end, "the clients' open events reach the outputs");
-      await new Promise((r) => setTimeout(r, 5));
-    }
+    await until("the clients' open events to reach the outputs", () => clients("ws") >= 2 && clients("wsb") >= 1);
     const time = 1_700_000_000_000_000_000n;
     // A bigint beyond 64 bits has no MessagePack form (JSON prints it).
     await t.emitRecords(

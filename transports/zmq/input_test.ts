@@ -7,7 +7,8 @@ import { MflowDecoder } from "../../codecs/mflow.ts";
 import { otherFormat, ZmqInput } from "./input.ts";
 import { type ZmqInputConfig, zmqInputSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
-import { bytesEqual, fixtureMessages, TestInputContext, until } from "./test_helpers.ts";
+import { fixtureMessages, TestInputContext } from "./test_helpers.ts";
+import { bytesEqual, letTimePass, until } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqInputConfig {
   const r = zmqInputSchema.safeParse({ address: "tcp://127.0.0.1:*", conn_type: "bind", ...extra });
@@ -56,7 +57,7 @@ Deno.test("zmq input: every message of the original mflow, sent as it sent them,
   const msgs = fixtureMessages();
   try {
     for (const m of msgs) await push.send(m.frames);
-    await until(() => t.records.length === msgs.length, 3000, "15 records");
+    await until("15 records", () => t.records.length === msgs.length, 3000);
     const dec = new MflowDecoder();
     t.records.forEach((r, i) => {
       const want = dec.decode(msgs[i].frames).data;
@@ -92,7 +93,7 @@ Deno.test("zmq input: bad messages are counted, logged with the endpoint, and th
     await push.send([enc.encode('{"htype": "nobody-1.0"}')]); // unknown htype
     await push.send([arr, new Uint8Array(100 * 1024 * 1024)]); // 100 MB with max_message_size 1 MiB
     await push.send([arr, new Uint8Array(16)]); // a good one
-    await until(() => t.records.length === 1, 5000, () => `the good message; ${JSON.stringify(t.stats)}`);
+    await until(() => `the good message; ${JSON.stringify(t.stats)}`, () => t.records.length === 1, 5000);
     assert.deepEqual(t.records[0].data.data, [new Uint32Array(4)]);
     assert.equal(t.stats.errors, 5);
     assert.deepEqual(Object.fromEntries(t.stats.counters), {
@@ -129,7 +130,7 @@ Deno.test("zmq input: several addresses are all read (connect to two PUSH sender
       await a.send(enc.encode(JSON.stringify({ from: "a", i })));
       await b.send(enc.encode(JSON.stringify({ from: "b", i })));
     }
-    await until(() => t.records.length === 100, 3000, "100 records");
+    await until("100 records", () => t.records.length === 100, 3000);
     assert.equal(t.records.filter((r) => r.data.from === "a").length, 50);
     assert.equal(t.records.filter((r) => r.data.from === "b").length, 50);
     assert.deepEqual(new Set(t.records.map((r) => r.meta)), new Set([undefined]));
@@ -164,15 +165,12 @@ Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and
   try {
     // SUB connects asynchronously: publish until every subscriber got something.
     const mp = encodeMsgpack({ x: 1.5, n: 2 });
-    for (
-      let i = 0;
-      i < 300 && !(ctxs.msgpack.records.length && ctxs.raw.records.length && ctxs.cbor.stats.errors);
-      i++
-    ) {
+    await until("every subscriber to get something", async () => {
+      if (ctxs.msgpack.records.length && ctxs.raw.records.length && ctxs.cbor.stats.errors) return true;
       await pub.send([enc.encode("robot/imu"), mp]);
       await pub.send([enc.encode("other/imu"), mp]);
-      await new Promise((r) => setTimeout(r, 10));
-    }
+      return false;
+    });
     const m = ctxs.msgpack.records[0];
     assert.equal(m.stream, "robot/imu");
     assert.deepEqual(m.data, { x: 1.5, n: 2 });
@@ -183,7 +181,7 @@ Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and
     assert.ok(ctxs.cbor.stats.errors > 0);
     const before = ctxs.cbor.records.length;
     await pub.send([enc.encode("robot/cbor"), encodeCbor({ a: [1, 2] })]);
-    await until(() => ctxs.cbor.records.length > before, 3000, "cbor record");
+    await until("cbor record", () => ctxs.cbor.records.length > before, 3000);
     const c = ctxs.cbor.records.at(-1)!;
     assert.equal(c.stream, "robot/cbor");
     assert.deepEqual(c.data, { a: [1, 2] });
@@ -196,7 +194,7 @@ Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and
 
 Deno.test("zmq input: receive_timeout is counted; abort closes the sockets and ends run()", async () => {
   const { t, running, input } = await start({ receive_timeout: "50ms" });
-  await until(() => (t.stats.counters.get("receive_timeouts") ?? 0) >= 2, 2000, "timeouts");
+  await until("timeouts", () => (t.stats.counters.get("receive_timeouts") ?? 0) >= 2, 2000);
   assert.ok(t.lines.some((l) => l.includes("nothing received within receive_timeout")));
   const t0 = performance.now();
   await stop(t, running);
@@ -219,7 +217,7 @@ Deno.test("zmq input: back-pressure from emit stops reading (the HWM then holds 
         await push.send(new Uint8Array(64 * 1024));
         sent++;
       } catch {
-        await new Promise((r) => setTimeout(r, 20));
+        await letTimePass(20); // a moment for the receiver before the second try
         try {
           await push.send(new Uint8Array(64 * 1024));
           sent++;
@@ -233,7 +231,7 @@ Deno.test("zmq input: back-pressure from emit stops reading (the HWM then holds 
     assert.ok(got <= 256, `input read ${got} while blocked`);
     t.block = undefined;
     release();
-    await until(() => t.records.length === sent, 3000, `${sent} records`);
+    await until(`${sent} records`, () => t.records.length === sent, 3000);
   } finally {
     // Receivers first: zeromq.js under Deno can crash when a peer socket of the same process closes first.
     await stop(t, running);
@@ -249,12 +247,12 @@ Deno.test("zmq input: time spent held back by the bus does not count as a receiv
   push.connect(endpoint);
   try {
     await push.send(new Uint8Array([1]));
-    await until(() => t.records.length === 1);
-    await new Promise((r) => setTimeout(r, 700));
+    await until("one record", () => t.records.length === 1);
+    await letTimePass(700); // held back for more than twice receive_timeout, on purpose
     assert.equal(t.stats.counters.get("receive_timeouts"), undefined);
     t.block = undefined;
     release();
-    await until(() => (t.stats.counters.get("receive_timeouts") ?? 0) >= 1, 2000, "a timeout once idle");
+    await until("a timeout once idle", () => (t.stats.counters.get("receive_timeouts") ?? 0) >= 1, 2000);
   } finally {
     await stop(t, running);
     push.close();
@@ -271,11 +269,11 @@ Deno.test('zmq input: MessagePack maps into format = "mflow" give one hint to ch
       for (let i = from; i < from + n; i++) await push.send(encodeMsgpack({ time: 1.5 + i, robot: { x: i } }));
     };
     await send(0, 200);
-    await until(() => t.stats.errors === 200, 5000, "200 messages counted");
+    await until("200 messages counted", () => t.stats.errors === 200, 5000);
     // Past the one-line-per-second limit of other bad messages: still not logged again.
-    await new Promise((r) => setTimeout(r, 1100));
+    await letTimePass(1100); // on purpose: past the one-line-per-second limit
     await send(200, 200);
-    await until(() => t.stats.errors === 400, 5000, "400 messages counted");
+    await until("400 messages counted", () => t.stats.errors === 400, 5000);
     assert.deepEqual(Object.fromEntries(t.stats.counters), { bad_format_mismatch: 400 });
     const lines = t.lines.filter((l) => l.includes(endpoint));
     assert.equal(lines.length, 1, lines.join("\n"));

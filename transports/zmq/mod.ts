@@ -4,7 +4,8 @@
  *
  * @module
  */
-import type { TransportDefinition } from "../../core/transport.ts";
+import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
+import { npmPackageDir, type PermissionNeeds } from "../../core/permissions.ts";
 import { zmqInputSchema, zmqOutputSchema } from "./schema.ts";
 import { createZmqInput } from "./input.ts";
 import { createZmqOutput } from "./output.ts";
@@ -14,10 +15,25 @@ export { createZmqInput, ZmqInput } from "./input.ts";
 export { createZmqOutput, mflowFrames, ZmqOutput } from "./output.ts";
 export { type RateSample, ThroughputStatistics } from "../../net/zmq.ts";
 
+/**
+ * libzmq is a native addon: it needs --allow-ffi, and Deno does not confine what it does, so the endpoints are
+ * listed for the record only.
+ */
+function zmqNeeds(c: { address: string[] }, needs: PermissionNeeds): void {
+  needs.ffi.add("*");
+  needs.read.add("/etc/alpine-release"); // zeromq's addon loader tells musl from glibc by it
+  const dir = npmPackageDir(import.meta.resolve("zeromq"), "zeromq");
+  if (dir) needs.read.add(dir); // it reads its build manifest; the addon itself loads through --allow-ffi
+  for (const a of c.address) {
+    const m = /^tcp:\/\/(.+):(\d+)$/.exec(a);
+    if (m) needs.net.add(`${m[1] === "*" ? "0.0.0.0" : m[1]}:${m[2]}`);
+  }
+}
+
 /** The `zmq` transport as the registry loads it. */
-export const transport: TransportDefinition = {
+export const transport: TransportDefinition = defineTransport({
   type: "zmq",
-  description: "ZeroMQ PULL/SUB input and PUSH/PUB output (mflow, msgpack, cbor, json, raw)",
-  input: { schema: zmqInputSchema, create: createZmqInput },
-  output: { schema: zmqOutputSchema, create: createZmqOutput },
-};
+  description: "ZeroMQ PULL/SUB in, PUSH/PUB out; mflow message types, MessagePack, CBOR, JSON, raw; mflow statistics",
+  input: { schema: zmqInputSchema, create: createZmqInput, permissions: zmqNeeds },
+  output: { schema: zmqOutputSchema, create: createZmqOutput, permissions: zmqNeeds },
+});

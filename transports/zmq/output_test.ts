@@ -7,7 +7,8 @@ import { decodeCbor } from "../../codecs/cbor.ts";
 import { ZmqOutput } from "./output.ts";
 import { type ZmqOutputConfig, zmqOutputSchema } from "./schema.ts";
 import { receiveMessage } from "../../net/zmq.ts";
-import { bytesEqual, fixtureMessages, testOutputContext } from "./test_helpers.ts";
+import { fixtureMessages, testOutputContext } from "./test_helpers.ts";
+import { bytesEqual, letTimePass } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqOutputConfig {
   const r = zmqOutputSchema.safeParse({ address: "tcp://127.0.0.1:*", linger: 0, ...extra });
@@ -125,7 +126,8 @@ Deno.test("zmq output: when_full = block waits for a PUSH peer; other policies d
     let done = false;
     const w = Promise.resolve(blocking.out.write([makeRecord("s", nowNs(), { a: new Int8Array([1]) }, "in")]))
       .then(() => done = true);
-    await new Promise((r) => setTimeout(r, 150));
+    // Nothing shows that a write waits for a peer; this is a window in which it must not return.
+    await letTimePass(150);
     assert.equal(done, false, "write returned without a peer");
     const got = await pull(blocking.endpoint, 1, w);
     assert.equal(got.length, 1);

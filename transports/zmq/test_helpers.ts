@@ -1,6 +1,6 @@
 /**
  * Helpers of the zmq tests: a recording input context, an output context,
- * the mflow fixtures, and waiting with a deadline.
+ * and the mflow fixtures.
  *
  * @module
  */
@@ -56,21 +56,6 @@ export function testOutputContext(name = "zout"): { ctx: OutputContext; lines: s
   return { ctx, lines, stats };
 }
 
-/** Waits until `pred()` holds; throws after `ms`. */
-export async function until(
-  pred: () => boolean,
-  ms = 3000,
-  what: string | (() => string) = "condition",
-): Promise<void> {
-  const t0 = performance.now();
-  while (!pred()) {
-    if (performance.now() - t0 > ms) {
-      throw new Error(`timed out waiting for ${typeof what === "string" ? what : what()}`);
-    }
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 /** The mflow fixtures made by the original (testdata/mflow). */
 export const MFLOW_FIXTURES = new URL("../../testdata/mflow/", import.meta.url).pathname;
 
@@ -85,9 +70,4 @@ export function fixtureMessages(): { htype: string; frames: Uint8Array[]; more: 
       more: m.frames.map(([, more]) => more),
     };
   });
-}
-
-/** True when both byte arrays are equal. */
-export function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
 }

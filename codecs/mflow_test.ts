@@ -9,7 +9,7 @@ import {
   MflowError,
   parseDtype,
   registerMflowType,
-} from "../codecs/mflow.ts";
+} from "./mflow.ts";
 
 const FIXTURES = new URL("../testdata/mflow/", import.meta.url).pathname;
 

@@ -6,7 +6,11 @@
  */
 
 /** Sends one request over a raw TCP connection to `hostPort` and returns the response's status code. */
-export async function rawStatus(hostPort: string, head: string[], headers: Record<string, string> = {}) {
+export async function rawStatus(
+  hostPort: string,
+  head: string[],
+  headers: Record<string, string> = {},
+): Promise<number> {
   const [hostname, port] = hostPort.split(":");
   const conn = await Deno.connect({ hostname, port: Number(port) });
   try {
@@ -35,7 +39,7 @@ export async function rawStatus(hostPort: string, head: string[], headers: Recor
 }
 
 /** Sends a WebSocket upgrade request over a raw TCP connection and returns the response's status code. */
-export function upgradeStatus(hostPort: string, path: string, headers: Record<string, string> = {}) {
+export function upgradeStatus(hostPort: string, path: string, headers: Record<string, string> = {}): Promise<number> {
   return rawStatus(hostPort, [
     `GET ${path} HTTP/1.1`,
     "Upgrade: websocket",
@@ -46,6 +50,6 @@ export function upgradeStatus(hostPort: string, path: string, headers: Record<st
 }
 
 /** Sends `GET path` over a raw TCP connection and returns the response's status code. */
-export function getStatus(hostPort: string, path: string, headers: Record<string, string> = {}) {
+export function getStatus(hostPort: string, path: string, headers: Record<string, string> = {}): Promise<number> {
   return rawStatus(hostPort, [`GET ${path} HTTP/1.1`, "Connection: close"], headers);
 }

@@ -5,11 +5,11 @@
  *
  * @module
  */
-import { startDaemon } from "../../start.ts";
-import { createLogger } from "../../core/log.ts";
-import { type BusRecord, makeRecord } from "../../core/record.ts";
-import type { Daemon } from "../../core/daemon.ts";
-import type { InputContext } from "../../core/transport.ts";
+import { startDaemon } from "../start.ts";
+import { createLogger, type Logger } from "../core/log.ts";
+import { type BusRecord, makeRecord } from "../core/record.ts";
+import type { Daemon } from "../core/daemon.ts";
+import type { InputContext } from "../core/transport.ts";
 
 /** A running test daemon. */
 export interface TestDaemon {
@@ -27,12 +27,25 @@ export interface TestDaemon {
   close(keepDir?: boolean): Promise<void>;
 }
 
-/** Starts a daemon with `config` (TOML-shaped object; `[daemon]` keys are merged over the test defaults). */
-export async function testDaemon(config: Record<string, unknown> = {}, dataDir?: string): Promise<TestDaemon> {
+/** How to start a test daemon. */
+export interface TestDaemonOptions {
+  /** Where the daemon logs (default: nowhere, errors only). */
+  log?: Logger;
+}
+
+/**
+ * Starts a daemon with `config` (TOML-shaped object; `[daemon]` keys are merged over the test defaults) and
+ * `dataDir` (default: a new temporary folder).
+ */
+export async function testDaemon(
+  config: Record<string, unknown> = {},
+  dataDir?: string,
+  options: TestDaemonOptions = {},
+): Promise<TestDaemon> {
   const dir = dataDir ?? await Deno.makeTempDir({ prefix: "telebus-test-" });
   const daemonTable = { http: "127.0.0.1:0", data_dir: dir, dashboard: false, ...(config.daemon as object) };
   const daemon = await startDaemon({ config: { ...config, daemon: daemonTable } }, {
-    log: createLogger("test", { level: "error", write() {} }),
+    log: options.log ?? createLogger("test", { level: "error", write() {} }),
   });
   let ctx!: InputContext;
   await new Promise<void>((resolve) =>

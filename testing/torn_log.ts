@@ -6,20 +6,9 @@
  *
  * @module
  */
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
-
-/** A deterministic pseudo-random byte source (mulberry32), so that every run sees the same payload. */
-export function randomBytes(n: number, seed: number): Uint8Array {
-  const out = new Uint8Array(n);
-  let s = seed >>> 0;
-  for (let i = 0; i < n; i++) {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = (t ^ (t >>> 14)) >>> 24;
-  }
-  return out;
-}
+import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { concat } from "./bytes.ts";
+import { randomBytes } from "./prng.ts";
 
 /** One record of the new writer, about 66 bytes like the measurement in the issue. */
 export function telemetryRecord(seq: number): Uint8Array {
@@ -30,14 +19,6 @@ export function telemetryRecord(seq: number): Uint8Array {
     value: seq / 7,
     ok: true,
   });
-}
-
-/** Concatenates byte arrays. */
-export function concatBytes(parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let o = 0;
-  for (const p of parts) out.set(p, o), o += p.length;
-  return out;
 }
 
 /** The parts of a torn log, in file order. */
@@ -63,7 +44,7 @@ export function tornLog(
   options: { binBytes?: number; cutAfter?: number; records?: number; seed?: number } = {},
 ): TornLog {
   const { binBytes = 1 << 20, cutAfter = 100, records = 20_000, seed = 11 } = options;
-  const before = concatBytes([0, 1, 2].map(telemetryRecord));
+  const before = concat(...[0, 1, 2].map(telemetryRecord));
   const big = encodeMsgpack({ time: 1_700_000_000.5, seq: -1, image: randomBytes(binBytes, seed) });
   const torn = big.slice(0, cutAfter);
   const seqs = [0, 1, 2];
@@ -72,5 +53,5 @@ export function tornLog(
     parts.push(telemetryRecord(1000 + i));
     seqs.push(1000 + i);
   }
-  return { before, torn, after: concatBytes(parts), seqs };
+  return { before, torn, after: concat(...parts), seqs };
 }

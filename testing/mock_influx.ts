@@ -86,6 +86,7 @@ export class MockInflux {
     this.requests.push(r);
     const next = this.script.shift();
     const a = next === undefined ? this.respond(r) : typeof next === "function" ? next(r) : next;
+    // A slow server on purpose, as the test scripted it.
     if (a.delay) await new Promise((resolve) => setTimeout(resolve, a.delay));
     const status = a.status ?? 204;
     r.status = status;

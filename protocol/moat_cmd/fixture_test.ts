@@ -5,12 +5,13 @@
  * exactly what the original client sent.
  */
 import assert from "node:assert/strict";
-import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
-import { decodeHeader } from "../protocol/moat_cmd/header.ts";
-import { RemoteError } from "../protocol/moat_cmd/errors.ts";
-import { decodeCbor, encodeCbor } from "../codecs/cbor.ts";
+import { Endpoint, type Request } from "./endpoint.ts";
+import { decodeHeader } from "./header.ts";
+import { RemoteError } from "./errors.ts";
+import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
+import { nextMacrotask, until, untilValue } from "../../testing/mod.ts";
 
-const DIR = new URL("../testdata/moat/", import.meta.url);
+const DIR = new URL("../../testdata/moat/", import.meta.url);
 
 interface Wire {
   dir: "in" | "out";
@@ -82,7 +83,7 @@ Deno.test("fixture: telebus as server answers the 0.3.3 client exactly as the 0.
   const outs: unknown[][] = [];
   const drain = async () => {
     for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 0));
+      await nextMacrotask();
       for (let m = server.takeOut(); m; m = server.takeOut()) outs.push(wire(m));
     }
   };
@@ -146,8 +147,8 @@ Deno.test("fixture: telebus as client sends exactly what the 0.3.3 client sent a
   const sum = await client.streamW("sum");
   for (let i = 0; i < 10; i++) await sum.send(i);
   sum.end();
-  while (!sum.final) await new Promise((r) => setTimeout(r, 1));
-  assert.deepEqual(sum.final.payload, [45, 10]);
+  const final = await untilValue("the sum's final message", () => sum.final);
+  assert.deepEqual(final.payload, [45, 10]);
 
   const fail = await client.cmd("fail", ["boom", 42]).catch((e) => e);
   assert.ok(fail instanceof RemoteError && fail.remoteName === "ValueError");
@@ -156,7 +157,7 @@ Deno.test("fixture: telebus as client sends exactly what the 0.3.3 client sent a
 
   const five = await Promise.all([0, 1, 2, 3, 4].map((i) => client.cmd("echo", [i])));
   assert.deepEqual(five, [0, 1, 2, 3, 4].map((i) => [[[i], {}]]));
-  await new Promise((r) => setTimeout(r, 5));
+  await until(() => `every recorded message (${log.length} of ${rec.length})`, () => log.length >= rec.length);
   stop = true;
 
   // The five concurrent commands' messages may interleave differently; everything before is in order.

@@ -5,12 +5,13 @@
  * path commands are answered; error objects become the errors they name.
  */
 import assert from "node:assert/strict";
-import { Endpoint, type Request } from "../protocol/moat_cmd/endpoint.ts";
-import { MoatError, RemoteError, UnknownCommand } from "../protocol/moat_cmd/errors.ts";
-import { flag7Candidates } from "../protocol/moat_cmd/header.ts";
-import { decodeCbor, encodeCbor } from "../codecs/cbor.ts";
-import { decodeMoatMsgpackAt, encodeMoatMsgpack } from "../codecs/moat_msgpack.ts";
-import { MoatObject } from "../codecs/moat_values.ts";
+import { Endpoint, type Request } from "./endpoint.ts";
+import { MoatError, RemoteError, UnknownCommand } from "./errors.ts";
+import { flag7Candidates } from "./header.ts";
+import { decodeCbor, encodeCbor } from "../../codecs/cbor.ts";
+import { decodeMoatMsgpackAt, encodeMoatMsgpack } from "../../codecs/moat_msgpack.ts";
+import { MoatObject } from "../../codecs/moat_values.ts";
+import { nextMacrotask } from "../../testing/mod.ts";
 
 interface Vector {
   name: string;
@@ -22,7 +23,7 @@ interface Vector {
 }
 
 const VECTORS: Vector[] =
-  (await Deno.readTextFile(new URL("../testdata/moat/moat_lib_cmd_0.4.11.jsonl", import.meta.url)))
+  (await Deno.readTextFile(new URL("../../testdata/moat/moat_lib_cmd_0.4.11.jsonl", import.meta.url)))
     .trim().split("\n").map((l) => JSON.parse(l, (_k, v) => v?.$obj ? new MoatObject(v.$obj[0], v.$obj.slice(1)) : v));
 
 const bytes = (hex: string) => Uint8Array.from(hex.match(/../g)!.map((x) => parseInt(x, 16)));
@@ -76,7 +77,7 @@ Deno.test("0.4.11 vectors: a stream sent without waiting for credit arrives whol
   const got: unknown[] = [];
   for await (const [i] of st) {
     got.push(i);
-    if (got.length % 10 === 0) await new Promise((r) => setTimeout(r, 0)); // a slow consumer
+    if (got.length % 10 === 0) await nextMacrotask(); // a slow consumer
   }
   await feeding;
   assert.deepEqual(got, [...Array(200).keys()]);
@@ -110,7 +111,7 @@ Deno.test("0.4.11 vectors: header 7 (flag 7) is a credit for the channel the pee
   const out: unknown[][] = [];
   const settle = async () => {
     for (let i = 0; i < 5; i++) {
-      await new Promise((r) => setTimeout(r, 0));
+      await nextMacrotask();
       for (let m = ep.takeOut(); m; m = ep.takeOut()) out.push(m);
     }
   };
@@ -128,7 +129,7 @@ Deno.test("0.4.11 vectors: header 7 (flag 7) is a credit for the channel the pee
 Deno.test("0.4.11 vectors: a command sent as a path is answered", async () => {
   const ep = new Endpoint({ handler: (req) => req.path.join(".") === "stats" ? { ok: 1 } : null });
   ep.msgIn(vector("command as a path"));
-  await new Promise((r) => setTimeout(r, 0));
+  await nextMacrotask();
   assert.deepEqual(ep.takeOut(), [-4, { ok: 1 }, {}]);
   ep.close();
 });

@@ -6,13 +6,8 @@
  * @module
  */
 
-/** Finds a free loopback port. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
+import { freePort } from "./net.ts";
+import { letTimePass } from "./wait.ts";
 
 /** TLS files of a server that accepts only TLS connections (`rediss://`). */
 export interface RedisTls {
@@ -92,7 +87,7 @@ export class RedisServer {
         // not up yet
       }
       if (Date.now() > end) throw new Error("redis-server did not start");
-      await new Promise((r) => setTimeout(r, 50));
+      await letTimePass(50); // between connection attempts: the server gives no other sign that it listens
     }
   }
 

@@ -6,9 +6,10 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { until } from "./wait.ts";
 
 /** The repository root. */
-export const ROOT: string = new URL("../..", import.meta.url).pathname;
+export const ROOT: string = new URL("..", import.meta.url).pathname;
 const MAIN = join(ROOT, "main.ts");
 
 /** Runs `main.ts permissions` in `cwd` with `env`; returns the flags it printed. */
@@ -26,8 +27,25 @@ export async function printedFlags(config: string, cwd: string, env: Record<stri
   return text.split(" ");
 }
 
+/** A daemon started with chosen flags. */
+export interface FlaggedDaemon {
+  /** Its HTTP base URL. */
+  url: string;
+  /** Everything it wrote to stderr so far. */
+  log(): string;
+  /** Sends a signal without waiting. */
+  signal(sig: Deno.Signal): void;
+  /** Sends SIGTERM and returns the exit code. */
+  stop(): Promise<number>;
+}
+
 /** Starts `deno run FLAGS main.ts --config config` and waits for its "listening" line (fails on an error line). */
-export async function startWithFlags(flags: string[], config: string, cwd: string, env: Record<string, string>) {
+export async function startWithFlags(
+  flags: string[],
+  config: string,
+  cwd: string,
+  env: Record<string, string>,
+): Promise<FlaggedDaemon> {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", ...flags, MAIN, "--config", config],
     cwd,
@@ -37,23 +55,22 @@ export async function startWithFlags(flags: string[], config: string, cwd: strin
     stderr: "piped",
   }).spawn();
   let log = "";
-  let url = "";
   const reading = (async () => {
     const dec = new TextDecoder();
     for await (const chunk of child.stderr) log += dec.decode(chunk, { stream: true });
   })();
-  const end = Date.now() + 20_000;
-  while (!url) {
-    const m = /listening url=(\S+)/.exec(log);
-    if (m) url = m[1].replace(/\/$/, "");
-    else if (Date.now() > end || /error|NotCapable/i.test(log)) {
-      try {
-        child.kill("SIGKILL");
-      } catch { /* exited already */ }
-      await child.status;
-      await reading;
-      throw new Error(`daemon did not listen:\n${log}`);
-    } else await new Promise((r) => setTimeout(r, 25));
+  // The log grows as the daemon writes; what ends the wait is a line, not a time.
+  const listening = () => /listening url=(\S+)/.exec(log)?.[1];
+  const failed = () => /error|NotCapable/i.test(log);
+  await until("the daemon's listening line", () => listening() !== undefined || failed(), 20_000).catch(() => {});
+  const url = listening()?.replace(/\/$/, "");
+  if (!url) {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* exited already */ }
+    await child.status;
+    await reading;
+    throw new Error(`daemon did not listen:\n${log}`);
   }
   return {
     url,
@@ -70,6 +87,7 @@ export async function startWithFlags(flags: string[], config: string, cwd: strin
   };
 }
 
+/** The `.mpack` files in `dir` with their sizes (none when `dir` does not exist). */
 export async function mpackFiles(dir: string): Promise<{ name: string; size: number }[]> {
   const out = [];
   try {
@@ -80,12 +98,4 @@ export async function mpackFiles(dir: string): Promise<{ name: string; size: num
     if (!(e instanceof Deno.errors.NotFound)) throw e;
   }
   return out;
-}
-
-export async function until(what: string, cond: () => Promise<boolean>, ms = 10_000) {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }

@@ -3,7 +3,7 @@
  * prefixes, no timestamps), the default `text` format, and rate-limited repeats.
  */
 import assert from "node:assert/strict";
-import { createLogger, type LogSink } from "../core/log.ts";
+import { createLogger, type LogSink } from "./log.ts";
 
 function capture(format?: LogSink["format"]): { sink: LogSink; lines: string[] } {
   const lines: string[] = [];
@@ -40,7 +40,7 @@ Deno.test("log: repeats of one message are rate-limited in the journal format to
 });
 
 Deno.test("log: TELEBUS_LOG_FORMAT=journal selects the format of the stderr sink", async () => {
-  const code = `import { createLogger } from ${JSON.stringify(new URL("../core/log.ts", import.meta.url).href)};
+  const code = `import { createLogger } from ${JSON.stringify(new URL("./log.ts", import.meta.url).href)};
 createLogger("telebus").info("hello", { a: 1 });`;
   const out = await new Deno.Command(Deno.execPath(), {
     args: ["eval", "--allow-env=TELEBUS_LOG,TELEBUS_LOG_FORMAT", code],

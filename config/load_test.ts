@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
-import { parseConfig } from "../config/load.ts";
-import { ConfigError } from "../config/errors.ts";
-import { substitute } from "../config/env.ts";
-import { parseDuration, parseSize } from "../config/units.ts";
+import { parseConfig } from "./load.ts";
+import { ConfigError } from "./errors.ts";
+import { substitute } from "./env.ts";
+import { parseDuration, parseSize } from "./units.ts";
 import { transports } from "../transports/mod.ts";
 
 const env = (vars: Record<string, string>) => (n: string) => vars[n];

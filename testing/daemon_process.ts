@@ -4,7 +4,7 @@
  *
  * @module
  */
-const MAIN = new URL("../../main.ts", import.meta.url).pathname;
+const MAIN = new URL("../main.ts", import.meta.url).pathname;
 
 /** A daemon subprocess. */
 export class DaemonProcess {
