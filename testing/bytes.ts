@@ -11,8 +11,9 @@ import { concatBytes } from "../core/bytes.ts";
  * @param parts the arrays, in order
  */
 export function concat(...parts: Uint8Array[]): Uint8Array {
-  // Always a new array: a test may change what it joined.
-  return parts.length === 1 ? parts[0].slice() : concatBytes(parts);
+  // Always a new, plain Uint8Array: a test may change what it joined, and a Buffer (fast-check's) is no Uint8Array
+  // to assert.deepStrictEqual.
+  return parts.length === 1 ? new Uint8Array(parts[0]) : concatBytes(parts);
 }
 
 /**
