@@ -15,6 +15,10 @@ import type { Logger } from "../../core/log.ts";
 import { parseEntryId, StreamerProtocolError } from "../../protocol/streamer/wire.ts";
 import { createRedis, type RedisClient } from "../../net/redis.ts";
 import type { AddOptions, ReadOptions, StreamEntry, StreamInfo, StreamStore } from "./store.ts";
+import { storeKeys } from "./schema.ts";
+
+// Without a `maxlen` (the library, tests) the config schema's default applies: it is stated only there.
+const DEFAULT_MAXLEN: number = storeKeys.maxlen.parse(undefined);
 
 /** Options of {@linkcode RedisStreamStore}. */
 export interface RedisStreamStoreOptions {
@@ -98,7 +102,7 @@ export class RedisStreamStore implements StreamStore {
    * @param options trimming and pool size
    */
   constructor(readonly url: string, readonly log: Logger, options: RedisStreamStoreOptions = {}) {
-    this.#maxlen = Math.max(1, options.maxlen ?? 1000);
+    this.#maxlen = Math.max(1, options.maxlen ?? DEFAULT_MAXLEN);
     this.#idleMax = options.idleReaders ?? 4;
     // Not connected yet: the store is made synchronously when the API is acquired.
     const client: RedisClient = createRedis(url, log, { tlsCa: options.tlsCa });

@@ -17,6 +17,12 @@ import {
   StreamerProtocolError,
 } from "../../protocol/streamer/wire.ts";
 import { globToRegExp } from "../../core/glob.ts";
+import { storeKeys } from "./schema.ts";
+
+// A store made without limits (the library, tests) takes the config schema's defaults: they are stated only there.
+const DEFAULT_MAXLEN: number = storeKeys.maxlen.parse(undefined);
+const DEFAULT_MAX_STREAM_BYTES: number = storeKeys.max_stream_bytes.parse(undefined);
+const DEFAULT_MAX_STREAMS: number = storeKeys.max_streams.parse(undefined);
 
 /** One entry of a stream. */
 export interface StreamEntry {
@@ -109,11 +115,11 @@ export interface StreamStore {
 
 /** Limits of a {@linkcode MemoryStreamStore}. */
 export interface MemoryStreamStoreOptions {
-  /** Entries kept per stream, trimmed approximately as Redis's `MAXLEN ~` (default 1000). */
+  /** Entries kept per stream, trimmed approximately as Redis's `MAXLEN ~` (default: the `maxlen` option's). */
   maxlen?: number;
-  /** Bytes kept per stream; the oldest entries go first (default 64 MiB). */
+  /** Bytes kept per stream; the oldest entries go first (default: the `max_stream_bytes` option's). */
   maxStreamBytes?: number;
-  /** Most streams; adding to a new stream beyond this is refused (default 10000). Also bounds values and set members. */
+  /** Most streams; adding to a new stream beyond this is refused (default: the `max_streams` option's). Also bounds values and set members. */
   maxStreams?: number;
   /** Largest string value (stream and device meta; default 1 MiB). */
   maxValueBytes?: number;
@@ -173,10 +179,10 @@ export class MemoryStreamStore implements StreamStore {
 
   /** Creates an empty store with the given limits. */
   constructor(options: MemoryStreamStoreOptions = {}) {
-    this.#maxlen = Math.max(1, options.maxlen ?? 1000);
+    this.#maxlen = Math.max(1, options.maxlen ?? DEFAULT_MAXLEN);
     this.#chunk = Math.max(1, Math.min(100, Math.floor(this.#maxlen / 10)));
-    this.#maxBytes = options.maxStreamBytes ?? 64 * 1024 * 1024;
-    this.#maxStreams = options.maxStreams ?? 10_000;
+    this.#maxBytes = options.maxStreamBytes ?? DEFAULT_MAX_STREAM_BYTES;
+    this.#maxStreams = options.maxStreams ?? DEFAULT_MAX_STREAMS;
     this.#maxValueBytes = options.maxValueBytes ?? 1024 * 1024;
   }
 
