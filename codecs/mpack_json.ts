@@ -84,11 +84,36 @@ export class KeyTable {
   /** Forgets every key (between records only: ids of the current record would be reused). */
   clear(): void {
     this.#slots.fill(0);
+    this.#next.fill(0);
     this.#arenaUsed = 0;
     this.count = 0;
     this.json.length = 0;
     this.text.length = 0;
     this.full = false;
+  }
+
+  /** For each key id + 1 (0: a map's first key), the id + 1 of the key that followed it last time. */
+  #next = new Int32Array(MAX_KEYS + 1);
+
+  /**
+   * {@linkcode KeyTable.id} for a key that follows the key `prev` (-1 for the
+   * first key of a map): records of one writer repeat their keys in the same
+   * order, so the key that followed `prev` last time is compared first, and
+   * the hash is computed only when it is another one.
+   */
+  idAfter(prev: number, b: Uint8Array, s: number, len: number): number {
+    const guess = this.#next[prev + 1] - 1;
+    if (guess >= 0 && this.#len[guess] === len) {
+      const arena = this.#arena;
+      let a = this.#start[guess];
+      let i = s;
+      const e = s + len;
+      while (i < e && arena[a] === b[i]) a++, i++;
+      if (i === e) return guess;
+    }
+    const id = this.id(b, s, len);
+    if (id >= 0) this.#next[prev + 1] = id + 1;
+    return id;
   }
 
   /** The id of the key `b[s, s + len)`, interning it; -1 when the table is full or the key too long. */
@@ -202,14 +227,14 @@ function writeInt(v: number): void {
  * the old generation, which then grows by megabytes between collections.
  * `JSON.stringify` formats numbers as `String` does, without the cache.
  */
-let floatText = "";
+let floatBytes = new Uint8Array(1024);
 let floatPos = 0;
 /** Reused arrays of floats, by count (a record's floats are stringified as one array of exactly that length). */
 const floatArrays: number[][] = [];
 const MAX_FLOATS = 4096;
 let floatCount = 0;
 
-/** True for the floats whose text comes from {@linkcode floatText}: not whole, finite, printed in fixed notation. */
+/** True for the floats whose text comes from {@linkcode floatBytes}: not whole, finite, printed in fixed notation. */
 function needsText(v: number): boolean {
   if (v === (v | 0)) return false;
   const a = v < 0 ? -v : v;
@@ -226,9 +251,9 @@ function writeFloat(v: number): void {
   const a = v < 0 ? -v : v;
   if (a >= 1e-4 && a < 1e16) {
     // The next number of floatText, up to its comma or closing bracket.
-    const t = floatText;
+    const t = floatBytes;
     let i = floatPos;
-    for (let c = t.charCodeAt(i); c !== 0x2c && c !== 0x5d; c = t.charCodeAt(++i)) out[op++] = c;
+    for (let c = t[i]; c !== 0x2c && c !== 0x5d; c = t[++i]) out[op++] = c;
     floatPos = i + 1;
   } else if (v !== v || a === Infinity) ascii("null");
   else ascii(formatNumberPython(v));
@@ -236,7 +261,7 @@ function writeFloat(v: number): void {
 
 /**
  * Walks the (checked) value at `p` and collects, in order, the floats
- * {@linkcode writeFloat} takes from {@linkcode floatText}. Returns its end,
+ * {@linkcode writeFloat} takes from {@linkcode floatBytes}. Returns its end,
  * or -1 when there are more than {@linkcode MAX_FLOATS}.
  */
 function scanFloats(p: number): number {
@@ -270,20 +295,21 @@ function prepareFloats(p: number): boolean {
   floatCount = 0;
   if (scanFloats(p) < 0) return false;
   floatPos = 1; // after "["
-  if (floatCount === 0) {
-    floatText = "";
-    return true;
-  }
+  if (floatCount === 0) return true;
   let arr = floatArrays[floatCount];
   if (arr === undefined) {
     arr = new Array<number>(floatCount).fill(0.5);
     if (floatCount <= 256) floatArrays[floatCount] = arr; // bounded: long lists of floats get a new array each time
   }
   for (let i = 0; i < floatCount; i++) arr[i] = FLOAT_SCRATCH[i];
-  floatText = JSON.stringify(arr);
+  const text = JSON.stringify(arr);
+  // Bytes are read faster than a string's characters; the text is ASCII.
+  if (floatBytes.length < text.length) floatBytes = new Uint8Array(text.length * 2);
+  textEncoder.encodeInto(text, floatBytes);
   return true;
 }
 
+const textEncoder = new TextEncoder();
 const FLOAT_SCRATCH: number[] = new Array<number>(MAX_FLOATS).fill(0.5);
 
 function writeU16Escape(c: number): void {
@@ -491,9 +517,9 @@ function writeArray(p: number, n: number, depth: number): number {
   return p;
 }
 
-/** The key at `p`: sets `keyId` and returns the position of its value, or -1. */
+/** The key at `p`, following the key `prev` of the same map: sets `keyId` and returns the position of its value, or -1. */
 let keyId = -1;
-function readKey(p: number, depth: number, seq: number): number {
+function readKey(p: number, depth: number, seq: number, prev: number): number {
   const b = src;
   const t = b[p];
   let s: number;
@@ -502,7 +528,7 @@ function readKey(p: number, depth: number, seq: number): number {
   else if (t === 0xd9) s = p + 2, len = b[p + 1];
   else if (t === 0xda) s = p + 3, len = (b[p + 1] << 8) | b[p + 2];
   else return -1; // str 32 keys and keys that are not text: the decoder's business
-  const id = keys.id(b, s, len);
+  const id = keys.idAfter(prev, b, s, len);
   if (id < 0 || keys.usable[id] === 0) return -1;
   const stamp = stamps[depth] ??= new Int32Array(MAX_KEYS);
   if (stamp[id] === seq) return -1; // a duplicate key: the decoded object keeps one, in the first one's place
@@ -522,13 +548,15 @@ function nextMapSeq(): number {
 function writeMap(p: number, n: number, depth: number): number {
   out[op++] = 0x7b;
   const seq = nextMapSeq();
+  let prev = -1;
   for (let i = 0; i < n; i++) {
     if (i > 0) {
       out[op++] = 0x2c;
       out[op++] = 0x20;
     }
-    p = readKey(p, depth, seq);
+    p = readKey(p, depth, seq, prev);
     if (p < 0) return -1;
+    prev = keyId;
     const k = keys.json[keyId];
     for (let j = 0; j < k.length; j++) out[op++] = k[j];
     p = writeValue(p, depth + 1);
@@ -679,9 +707,11 @@ const leaves: PathNode[] = [];
 function walkPaths(p: number, n: number, node: PathNode, depth: number): number {
   const children = node.children ??= new Map();
   const seq = nextMapSeq();
+  let prev = -1;
   for (let i = 0; i < n; i++) {
-    p = readKey(p, depth, seq);
+    p = readKey(p, depth, seq, prev);
     if (p < 0) return -1;
+    prev = keyId;
     const k = keys.text[keyId];
     let child = children.get(k);
     if (child === undefined) {
