@@ -16,7 +16,8 @@
  * - `list`: `telebus list LOG` against mpacklog's list (leaf paths per record,
  *   the new ones sorted and printed).
  * - `stats`: receiving 1 KiB `raw-1.0` messages (header + 1 KiB) from one
- *   pyzmq PUSH sender that runs throughout: `telebus stats --count N` against
+ *   sender that runs throughout (`telebus generate`, which outpaces every
+ *   receiver here, so that it does not set the pace): `telebus stats --count N` against
  *   m_stats' loop (pyzmq PULL, `recv_multipart`, count bytes of messages whose
  *   first frame is not empty), each reporting messages per second from its
  *   first message to its N-th. Bare loop: zeromq.js PULL, receive while
@@ -78,22 +79,6 @@ with open(sys.argv[1], "rb") as f:
             seen.update(new)
             print("\\n".join("- " + p for p in new))
             print()
-`;
-
-const PY_SENDER = `
-import sys, zmq
-# m_generate with -s 1/1024: raw-1.0 header and 1 KiB of zeros, as fast as the socket takes them, until killed.
-ctx = zmq.Context()
-s = ctx.socket(zmq.PUSH)
-s.setsockopt(zmq.SNDHWM, 100)
-port = s.bind_to_random_port("tcp://127.0.0.1")
-print(port, flush=True)
-zeros = bytes(1024)
-k = 0
-while True:
-    s.send_json({"htype": "raw-1.0", "type": "int32", "shape": [1, 256.0], "frame": k}, flags=zmq.SNDMORE)
-    s.send(zeros)
-    k += 1
 `;
 
 const PY_STATS = `
@@ -323,14 +308,16 @@ try {
   }
 
   if (ONLY.has("stats")) {
-    const sender = new Deno.Command(PYTHON, {
-      args: [await script("sender.py", PY_SENDER)],
-      stdout: "piped",
+    // One sender for every receiver, faster than any of them: telebus generate (m_generate's messages) on PUSH.
+    const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = (l.addr as Deno.NetAddr).port;
+    l.close();
+    const address = `tcp://127.0.0.1:${port}`;
+    const sender = new Deno.Command(DENO, {
+      args: ["run", "-A", MAIN, "generate", "-q", "-a", `tcp://127.0.0.1:${port}`, "-s", String(1 / 1024)],
+      stdout: "null",
       stderr: "inherit",
     }).spawn();
-    const reader = sender.stdout.getReader();
-    const first = new TextDecoder().decode((await reader.read()).value);
-    const address = `tcp://127.0.0.1:${first.trim()}`;
     const py = await script("stats.py", PY_STATS);
     const bare = await script("bare_stats.ts", BARE_STATS);
     const n = String(MESSAGES);
@@ -357,7 +344,6 @@ try {
       );
     } finally {
       sender.kill("SIGKILL");
-      await reader.cancel();
       await sender.status;
     }
   }

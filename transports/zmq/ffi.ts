@@ -28,7 +28,6 @@ const SYMBOLS = {
   zmq_send: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
   zmq_msg_init: { parameters: ["buffer"], result: "i32" },
   zmq_msg_recv: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
-  zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
   zmq_errno: { parameters: [], result: "i32" },
@@ -155,6 +154,8 @@ export class FfiSocket {
       throw new Error(`Unable to ${o.connType} to ${o.address}: ${why}`);
     }
     new BigUint64Array(this.#item.buffer, 0, 1)[0] = BigInt(Deno.UnsafePointer.value(s));
+    // One message object for every receive: zmq_msg_recv releases what it held before.
+    l.zmq_msg_init(this.#msg);
   }
 
   /** True once closed. */
@@ -183,10 +184,8 @@ export class FfiSocket {
     const r = this.#received;
     let part = 0;
     for (;;) {
-      l.zmq_msg_init(msg);
       const n = l.zmq_msg_recv(msg, this.#sock, part === 0 ? Z.DONTWAIT : 0);
       if (n < 0) {
-        l.zmq_msg_close(msg);
         const e = l.zmq_errno();
         if (part === 0 && (e === Z.EAGAIN || e === Z.EINTR)) return null;
         if (e === Z.EINTR) continue;
@@ -194,9 +193,7 @@ export class FfiSocket {
       }
       if (part === 0) r.first = n, r.total = 0;
       r.total += n;
-      const more = l.zmq_msg_more(msg);
-      l.zmq_msg_close(msg);
-      if (!more) return r;
+      if (!l.zmq_msg_more(msg)) return r;
       part++; // the other frames of a message are there already: ZeroMQ delivers messages whole
     }
   }
@@ -243,6 +240,7 @@ export class FfiSocket {
     const finish = () => {
       if (linger !== undefined) this.#lib.zmq_setsockopt(s, Z.LINGER, int32(linger), 4n);
       this.#lib.zmq_close(s);
+      this.#lib.zmq_msg_close(this.#msg);
     };
     if (this.#polling) this.#polling.then(finish, finish);
     else finish();
