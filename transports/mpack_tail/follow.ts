@@ -402,9 +402,10 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
     let turn = 0;
     for (;;) {
       if (signal?.aborted) return;
-      // With reused buffers (dump, list), a blocking read: a local file answers at once, and the runtime's thread
-      // pool is not involved in every read.
-      const n = spare ? cur.handle.readSync(buf) : await cur.handle.read(buf);
+      // Reading a whole file with reused buffers (dump, list): a blocking read, which a local file answers at once,
+      // without a trip through the runtime's thread pool. A follower keeps the async one: it must stay responsive
+      // to signals whatever the path is.
+      const n = spare && !follow ? cur.handle.readSync(buf) : await cur.handle.read(buf);
       if (n !== null && n > 0) {
         let chunk: Uint8Array;
         // Records are views on the chunk, so a chunk is never overwritten (unless reuseBuffers); small reads are
