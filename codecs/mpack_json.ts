@@ -81,8 +81,12 @@ export class KeyTable {
   /** Set when the table is full: {@linkcode KeyTable.clear} must run before the next record. */
   full = false;
 
+  /** Counts the times the table started over: ids of an older generation mean other keys. */
+  generation = 0;
+
   /** Forgets every key (between records only: ids of the current record would be reused). */
   clear(): void {
+    this.generation++;
     this.#slots.fill(0);
     this.#next.fill(0);
     this.#arenaUsed = 0;
@@ -630,6 +634,10 @@ export interface PathNode {
   known: boolean;
   /** Children by key, created on first use. */
   children?: Map<string, PathNode>;
+  /** The children by key id of a {@linkcode KeyTable} (a cache of `children`), and that table's generation. */
+  byId?: (PathNode | undefined)[];
+  /** The {@linkcode KeyTable.generation} `byId` belongs to. */
+  byIdGeneration?: number;
 }
 
 /** The end of the (already checked) value at `p`. */
@@ -706,17 +714,26 @@ const leaves: PathNode[] = [];
 
 function walkPaths(p: number, n: number, node: PathNode, depth: number): number {
   const children = node.children ??= new Map();
+  let byId = node.byId;
+  if (byId === undefined || node.byIdGeneration !== keys.generation) {
+    byId = node.byId = [];
+    node.byIdGeneration = keys.generation;
+  }
   const seq = nextMapSeq();
   let prev = -1;
   for (let i = 0; i < n; i++) {
     p = readKey(p, depth, seq, prev);
     if (p < 0) return -1;
     prev = keyId;
-    const k = keys.text[keyId];
-    let child = children.get(k);
+    let child = byId[keyId];
     if (child === undefined) {
-      child = { path: node.path ? node.path + "/" + k : k, known: false };
-      children.set(k, child);
+      const k = keys.text[keyId];
+      child = children.get(k);
+      if (child === undefined) {
+        child = { path: node.path ? node.path + "/" + k : k, known: false };
+        children.set(k, child);
+      }
+      byId[keyId] = child;
     }
     const m = mapHeader(p);
     if (m >= 0) {
