@@ -55,6 +55,7 @@ const MAX_KEY_BYTES = 256;
 const SLOTS = 32768; // a power of two, twice MAX_KEYS
 const ARENA_BYTES = 1 << 20;
 
+let generations = 0;
 const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
 const utf8 = new TextDecoder("utf-8", { fatal: true });
 
@@ -81,12 +82,15 @@ export class KeyTable {
   /** Set when the table is full: {@linkcode KeyTable.clear} must run before the next record. */
   full = false;
 
-  /** Counts the times the table started over: ids of an older generation mean other keys. */
-  generation = 0;
+  /**
+   * Tells the table's ids apart from those of other tables and of its own
+   * past (before {@linkcode KeyTable.clear}): unique among all tables.
+   */
+  generation: number = ++generations;
 
   /** Forgets every key (between records only: ids of the current record would be reused). */
   clear(): void {
-    this.generation++;
+    this.generation = ++generations;
     this.#slots.fill(0);
     this.#next.fill(0);
     this.#arenaUsed = 0;
