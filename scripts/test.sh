@@ -7,7 +7,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start for real (servers, browsers). Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server influxdb)
+APT_PACKAGES=(chromium redis-server influxdb libzmq5)
 
 # --- Deno ---------------------------------------------------------------------------------
 # shellcheck source=scripts/find_deno.sh
