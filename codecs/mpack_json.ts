@@ -215,11 +215,16 @@ function writeInt(v: number): void {
     out[op++] = 48 + v;
     return;
   }
-  if (v > 0x7fffffff) {
-    ascii(String(v));
-    return;
-  }
   let n = 0;
+  if (v > 0x7fffffff) {
+    // Not String(v): see floatBytes. Below 2^53, v / 10 is never within half a unit of the next integer, so the
+    // floor is exact.
+    while (v > 0x7fffffff) {
+      const q = Math.floor(v / 10);
+      digits[n++] = 48 + v - q * 10;
+      v = q;
+    }
+  }
   while (v > 0) {
     const q = (v / 10) | 0;
     digits[n++] = 48 + v - q * 10;
@@ -258,7 +263,7 @@ function writeFloat(v: number): void {
   }
   const a = v < 0 ? -v : v;
   if (a >= 1e-4 && a < 1e16) {
-    // The next number of floatText, up to its comma or closing bracket.
+    // The next number of floatBytes, up to its comma or closing bracket.
     const t = floatBytes;
     let i = floatPos;
     for (let c = t[i]; c !== 0x2c && c !== 0x5d; c = t[++i]) out[op++] = c;
