@@ -10,7 +10,6 @@
  *
  * @module
  */
-import { checkCommand, runCommand } from "./cli/run.ts";
 import { VERSION } from "./version.ts";
 
 const USAGE = `telebus ${VERSION} — telemetry daemon and tools
@@ -55,10 +54,12 @@ export async function main(args: string[]): Promise<number> {
     case "--version":
       console.log(VERSION);
       return 0;
+    // Every command is imported when it runs: `dump` should not pay for loading the daemon, nor the daemon for
+    // the tools.
     case "run":
-      return await runCommand(rest);
+      return await (await import("./cli/run.ts")).runCommand(rest);
     case "check":
-      return await checkCommand(rest);
+      return await (await import("./cli/run.ts")).checkCommand(rest);
     case "dump":
       return await (await import("./cli/dump.ts")).dumpCommand(rest);
     case "list":
@@ -82,7 +83,7 @@ export async function main(args: string[]): Promise<number> {
     case "transports":
       return await (await import("./cli/transports.ts")).transportsCommand(rest);
     default:
-      if (cmd.startsWith("-")) return await runCommand(args);
+      if (cmd.startsWith("-")) return await (await import("./cli/run.ts")).runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
       return 2;
   }

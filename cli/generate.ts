@@ -14,7 +14,7 @@
  */
 import { arrayBytes, encodeArrayMessage, parseDtype } from "../codecs/mflow.ts";
 import { parseOrUsage } from "./args.ts";
-import { sendMessage } from "../net/zmq.ts";
+import { sendMessage, type SendSocket } from "../net/zmq.ts";
 import {
   announce,
   closeAndLinger,
@@ -23,9 +23,11 @@ import {
   parseMode,
   parseNumber,
   sender,
+  sleep,
   UsageError,
 } from "./zmq_common.ts";
 import { writeStderrLine } from "./dump.ts";
+import { FfiSocket, openFfiSocket } from "../net/zmq_ffi.ts";
 
 const USAGE = `usage: telebus generate [-a ADDRESS] [-s MB] [-m push|pub] [--rate HZ] [--count N]
                         [--array] [--dtype TYPE] [--connect] [--linger MS] [-q]
@@ -117,39 +119,47 @@ export async function generateCommand(args: string[]): Promise<number> {
   // The handlers go in before the socket opens: from then on a signal ends the command wherever it waits.
   const { signal, dispose } = interruptSignal();
   try {
-    let sock;
+    let sock: SendSocket | FfiSocket | undefined;
     try {
-      sock = await sender(address, mode, !!v.connect, 100, linger);
+      sock = openFfiSocket({ type: mode, connType: v.connect ? "connect" : "bind", address, queueSize: 100, linger });
+      sock ??= await sender(address, mode, !!v.connect, 100, linger);
     } catch (e) {
       console.error(`telebus generate: ${(e as Error).message}`);
       return 1;
     }
     if (!v.quiet) announce("generate", v.connect ? `${mode} to` : `${mode} bound at`, sock, address);
-    const pacer = new Pacer(rate, signal);
+    const pacer = rate > 0 ? new Pacer(rate, signal) : undefined;
     const dtype = String(v.dtype);
     const elements = v.array ? Math.floor(bytes / parseDtype(dtype).size) : 0;
     const zeros = new Uint8Array(bytes);
+    const encoder = new TextEncoder();
+    const headerHead = `{"htype": "raw-1.0", "type": "int32", "shape": [1, ${pyFloat(bytes / 4)}], "frame": `;
+    const send = sock instanceof FfiSocket
+      ? ffiSender(sock, signal)
+      : (f: Uint8Array[]) => sendMessage(sock, f, undefined, signal);
     const t0 = performance.now();
     let sent = 0, sentBytes = 0;
     while (sent < count && !signal.aborted) {
-      await pacer.next();
-      if (signal.aborted) break;
+      if (pacer) {
+        await pacer.next();
+        if (signal.aborted) break;
+      }
       const frames = v.array
         ? encodeArrayMessage([arrayPattern(dtype, elements, sent)], sent, { type: dtype, shape: [elements] })
-        : [
-          new TextEncoder().encode(
-            `{"htype": "raw-1.0", "type": "int32", "shape": [1, ${pyFloat(bytes / 4)}], "frame": ${sent}}`,
-          ),
-          zeros,
-        ];
+        : [encoder.encode(headerHead + sent + "}"), zeros];
       if (v.array && parseDtype(dtype).little === false) frames[1] = arrayBytes(frames[1], dtype);
       // Without a peer (or with a slow one) this waits; a signal ends the wait.
-      if (!await sendMessage(sock, frames, undefined, signal)) break;
+      const ok = send(frames);
+      if (ok !== true && !await ok) break;
       sent++;
       for (const f of frames) sentBytes += f.length;
     }
     const s = (performance.now() - t0) / 1000;
-    await closeAndLinger(sock, linger, signal);
+    if (sock instanceof FfiSocket) {
+      // Closed with its linger; the process stays up for it, as closeAndLinger does for zeromq.js.
+      sock.close(signal.aborted ? 0 : undefined);
+      if (!signal.aborted && linger > 0) await sleep(linger, signal);
+    } else await closeAndLinger(sock, linger, signal);
     if (!v.quiet) {
       writeStderrLine(
         `sent ${sent} messages, ${(sentBytes / 1e6).toFixed(3)} MB in ${s.toFixed(2)} s (${(sent / s).toFixed(1)} Hz, ${
@@ -161,4 +171,37 @@ export async function generateCommand(args: string[]): Promise<number> {
   } finally {
     dispose();
   }
+}
+
+/** How often the busy send loop lets timers and signals run (ms). */
+const YIELD_MS = 20;
+
+/**
+ * Sending on a libzmq socket: true at once when the socket took the message
+ * (no promise), else a promise that waits until it does (false when the
+ * signal aborted). Lets the event loop run every {@linkcode YIELD_MS} of
+ * sending without a wait, so that Ctrl-C is seen.
+ */
+function ffiSender(sock: FfiSocket, signal: AbortSignal): (frames: Uint8Array[]) => true | Promise<boolean> {
+  let lastYield = performance.now();
+  let n = 0;
+  const slow = async (frames: Uint8Array[]): Promise<boolean> => {
+    if (sock.trySend(frames)) {
+      await new Promise((r) => setTimeout(r, 0));
+      lastYield = performance.now();
+      return !signal.aborted;
+    }
+    for (;;) {
+      if (signal.aborted || !await sock.wait("out")) return false;
+      if (signal.aborted) return false;
+      if (sock.trySend(frames)) {
+        lastYield = performance.now();
+        return true;
+      }
+    }
+  };
+  return (frames) => {
+    if ((++n & 255) === 0 && performance.now() - lastYield >= YIELD_MS) return slow(frames);
+    return sock.trySend(frames) ? true : slow(frames);
+  };
 }

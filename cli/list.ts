@@ -10,6 +10,9 @@ import { parseArgs } from "node:util";
 import { isDict } from "../codecs/flatten.ts";
 import type { Dict } from "../core/record.ts";
 import { readLog, StdoutWriter, writeStderrLine } from "./dump.ts";
+import { collectRecordPaths, type PathNode } from "../codecs/mpack_json.ts";
+
+export type { PathNode };
 
 /**
  * Compares strings by Unicode code point, as Python sorts them. JavaScript's
@@ -28,20 +31,6 @@ export function compareCodePoints(a: string, b: string): number {
     return x - y;
   }
   return a.length - b.length;
-}
-
-/**
- * A node of the tree of key paths met so far. It caches each path's joined
- * text and whether the path was already looked up in `seen`, so that the
- * common case (a record with only known paths) builds no strings.
- */
-export interface PathNode {
-  /** The path's text as mpacklog joins it. */
-  path: string;
-  /** True once this path was met as a leaf (and added to `seen`). */
-  known: boolean;
-  /** Children by key, created on first use. */
-  children?: Map<string, PathNode>;
 }
 
 /** A new, empty root for {@linkcode collectNewPaths}. */
@@ -106,7 +95,7 @@ export async function listCommand(args: string[], prog = "telebus list"): Promis
   if (parsed.values.help) {
     const out = new StdoutWriter();
     out.add(text + "\n");
-    await out.flush();
+    out.flush();
     return 0;
   }
   if (parsed.positionals.length !== 1) {
@@ -126,16 +115,19 @@ export async function listCommand(args: string[], prog = "telebus list"): Promis
     follow: false,
     prog,
     out,
-    async onRecords(items) {
-      for (const item of items) {
-        fresh.length = 0;
+    onRecord(item) {
+      fresh.length = 0;
+      // Straight from the bytes; the few records the byte walk leaves alone are decoded.
+      const b = item.buffer ?? item.raw;
+      const at = item.offset ?? 0;
+      if (!collectRecordPaths(b, at, at + item.end - item.start, tree, seen, fresh)) {
         collectNewPaths(item.value, tree, seen, fresh);
-        if (fresh.length === 0) continue;
-        fresh.sort(compareCodePoints);
-        let block = "";
-        for (const p of fresh) block += "- " + p + "\n";
-        if (out.add(block + "\n")) await out.flush();
       }
+      if (fresh.length === 0) return;
+      fresh.sort(compareCodePoints);
+      let block = "";
+      for (const p of fresh) block += "- " + p + "\n";
+      out.add(block + "\n");
     },
   });
 }

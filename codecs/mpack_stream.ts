@@ -37,6 +37,14 @@ export interface MpackRecordItem {
   end: number;
   /** Its bytes, exactly as in the file (a view, not a copy). */
   raw: Uint8Array;
+  /**
+   * The buffer the record lies in, at `offset` (with `decode: false`): the
+   * record's bytes without creating a view for each record, for consumers
+   * that walk them (`dump`).
+   */
+  buffer?: Uint8Array;
+  /** Where the record starts in `buffer`. */
+  offset?: number;
 }
 
 /** A run of bytes that holds no record. */
@@ -67,15 +75,26 @@ export interface MpackStreamOptions {
    * still runs, so garbage is found either way.
    */
   decode?: boolean;
+  /**
+   * The caller is done with every record (its `raw` bytes and, without
+   * `decode`, its `value`) before it pushes the next chunk: the reader then
+   * reuses its own buffer for bytes held back across chunks instead of
+   * allocating one per chunk (default false).
+   */
+  recycle?: boolean;
 }
 
-/** A record item whose value is decoded on first access. */
+/** A record item whose value (and view of its bytes) is made on first access. */
 class LazyRecordItem implements MpackRecordItem {
   readonly kind = "record" as const;
   #value?: Dict;
-  constructor(readonly start: number, readonly end: number, readonly raw: Uint8Array) {}
+  #raw?: Uint8Array;
+  constructor(readonly start: number, readonly end: number, readonly buffer: Uint8Array, readonly offset: number) {}
+  get raw(): Uint8Array {
+    return this.#raw ??= this.buffer.subarray(this.offset, this.offset + this.end - this.start);
+  }
   get value(): Dict {
-    return this.#value ??= decodeMsgpack(this.raw, 0, this.raw.length, true) as Dict;
+    return this.#value ??= decodeMsgpack(this.buffer, this.offset, this.offset + this.end - this.start, true) as Dict;
   }
 }
 
@@ -117,6 +136,7 @@ export class MpackStreamReader {
   #base: number;
   #max: number;
   #decode: boolean;
+  #recycle: boolean;
   /** Start of the garbage run being skipped, or -1. */
   #garbageStart = -1;
   #garbageReason = "";
@@ -141,6 +161,7 @@ export class MpackStreamReader {
     this.#max = options.maxRecordBytes ?? MAX_RECORD_BYTES;
     this.#base = options.offset ?? 0;
     this.#decode = options.decode ?? true;
+    this.#recycle = options.recycle ?? false;
   }
 
   /** Absolute offset of the first byte not yet consumed (a torn record starts here). */
@@ -165,25 +186,44 @@ export class MpackStreamReader {
       // Nothing held back: use the chunk as it is, no copy (the hot path).
       this.#base += len;
       this.#buf = chunk;
-      this.#store = undefined;
+      if (!this.#recycle) this.#store = undefined;
       this.#pos = 0;
       return;
     }
     const store = this.#store;
-    if (store && store.length - len >= chunk.length) {
-      // A large record arriving in pieces: append into spare room, so its bytes are not copied again and again.
-      store.set(chunk, len);
-      this.#buf = store.subarray(0, len + chunk.length);
+    const rest = len - this.#pos;
+    if (store && this.#buf.buffer === store.buffer && this.#buf.byteOffset === store.byteOffset) {
+      if (store.length - len >= chunk.length) {
+        // A large record arriving in pieces: append into spare room, so its bytes are not copied again and again.
+        store.set(chunk, len);
+        this.#buf = store.subarray(0, len + chunk.length);
+        return;
+      }
+      if (this.#recycle && store.length >= rest + chunk.length) {
+        store.copyWithin(0, this.#pos, len);
+        store.set(chunk, rest);
+        this.#rebase(store, rest + chunk.length);
+        return;
+      }
+    } else if (this.#recycle && store && store.length >= rest + chunk.length) {
+      // The held bytes are in the caller's buffer: into ours, which nothing refers to any more.
+      store.set(this.#buf.subarray(this.#pos), 0);
+      store.set(chunk, rest);
+      this.#rebase(store, rest + chunk.length);
       return;
     }
-    const rest = len - this.#pos;
-    const grown = new Uint8Array(Math.max(rest + chunk.length, 2 * rest));
+    const grown = new Uint8Array(Math.max(rest + chunk.length, 2 * rest, this.#recycle ? 2 * chunk.length : 0));
     grown.set(this.#buf.subarray(this.#pos));
     grown.set(chunk, rest);
+    this.#rebase(grown, rest + chunk.length);
+  }
+
+  /** Continues in `store`, which holds the bytes from the current position on (`length` of them). */
+  #rebase(store: Uint8Array, length: number): void {
     this.#base += this.#pos;
     this.#pos = 0;
-    this.#store = grown;
-    this.#buf = grown.subarray(0, rest + chunk.length);
+    this.#store = store;
+    this.#buf = store.subarray(0, length);
   }
 
   /** Forgets everything and continues at absolute `offset` (after truncation or a switch of file). */
@@ -339,7 +379,7 @@ export class MpackStreamReader {
             return g; // the record is read again by the next call
           }
           this.#pos = e;
-          if (!this.#decode) return new LazyRecordItem(at, this.#base + e, b.subarray(p, e));
+          if (!this.#decode) return new LazyRecordItem(at, this.#base + e, b, p);
           return { kind: "record", value: value as Dict, start: at, end: this.#base + e, raw: b.subarray(p, e) };
         }
       }

@@ -304,3 +304,53 @@ Deno.test("mpack stream (fuzz regression): a map key that is a list is garbage i
     );
   }
 });
+
+/**
+ * What a caller with `recycle` sees: chunks read into two buffers used in turn (each overwritten two reads later),
+ * every item copied out before the next push. Returns the items as plain data.
+ */
+function readRecycled(bytes: Uint8Array, size: number): unknown[] {
+  const r = new MpackStreamReader({ recycle: true, decode: false });
+  const bufs = [new Uint8Array(size), new Uint8Array(size)];
+  const out: unknown[] = [];
+  const take = (it: MpackStreamItem | undefined) => {
+    for (; it; it = r.next()) {
+      out.push(it.kind === "record" ? { start: it.start, end: it.end, raw: it.raw.slice() } : { ...it });
+    }
+  };
+  for (let o = 0, turn = 0; o < bytes.length; o += size, turn ^= 1) {
+    const chunk = bytes.subarray(o, o + size);
+    bufs[turn].fill(0xc1); // what was there before is gone
+    bufs[turn].set(chunk);
+    r.push(bufs[turn].subarray(0, chunk.length));
+    take(r.next());
+  }
+  take(r.finish());
+  return out;
+}
+
+Deno.test("mpack stream: with recycle, reused read buffers give the same items as fresh ones", () => {
+  const log = tornLog({ binBytes: 5000, cutAfter: 3000, records: 300 });
+  const junk = new TextEncoder().encode("not a record at all, some garbage");
+  const bytes = concatBytes([log.before, junk, log.before, log.torn, log.after, log.torn.subarray(0, 50)]);
+  const fresh = (size: number) => {
+    const r = new MpackStreamReader({ decode: false });
+    const out: unknown[] = [];
+    const take = (it: MpackStreamItem | undefined) => {
+      for (; it; it = r.next()) {
+        out.push(it.kind === "record" ? { start: it.start, end: it.end, raw: it.raw.slice() } : { ...it });
+      }
+    };
+    for (let o = 0; o < bytes.length; o += size) {
+      r.push(bytes.slice(o, o + size));
+      take(r.next());
+    }
+    take(r.finish());
+    return out;
+  };
+  for (const size of [17, 300, 4096, 65536]) {
+    const want = fresh(size);
+    assert.ok(want.some((it) => !("raw" in (it as object))), "the log has garbage");
+    assert.deepEqual(readRecycled(bytes, size), want, `${size} B chunks`);
+  }
+});

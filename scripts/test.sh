@@ -6,9 +6,9 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
-# Debian packages the tests start for real (servers, browsers, systemd-analyze); a test whose program is missing
-# fails instead of skipping. Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server influxdb systemd)
+# Debian packages the tests start for real (servers, browsers, systemd-analyze, libzmq for the FFI path of stats and
+# generate); a test whose program is missing fails instead of skipping. Empty entries are skipped.
+APT_PACKAGES=(chromium redis-server influxdb systemd libzmq5)
 
 # --- Deno ---------------------------------------------------------------------------------
 # shellcheck source=scripts/find_deno.sh

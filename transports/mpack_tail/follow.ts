@@ -51,6 +51,20 @@ export interface FollowOptions {
   /** Decode records as they are read (default true); false defers decoding to the first access of `value`. */
   decode?: boolean;
   /**
+   * Read into two buffers in turn instead of a new one per read (default
+   * false): a record's `raw` bytes (and, with `decode: false`, its `value`)
+   * are then valid only until the next event is asked for. Keeps memory flat
+   * for consumers that are done with each batch at once (`dump`, `list`).
+   */
+  reuseBuffers?: boolean;
+  /**
+   * Receives each record as soon as it is read, instead of its batch: the
+   * `records` events then carry no items, only `count`. Spares consumers that
+   * handle one record at a time (`dump`) the batch that outlives V8's
+   * young-generation collections.
+   */
+  onRecord?: (item: MpackRecordItem) => void;
+  /**
    * Following: milliseconds an incomplete record may stay at the end of the
    * file before it is declared torn (reported as garbage) and reading resumes
    * after it (default 1000).
@@ -67,8 +81,10 @@ export type FollowEvent =
     kind: "records";
     /** The file the records come from. */
     file: FileIdentity;
-    /** The records of one read, in file order. */
+    /** The records of one read, in file order (none when `onRecord` took them). */
     items: MpackRecordItem[];
+    /** How many records the event stands for (`items.length` unless `onRecord` took them). */
+    count: number;
     /** Absolute offset just past the last item: the position to checkpoint. */
     endOffset: number;
   }
@@ -197,20 +213,32 @@ const DEFAULT_TORN_AFTER = 1000;
  * in the usual case), garbage as its own event. Synchronous on purpose: this
  * is the hot path.
  */
-function drainReader(reader: StreamReader, file: FileIdentity, out: FollowEvent[], first?: MpackStreamItem): void {
+function drainReader(
+  reader: StreamReader,
+  file: FileIdentity,
+  out: FollowEvent[],
+  first?: MpackStreamItem,
+  each?: (item: MpackRecordItem) => void,
+): void {
   let items: MpackRecordItem[] = [];
+  let count = 0;
+  let endOffset = 0;
   for (let it = first ?? reader.next(); it !== undefined; it = reader.next()) {
     if (it.kind === "record") {
-      items.push(it);
+      if (each) each(it);
+      else items.push(it);
+      count++;
+      endOffset = it.end;
       continue;
     }
-    if (items.length > 0) {
-      out.push({ kind: "records", file, items, endOffset: items[items.length - 1].end });
+    if (count > 0) {
+      out.push({ kind: "records", file, items, count, endOffset });
       items = [];
+      count = 0;
     }
     out.push({ kind: "garbage", file, start: it.start, length: it.length, reason: it.reason });
   }
-  if (items.length > 0) out.push({ kind: "records", file, items, endOffset: items[items.length - 1].end });
+  if (count > 0) out.push({ kind: "records", file, items, count, endOffset });
 }
 
 /**
@@ -246,7 +274,12 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
   const signal = options.signal;
   const from = options.from ?? "start";
   const tornAfter = options.tornAfter ?? DEFAULT_TORN_AFTER;
-  const reader = makeReader({ maxRecordBytes: options.maxRecordBytes, decode: options.decode });
+  const each = options.onRecord;
+  const reader = makeReader({
+    maxRecordBytes: options.maxRecordBytes,
+    decode: options.decode,
+    recycle: options.reuseBuffers,
+  });
   let cur: OpenFile | undefined;
   let pending: { file: OpenFile; reason: "rotated" | "newer file" } | undefined;
   const left = new Set<string>(); // dev:ino of files finished in directory mode
@@ -364,20 +397,30 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
 
     const events: FollowEvent[] = [];
     let buf = new Uint8Array(chunkSize);
+    // Two buffers in turn: the reader copies bytes it holds back out of the previous one before the next is read.
+    const spare = options.reuseBuffers ? [buf, new Uint8Array(chunkSize)] : undefined;
+    let turn = 0;
     for (;;) {
       if (signal?.aborted) return;
-      const n = await cur.handle.read(buf);
+      // Reading a whole file with reused buffers (dump, list): a blocking read, which a local file answers at once,
+      // without a trip through the runtime's thread pool. A follower keeps the async one: it must stay responsive
+      // to signals whatever the path is.
+      const n = spare && !follow ? cur.handle.readSync(buf) : await cur.handle.read(buf);
       if (n !== null && n > 0) {
         let chunk: Uint8Array;
-        // Records are views on the chunk, so a chunk is never overwritten; small reads are copied
-        // out so that a trickle of appends does not pin a 1 MiB buffer per read.
-        if (n < chunkSize >> 1) chunk = buf.slice(0, n);
+        // Records are views on the chunk, so a chunk is never overwritten (unless reuseBuffers); small reads are
+        // copied out so that a trickle of appends does not pin a 1 MiB buffer per read.
+        if (spare) {
+          chunk = buf.subarray(0, n);
+          turn ^= 1;
+          buf = spare[turn];
+        } else if (n < chunkSize >> 1) chunk = buf.slice(0, n);
         else {
           chunk = buf.subarray(0, n);
           buf = new Uint8Array(chunkSize);
         }
         reader.push(chunk);
-        drainReader(reader, cur.id, events);
+        drainReader(reader, cur.id, events, undefined, each);
         for (let i = 0; i < events.length; i++) yield events[i];
         events.length = 0;
         continue;
@@ -386,7 +429,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
       // At the end of the current file.
       if (pending) {
         // The old file was read to its end once more after the switch was decided: now switch.
-        drainReader(reader, cur.id, events, reader.finish());
+        drainReader(reader, cur.id, events, reader.finish(), each);
         for (let i = 0; i < events.length; i++) yield events[i];
         events.length = 0;
         const old = cur;
@@ -408,7 +451,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
           pending = { file: next, reason: "newer file" };
           continue;
         }
-        drainReader(reader, cur.id, events, reader.finish());
+        drainReader(reader, cur.id, events, reader.finish(), each);
         for (let i = 0; i < events.length; i++) yield events[i];
         return;
       }
@@ -438,7 +481,7 @@ export async function* followMpack(path: string, options: FollowOptions): AsyncI
         heldAt = -1;
         const g = reader.declareTorn(`torn record: still incomplete after ${tornAfter} ms`);
         if (g) {
-          drainReader(reader, cur.id, events, g);
+          drainReader(reader, cur.id, events, g, each);
           for (let i = 0; i < events.length; i++) yield events[i];
           events.length = 0;
           continue;

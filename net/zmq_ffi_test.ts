@@ -1,0 +1,79 @@
+/**
+ * The libzmq binding against zeromq.js, both ways: multi-frame messages,
+ * sizes counted, waits that wake up on data, and a close while a wait is
+ * under way. libzmq5 must be installed (scripts/test.sh installs it): these
+ * tests fail, not skip, without it.
+ */
+import assert from "node:assert/strict";
+import * as zmq from "npm:zeromq@^6.5.0";
+import { openFfiSocket } from "./zmq_ffi.ts";
+import { receiveMessage } from "./zmq.ts";
+
+const enc = new TextEncoder();
+
+Deno.test("ffi: libzmq loads, and a zeromq.js PUSH reaches an FFI PULL (frames counted, wait returns)", async () => {
+  const push = new zmq.Push({ linger: 0 });
+  await push.bind("tcp://127.0.0.1:*");
+  const pull = openFfiSocket({ type: "pull", connType: "connect", address: push.lastEndpoint!, queueSize: 100 });
+  assert.ok(pull, "libzmq5 could not be loaded");
+  try {
+    assert.equal(pull.tryReceiveSizes(), null, "nothing there yet");
+    const sent = push.send([enc.encode("head"), new Uint8Array(1000), new Uint8Array(0)]);
+    let got = pull.tryReceiveSizes();
+    while (got === null) {
+      assert.ok(await pull.wait("in"));
+      got = pull.tryReceiveSizes();
+    }
+    await sent;
+    assert.deepEqual({ ...got }, { first: 4, total: 1004 });
+    assert.equal(pull.tryReceiveSizes(), null);
+  } finally {
+    pull.close();
+    push.close();
+  }
+});
+
+Deno.test("ffi: an FFI PUSH bound at a wildcard port reaches a zeromq.js PULL, frames intact", async () => {
+  const push = openFfiSocket({
+    type: "push",
+    connType: "bind",
+    address: "tcp://127.0.0.1:*",
+    queueSize: 100,
+    linger: 0,
+  });
+  assert.ok(push, "libzmq5 could not be loaded");
+  const endpoint = push.lastEndpoint;
+  assert.match(endpoint ?? "", /^tcp:\/\/127\.0\.0\.1:\d+$/);
+  const pull = new zmq.Pull({ linger: 0 });
+  pull.connect(endpoint!);
+  try {
+    const body = new Uint8Array(70_000).map((_, i) => i % 251);
+    for (let k = 0; k < 3; k++) {
+      while (!push.trySend([enc.encode(`{"frame": ${k}}`), body])) assert.ok(await push.wait("out"));
+    }
+    for (let k = 0; k < 3; k++) {
+      const m = await receiveMessage(pull);
+      assert.ok(m);
+      assert.equal(new TextDecoder().decode(m[0]), `{"frame": ${k}}`);
+      assert.deepEqual(new Uint8Array(m[1]), body);
+    }
+  } finally {
+    pull.close();
+    push.close();
+  }
+});
+
+Deno.test("ffi: close during a wait ends it, and a bad address says why", async () => {
+  const pull = openFfiSocket({ type: "pull", connType: "bind", address: "tcp://127.0.0.1:*", queueSize: 10 });
+  assert.ok(pull);
+  const waiting = pull.wait("in");
+  pull.close();
+  assert.equal(await waiting, false); // the socket is closed once the poll has returned
+
+  assert.equal(pull.closed, true);
+  assert.equal(await pull.wait("in"), false);
+  assert.throws(
+    () => openFfiSocket({ type: "pull", connType: "bind", address: "tcp://nonsense", queueSize: 10 }),
+    /^Error: Unable to bind to tcp:\/\/nonsense: /,
+  );
+});
