@@ -26,7 +26,7 @@ import {
   sleep,
   UsageError,
 } from "./zmq_common.ts";
-import { writeStderrLine } from "./dump.ts";
+import { writeStderrLine } from "./stdout.ts";
 import { FfiSocket, openFfiSocket } from "../net/zmq_ffi.ts";
 
 const USAGE = `usage: telebus generate [-a ADDRESS] [-s MB] [-m push|pub] [--rate HZ] [--count N]

@@ -9,7 +9,8 @@
 import { parseArgs } from "node:util";
 import { isDict } from "../codecs/flatten.ts";
 import type { Dict } from "../core/record.ts";
-import { readLog, StdoutWriter, writeStderrLine } from "./dump.ts";
+import { readLog } from "./dump.ts";
+import { StdoutWriter, writeStderrLine } from "./stdout.ts";
 import { collectRecordPaths, type PathNode } from "../codecs/mpack_json.ts";
 
 export type { PathNode };

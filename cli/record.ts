@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { parseOrUsage } from "./args.ts";
 import { receiveMessage } from "../net/zmq.ts";
 import { announce, interruptSignal, parseMode, parseNumber, receiver, UsageError } from "./zmq_common.ts";
-import { writeStderrLine } from "./dump.ts";
+import { writeStderrLine } from "./stdout.ts";
 
 const USAGE = `usage: telebus record SOURCE FOLDER [-m pull|sub] [-s N] [--count N] [--bind] [-q]
 

@@ -31,7 +31,7 @@ import {
   sleep,
   UsageError,
 } from "./zmq_common.ts";
-import { writeStderrLine } from "./dump.ts";
+import { writeStderrLine } from "./stdout.ts";
 
 const USAGE = `usage: telebus replay FOLDER|LOG.mpack [-a ADDRESS] [-m push|pub] [--rate HZ] [--loop]
                       [--speed X] [--connect] [--linger MS] [-v] [-q]

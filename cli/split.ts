@@ -28,7 +28,7 @@ import {
   UsageError,
 } from "./zmq_common.ts";
 import { openReceiver, openSender } from "../net/zmq.ts";
-import { writeStderrLine } from "./dump.ts";
+import { writeStderrLine } from "./stdout.ts";
 
 const USAGE = `usage: telebus split -c CONFIG.json [--count N]
        telebus split SOURCE STREAM… [--count N]

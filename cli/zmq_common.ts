@@ -6,7 +6,7 @@
  */
 import { openReceiver, openSender, type ReceiveSocket, type SendSocket } from "../net/zmq.ts";
 import { sleep } from "../core/async.ts";
-import { writeStderrLine } from "./dump.ts";
+import { writeStderrLine } from "./stdout.ts";
 
 /** mflow's split rule: an address like `tcp://*:9999` binds, anything else connects. */
 export function connTypeOf(address: string): "bind" | "connect" {

@@ -19,6 +19,11 @@
  * @module
  */
 import { formatNumberPython } from "./json.ts";
+import { keyId, KeyTable, nextMapSeq, readKey, useTable } from "./mpack_keys.ts";
+import { skipValue } from "./msgpack_scan.ts";
+
+export { KeyTable } from "./mpack_keys.ts";
+export { collectRecordPaths, type PathNode } from "./mpack_paths.ts";
 
 /** Records larger than this are left to the decoder (the output buffer is sized by the record). */
 export const FAST_MAX_RECORD = 4 * 1024 * 1024;
@@ -48,142 +53,6 @@ export class ByteBuffer {
   }
 }
 
-/** Distinct keys kept before the table starts over (bounds its memory on logs with ever new keys). */
-const MAX_KEYS = 16384;
-/** Keys longer than this are not interned: the record is left to the decoder. */
-const MAX_KEY_BYTES = 256;
-const SLOTS = 32768; // a power of two, twice MAX_KEYS
-const ARENA_BYTES = 1 << 20;
-
-let generations = 0;
-const INDEX_LIKE = /^(?:0|[1-9][0-9]*)$/;
-const utf8 = new TextDecoder("utf-8", { fatal: true });
-
-/**
- * Map keys seen so far, by their bytes: each gets a small id, its text and its
- * JSON form (`"key": `). Keys that a decoded JavaScript object would reorder
- * or rename, or that are not well-formed UTF-8, are marked unusable.
- */
-export class KeyTable {
-  #slots = new Int32Array(SLOTS); // id + 1; 0 is empty
-  #hash = new Int32Array(MAX_KEYS);
-  #start = new Int32Array(MAX_KEYS);
-  #len = new Int32Array(MAX_KEYS);
-  #arena = new Uint8Array(ARENA_BYTES);
-  #arenaUsed = 0;
-  /** Number of keys interned. */
-  count = 0;
-  /** JSON form of each key, with the separator after it (`"key": `). */
-  readonly json: Uint8Array[] = [];
-  /** Text of each key. */
-  readonly text: string[] = [];
-  /** 1 when the key can take the fast path. */
-  readonly usable = new Uint8Array(MAX_KEYS);
-  /** Set when the table is full: {@linkcode KeyTable.clear} must run before the next record. */
-  full = false;
-
-  /**
-   * Tells the table's ids apart from those of other tables and of its own
-   * past (before {@linkcode KeyTable.clear}): unique among all tables.
-   */
-  generation: number = ++generations;
-
-  /** Forgets every key (between records only: ids of the current record would be reused). */
-  clear(): void {
-    this.generation = ++generations;
-    this.#slots.fill(0);
-    this.#next.fill(0);
-    this.#arenaUsed = 0;
-    this.count = 0;
-    this.json.length = 0;
-    this.text.length = 0;
-    this.full = false;
-  }
-
-  /** For each key id + 1 (0: a map's first key), the id + 1 of the key that followed it last time. */
-  #next = new Int32Array(MAX_KEYS + 1);
-
-  /**
-   * {@linkcode KeyTable.id} for a key that follows the key `prev` (-1 for the
-   * first key of a map): records of one writer repeat their keys in the same
-   * order, so the key that followed `prev` last time is compared first, and
-   * the hash is computed only when it is another one.
-   */
-  idAfter(prev: number, b: Uint8Array, s: number, len: number): number {
-    const guess = this.#next[prev + 1] - 1;
-    if (guess >= 0 && this.#len[guess] === len) {
-      const arena = this.#arena;
-      let a = this.#start[guess];
-      let i = s;
-      const e = s + len;
-      while (i < e && arena[a] === b[i]) a++, i++;
-      if (i === e) return guess;
-    }
-    const id = this.id(b, s, len);
-    if (id >= 0) this.#next[prev + 1] = id + 1;
-    return id;
-  }
-
-  /** The id of the key `b[s, s + len)`, interning it; -1 when the table is full or the key too long. */
-  id(b: Uint8Array, s: number, len: number): number {
-    if (len > MAX_KEY_BYTES) return -1;
-    let h = 0x811c9dc5 ^ len;
-    const e = s + len;
-    for (let i = s; i < e; i++) h = Math.imul(h ^ b[i], 16777619);
-    const mask = SLOTS - 1;
-    const arena = this.#arena;
-    for (let slot = h & mask;; slot = (slot + 1) & mask) {
-      const v = this.#slots[slot];
-      if (v === 0) return this.#add(b, s, len, h, slot);
-      const id = v - 1;
-      if (this.#hash[id] !== h || this.#len[id] !== len) continue;
-      let a = this.#start[id];
-      let i = s;
-      while (i < e && arena[a] === b[i]) a++, i++;
-      if (i === e) return id;
-    }
-  }
-
-  #add(b: Uint8Array, s: number, len: number, h: number, slot: number): number {
-    if (this.count >= MAX_KEYS || this.#arenaUsed + len > ARENA_BYTES) {
-      this.full = true;
-      return -1;
-    }
-    const id = this.count++;
-    this.#arena.set(b.subarray(s, s + len), this.#arenaUsed);
-    this.#start[id] = this.#arenaUsed;
-    this.#arenaUsed += len;
-    this.#len[id] = len;
-    this.#hash[id] = h;
-    this.#slots[slot] = id + 1;
-    let text = "";
-    let ok = true;
-    try {
-      text = utf8.decode(b.subarray(s, s + len));
-    } catch {
-      ok = false; // not UTF-8: the decoder's replacement characters decide
-    }
-    // Array indices come first in a JavaScript object whatever their place in the record; msgpackr renames
-    // __proto__.
-    if (ok && ((INDEX_LIKE.test(text) && Number(text) < 4294967295) || text === "__proto__")) ok = false;
-    this.text.push(text);
-    // The key as JSON text, with ": " after it: the whole writer run on the key's bytes.
-    const saved = out;
-    const savedPos = op;
-    const scratch = new Uint8Array(len * 12 + 8);
-    out = scratch;
-    op = 0;
-    if (ok && writeStr(b, s, s + len) < 0) ok = false;
-    out[op++] = 0x3a;
-    out[op++] = 0x20;
-    this.json.push(scratch.slice(0, op));
-    out = saved;
-    op = savedPos;
-    this.usable[id] = ok ? 1 : 0;
-    return id;
-  }
-}
-
 // The writer's state lives in module variables (one record at a time, never re-entered): passing it around
 // costs more than the work per value.
 let out: Uint8Array = new Uint8Array(0);
@@ -192,9 +61,6 @@ let op = 0;
 let src: Uint8Array = new Uint8Array(0);
 let view: DataView = new DataView(new ArrayBuffer(8));
 let keys: KeyTable;
-/** Per nesting depth, the number of the map that last used each key id (duplicate keys). */
-const stamps: Int32Array[] = [];
-let mapSeq = 0;
 
 const HEX = new Uint8Array([48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 97, 98, 99, 100, 101, 102]);
 const B64 = new TextEncoder().encode("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/");
@@ -295,7 +161,7 @@ function scanFloats(p: number): number {
   if (t === 0xdd) return scanFloatsN(p + 5, u32(p + 1));
   if (t === 0xde) return scanFloatsN(p + 3, ((b[p + 1] << 8) | b[p + 2]) * 2);
   if (t === 0xdf) return scanFloatsN(p + 5, u32(p + 1) * 2);
-  return skip(p);
+  return skipValue(src, p);
 }
 
 function scanFloatsN(p: number, n: number): number {
@@ -530,34 +396,6 @@ function writeArray(p: number, n: number, depth: number): number {
   return p;
 }
 
-/** The key at `p`, following the key `prev` of the same map: sets `keyId` and returns the position of its value, or -1. */
-let keyId = -1;
-function readKey(p: number, depth: number, seq: number, prev: number): number {
-  const b = src;
-  const t = b[p];
-  let s: number;
-  let len: number;
-  if (t >= 0xa0 && t <= 0xbf) s = p + 1, len = t & 0x1f;
-  else if (t === 0xd9) s = p + 2, len = b[p + 1];
-  else if (t === 0xda) s = p + 3, len = (b[p + 1] << 8) | b[p + 2];
-  else return -1; // str 32 keys and keys that are not text: the decoder's business
-  const id = keys.idAfter(prev, b, s, len);
-  if (id < 0 || keys.usable[id] === 0) return -1;
-  const stamp = stamps[depth] ??= new Int32Array(MAX_KEYS);
-  if (stamp[id] === seq) return -1; // a duplicate key: the decoded object keeps one, in the first one's place
-  stamp[id] = seq;
-  keyId = id;
-  return s + len;
-}
-
-function nextMapSeq(): number {
-  if (mapSeq >= 0x7ffffff0) {
-    mapSeq = 0;
-    for (const s of stamps) s?.fill(0);
-  }
-  return ++mapSeq;
-}
-
 function writeMap(p: number, n: number, depth: number): number {
   out[op++] = 0x7b;
   const seq = nextMapSeq();
@@ -567,7 +405,7 @@ function writeMap(p: number, n: number, depth: number): number {
       out[op++] = 0x2c;
       out[op++] = 0x20;
     }
-    p = readKey(p, depth, seq, prev);
+    p = readKey(src, keys, p, depth, seq, prev);
     if (p < 0) return -1;
     prev = keyId;
     const k = keys.json[keyId];
@@ -581,10 +419,7 @@ function writeMap(p: number, n: number, depth: number): number {
 
 /** Starts a record in `b`; returns the offset of `b` in the buffer the walk reads (positions are shifted by it). */
 function begin(b: Uint8Array, table: KeyTable): number {
-  if (table.full) {
-    table.clear();
-    for (const s of stamps) s?.fill(0);
-  }
+  useTable(table);
   keys = table;
   // Records are views into one read buffer: one view of the whole buffer serves them all.
   if (src.buffer !== b.buffer) {
@@ -631,169 +466,3 @@ export function appendRecordJson(
 }
 
 const EMPTY = new Uint8Array(0);
-
-/**
- * A node of the tree of key paths met so far, as `list` keeps it: see
- * cli/list.ts. Declared here so that the byte walk can extend the tree.
- */
-export interface PathNode {
-  /** The path's text as mpacklog joins it. */
-  path: string;
-  /** True once this path was met as a leaf (and added to `seen`). */
-  known: boolean;
-  /** Children by key, created on first use. */
-  children?: Map<string, PathNode>;
-  /** The children by key id of a {@linkcode KeyTable} (a cache of `children`), and that table's generation. */
-  byId?: (PathNode | undefined)[];
-  /** The {@linkcode KeyTable.generation} `byId` belongs to. */
-  byIdGeneration?: number;
-}
-
-/** The end of the (already checked) value at `p`. */
-function skip(p: number): number {
-  const b = src;
-  const t = b[p];
-  if (t < 0x80 || t >= 0xe0) return p + 1;
-  if (t <= 0x8f) return skipN(p + 1, (t & 0x0f) * 2);
-  if (t <= 0x9f) return skipN(p + 1, t & 0x0f);
-  if (t <= 0xbf) return p + 1 + (t & 0x1f);
-  switch (t) {
-    case 0xc4:
-    case 0xd9:
-      return p + 2 + b[p + 1];
-    case 0xc5:
-    case 0xda:
-      return p + 3 + ((b[p + 1] << 8) | b[p + 2]);
-    case 0xc6:
-    case 0xdb:
-      return p + 5 + u32(p + 1);
-    case 0xca:
-    case 0xce:
-    case 0xd2:
-      return p + 5;
-    case 0xcb:
-    case 0xcf:
-    case 0xd3:
-      return p + 9;
-    case 0xcc:
-    case 0xd0:
-      return p + 2;
-    case 0xcd:
-    case 0xd1:
-      return p + 3;
-    case 0xd6:
-      return p + 6;
-    case 0xd7:
-      return p + 10;
-    case 0xc7:
-      return p + 3 + b[p + 1];
-    case 0xdc:
-      return skipN(p + 3, (b[p + 1] << 8) | b[p + 2]);
-    case 0xdd:
-      return skipN(p + 5, u32(p + 1));
-    case 0xde:
-      return skipN(p + 3, ((b[p + 1] << 8) | b[p + 2]) * 2);
-    case 0xdf:
-      return skipN(p + 5, u32(p + 1) * 2);
-    default: // nil, booleans
-      return p + 1;
-  }
-}
-
-function skipN(p: number, n: number): number {
-  for (let i = 0; i < n; i++) p = skip(p);
-  return p;
-}
-
-function mapHeader(p: number): number {
-  const t = src[p];
-  if (t >= 0x80 && t <= 0x8f) return t & 0x0f;
-  if (t === 0xde) return (src[p + 1] << 8) | src[p + 2];
-  if (t === 0xdf) return u32(p + 1);
-  return -1;
-}
-
-function mapBody(p: number): number {
-  const t = src[p];
-  return t <= 0x8f ? p + 1 : t === 0xde ? p + 3 : p + 5;
-}
-
-/** Leaf nodes met in the record being walked, not yet known: marked only once the whole record is read. */
-const leaves: PathNode[] = [];
-
-function walkPaths(p: number, n: number, node: PathNode, depth: number): number {
-  const children = node.children ??= new Map();
-  let byId = node.byId;
-  if (byId === undefined || node.byIdGeneration !== keys.generation) {
-    byId = node.byId = [];
-    node.byIdGeneration = keys.generation;
-  }
-  const seq = nextMapSeq();
-  let prev = -1;
-  for (let i = 0; i < n; i++) {
-    p = readKey(p, depth, seq, prev);
-    if (p < 0) return -1;
-    prev = keyId;
-    let child = byId[keyId];
-    if (child === undefined) {
-      const k = keys.text[keyId];
-      child = children.get(k);
-      if (child === undefined) {
-        child = { path: node.path ? node.path + "/" + k : k, known: false };
-        children.set(k, child);
-      }
-      byId[keyId] = child;
-    }
-    const m = mapHeader(p);
-    if (m >= 0) {
-      p = walkPaths(mapBody(p), m, child, depth + 1);
-      if (p < 0) return -1;
-      continue;
-    }
-    p = skip(p);
-    if (!child.known) leaves.push(child);
-  }
-  return p;
-}
-
-/**
- * For `list`: appends to `newPaths` the leaf paths of the record at `b[p, e)`
- * not in `seen`, adding them to `seen` and to the tree at `root`, as
- * `collectNewPaths` of cli/list.ts does for the decoded record. Returns false,
- * with `seen`, `newPaths` and every node's `known` untouched, when the record
- * needs the decoder (the tree may have gained nodes, which the decoded walk
- * would create alike). The bytes must have passed the `.mpack` reader's
- * structural check.
- */
-export function collectRecordPaths(
-  b: Uint8Array,
-  p: number,
-  e: number,
-  root: PathNode,
-  seen: Set<string>,
-  newPaths: string[],
-  table: KeyTable = defaultKeys,
-): boolean {
-  if (e - p > FAST_MAX_RECORD) return false;
-  const base = begin(b, table);
-  p += base;
-  e += base;
-  const n = mapHeader(p);
-  if (n < 0) return false;
-  leaves.length = 0;
-  const end = walkPaths(mapBody(p), n, root, 0);
-  if (end !== e) {
-    leaves.length = 0;
-    return false;
-  }
-  for (let i = 0; i < leaves.length; i++) {
-    const node = leaves[i];
-    node.known = true;
-    if (!seen.has(node.path)) {
-      seen.add(node.path);
-      newPaths.push(node.path);
-    }
-  }
-  leaves.length = 0;
-  return true;
-}

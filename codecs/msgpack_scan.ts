@@ -117,3 +117,66 @@ export function readStringAt(b: Uint8Array, p: number): string | undefined {
   if (e < 0) return undefined;
   return decodeMsgpack(b, p, e, true) as string;
 }
+
+/**
+ * The end of the value at `b[p]`, which a structural check (msgpack_check.ts) has passed already: no bounds
+ * checks, for the byte walks of `dump` and `list`.
+ */
+export function skipValue(b: Uint8Array, p: number): number {
+  const t = b[p];
+  if (t < 0x80 || t >= 0xe0) return p + 1;
+  if (t <= 0x8f) return skipValues(b, p + 1, (t & 0x0f) * 2);
+  if (t <= 0x9f) return skipValues(b, p + 1, t & 0x0f);
+  if (t <= 0xbf) return p + 1 + (t & 0x1f);
+  switch (t) {
+    case 0xc4:
+    case 0xd9:
+      return p + 2 + b[p + 1];
+    case 0xc5:
+    case 0xda:
+      return p + 3 + ((b[p + 1] << 8) | b[p + 2]);
+    case 0xc6:
+    case 0xdb:
+      return p + 5 + u32(b, p + 1);
+    case 0xca:
+    case 0xce:
+    case 0xd2:
+      return p + 5;
+    case 0xcb:
+    case 0xcf:
+    case 0xd3:
+      return p + 9;
+    case 0xcc:
+    case 0xd0:
+      return p + 2;
+    case 0xcd:
+    case 0xd1:
+      return p + 3;
+    case 0xd6:
+      return p + 6;
+    case 0xd7:
+      return p + 10;
+    case 0xc7:
+      return p + 3 + b[p + 1];
+    case 0xdc:
+      return skipValues(b, p + 3, (b[p + 1] << 8) | b[p + 2]);
+    case 0xdd:
+      return skipValues(b, p + 5, u32(b, p + 1));
+    case 0xde:
+      return skipValues(b, p + 3, ((b[p + 1] << 8) | b[p + 2]) * 2);
+    case 0xdf:
+      return skipValues(b, p + 5, u32(b, p + 1) * 2);
+    default: // nil, booleans
+      return p + 1;
+  }
+}
+
+/** The end of `n` values in a row at `b[p]` (see {@linkcode skipValue}). */
+export function skipValues(b: Uint8Array, p: number, n: number): number {
+  for (let i = 0; i < n; i++) p = skipValue(b, p);
+  return p;
+}
+
+function u32(b: Uint8Array, p: number): number {
+  return ((b[p] << 24) >>> 0) + ((b[p + 1] << 16) | (b[p + 2] << 8) | b[p + 3]);
+}
