@@ -27,7 +27,7 @@ import { formatNumberPython, toJson } from "../codecs/json.ts";
 import { lookupPath } from "../codecs/flatten.ts";
 import type { MpackRecordItem } from "../codecs/mpack_stream.ts";
 import type { Dict, Value } from "../core/record.ts";
-import { followMpack } from "../transports/mpack_tail/mod.ts";
+import { followMpack } from "../files/mpack_follow.ts";
 import { type ProgressBar, startProgress } from "./progress.ts";
 import { appendRecordJson } from "../codecs/mpack_json.ts";
 import { StdoutWriter, writeStderrLine } from "./stdout.ts";

@@ -11,7 +11,7 @@ import { type BusRecord, nowNs, type OutputMarks, secondsToNs } from "../../core
 import { EncodedRecord } from "../../codecs/encoded_record.ts";
 import { flatten } from "../../codecs/flatten.ts";
 import { findTopLevelValue, readNumberAt, readStringAt, scanKey } from "../../codecs/msgpack_scan.ts";
-import { followMpack, type FollowOptions, type FollowPosition } from "./follow.ts";
+import { followMpack, type FollowOptions, type FollowPosition } from "../../files/mpack_follow.ts";
 import type { MpackTailConfig } from "./schema.ts";
 
 /** How long `run()` waits, after following stopped, for the outputs to accept what was emitted. */

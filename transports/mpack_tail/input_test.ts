@@ -6,7 +6,7 @@ import { createLogger } from "../../core/log.ts";
 import { type BusRecord, nowNs, type OutputMarks, secondsToNs } from "../../core/record.ts";
 import { PartStats } from "../../core/stats.ts";
 import type { InputContext } from "../../core/transport.ts";
-import type { FollowPosition } from "./follow.ts";
+import type { FollowPosition } from "../../files/mpack_follow.ts";
 import { MpackTailInput } from "./input.ts";
 import { type MpackTailConfig, mpackTailSchema } from "./schema.ts";
 import { transport } from "./mod.ts";

@@ -8,7 +8,7 @@ import { defineTransport, type TransportDefinition } from "../../core/transport.
 import { mpackTailSchema } from "./schema.ts";
 import { createMpackTailInput } from "./input.ts";
 
-export * from "./follow.ts";
+export * from "../../files/mpack_follow.ts";
 export type { MpackTailConfig } from "./schema.ts";
 export { createMpackTailInput, MpackTailInput, type MpackTailInputOptions } from "./input.ts";
 

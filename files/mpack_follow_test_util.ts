@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
-import { concat } from "../../testing/mod.ts";
-import { type FollowEvent, followMpack, type FollowOptions } from "./follow.ts";
+import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { concat } from "../testing/mod.ts";
+import { type FollowEvent, followMpack, type FollowOptions } from "./mpack_follow.ts";
 
 /** The mpacklog fixtures (testdata/mpacklog). */
-export const FIXTURES: URL = new URL("../../testdata/mpacklog/", import.meta.url);
+export const FIXTURES: URL = new URL("../testdata/mpacklog/", import.meta.url);
 
 /** A record as the tests write them. */
 export function rec(seq: number, pad = 0): Uint8Array {

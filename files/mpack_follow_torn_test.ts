@@ -1,9 +1,19 @@
 /** Torn records while following: held back until whole, declared torn after tornAfter, a crashed writer's torn record. */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { encodeMsgpack } from "../../codecs/msgpack.ts";
-import { concat, letTimePass, randomBytes, tornLog } from "../../testing/mod.ts";
-import { append, Follower, garbageSpans, readAll, rec, recordCount, records, seqs, withTempDir } from "./test_util.ts";
+import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { concat, letTimePass, randomBytes, tornLog } from "../testing/mod.ts";
+import {
+  append,
+  Follower,
+  garbageSpans,
+  readAll,
+  rec,
+  recordCount,
+  records,
+  seqs,
+  withTempDir,
+} from "./mpack_follow_test_util.ts";
 
 Deno.test("follow: a torn end is held back while following and reported as garbage when not", async () => {
   await withTempDir(async (dir) => {

@@ -1,9 +1,9 @@
 /** Following one .mpack file: the fixtures read whole, torn writes, garbage, truncation, rotation, stopping. */
 import { deepStrictEqual, ok, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import type { Dict } from "../../core/record.ts";
-import { type FollowEvent, followMpack } from "./follow.ts";
-import { concat, letTimePass, prng, until } from "../../testing/mod.ts";
+import type { Dict } from "../core/record.ts";
+import { type FollowEvent, followMpack } from "./mpack_follow.ts";
+import { concat, letTimePass, prng, until } from "../testing/mod.ts";
 import {
   append,
   FIXTURES,
@@ -18,7 +18,7 @@ import {
   summary,
   unbin,
   withTempDir,
-} from "./test_util.ts";
+} from "./mpack_follow_test_util.ts";
 
 for (const name of ["plain", "quirks", "binary"]) {
   Deno.test(`follow (not following) reads every record of fixture ${name}.mpack`, async () => {

@@ -13,8 +13,8 @@ import {
   type MpackStreamItem,
   type MpackStreamOptions,
   MpackStreamReader,
-} from "../../codecs/mpack_stream.ts";
-import { sleep } from "../../core/async.ts";
+} from "../codecs/mpack_stream.ts";
+import { sleep } from "../core/async.ts";
 
 export type { MpackRecordItem };
 

@@ -1,9 +1,9 @@
 /** Following a directory, from the end, and resuming from a saved position. */
 import { deepStrictEqual, ok, rejects, strictEqual } from "node:assert/strict";
 import { join } from "node:path";
-import { type FollowPosition } from "./follow.ts";
-import { letTimePass } from "../../testing/mod.ts";
-import { append, Follower, kinds, readAll, recordCount, records, seqs, withTempDir } from "./test_util.ts";
+import { type FollowPosition } from "./mpack_follow.ts";
+import { letTimePass } from "../testing/mod.ts";
+import { append, Follower, kinds, readAll, recordCount, records, seqs, withTempDir } from "./mpack_follow_test_util.ts";
 
 Deno.test("follow: a directory follows its newest file and switches to a newer one after finishing the old", async () => {
   await withTempDir(async (dir) => {
