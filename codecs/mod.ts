@@ -7,6 +7,7 @@
 export * from "./msgpack.ts";
 export * from "./encoded_record.ts";
 export * from "./mpack_stream.ts";
+export * from "./recording.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
 export * from "./line_protocol.ts";
