@@ -29,6 +29,7 @@ import type { MpackRecordItem } from "../codecs/mpack_stream.ts";
 import type { Dict, Value } from "../core/record.ts";
 import { followMpack } from "../transports/mpack_tail/mod.ts";
 import { type ProgressBar, startProgress } from "./progress.ts";
+import { readMcapLog } from "./mcap_log.ts";
 
 const encoder = new TextEncoder();
 
@@ -119,6 +120,18 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
   } catch (err) {
     writeStderrLine(`${prog}: cannot open '${path}': ${errorMessage(err)}`);
     return 1;
+  }
+  if (path.endsWith(".mcap")) {
+    if (follow) return (writeStderrLine(`${prog}: -f does not follow an .mcap file`), 2);
+    const flush = () => out.flush();
+    return await readMcapLog(path, prog, {
+      onRecords: options.onRecords,
+      flush,
+      get closed() {
+        return out.closed;
+      },
+      warn: writeStderrLine,
+    });
   }
 
   const abort = new AbortController();
@@ -340,7 +353,7 @@ export function csvCell(v: Value | undefined): string {
 
 const DUMP_USAGE = `usage: PROG FILE [FIELDS...] [--format json|csv] [-f|--follow]
 
-Prints the records of an mpacklog log: a .mpack file, or the newest *.mpack file of a directory.
+Prints the records of an mpacklog log: a .mpack file, or the newest *.mpack file of a directory, or an .mcap file.
 
 arguments:
   FILE           log file or directory
