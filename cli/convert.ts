@@ -25,7 +25,7 @@ import { secondsToNs } from "../core/record.ts";
 import { globMatcher } from "../core/glob.ts";
 import { MpackStreamReader } from "../codecs/mpack_stream.ts";
 import { encodeRecordMsgpack } from "../codecs/msgpack.ts";
-import { toJson } from "../codecs/json.ts";
+import { toCompactJson } from "../codecs/json_compact.ts";
 import { recordJsonSchema } from "../codecs/json_schema.ts";
 import { MCAP_COMPRESSIONS, type McapCompression, McapEncoder } from "../codecs/mcap.ts";
 import { readMcapRecords } from "../codecs/mcap_read.ts";
@@ -135,7 +135,9 @@ function mcapSink(file: Deno.FsFile, encoding: "json" | "msgpack", compression: 
           : enc.addChannel(it.stream, "msgpack");
         channels.set(it.stream, ch);
       }
-      const bytes = encoding === "json" ? encoder.encode(toJson(it.data)) : it.msgpack ?? encodeRecordMsgpack(it.data);
+      const bytes = encoding === "json"
+        ? encoder.encode(toCompactJson(it.data))
+        : it.msgpack ?? encodeRecordMsgpack(it.data);
       enc.addMessage(ch, it.time < 0n ? 0n : it.time, bytes);
       if (enc.pendingBytes >= 1 << 20) await writeAll(file, enc.flush());
     },

@@ -4,8 +4,8 @@
  * summary, so indexed readers open the files. File names and rotation are
  * those of `mpack_file` (core/path_template.ts).
  *
- * A chunk is written when it is full and at least every `flush_interval`; a
- * crash loses at most the open chunk. The file being written is named in the
+ * A chunk is written when it is full, and at the latest `flush_interval`
+ * after its first message; a crash loses at most the open chunk. The file being written is named in the
  * output's state (`data_dir/mcap/NAME.json`); a start that finds it without
  * its footer finishes it first (repair.ts).
  *
@@ -21,7 +21,7 @@ import { RecordRejects } from "../../core/reject.ts";
 import { exists, hostName, pickPath, syncDir } from "../../core/path_template.ts";
 import { McapEncoder } from "../../codecs/mcap.ts";
 import { recordMsgpack } from "../../codecs/msgpack.ts";
-import { toJson } from "../../codecs/json.ts";
+import { toCompactJson } from "../../codecs/json_compact.ts";
 import { recordJsonSchema } from "../../codecs/json_schema.ts";
 import type { McapConfig } from "./schema.ts";
 import { finishTornMcap, writeAll } from "./repair.ts";
@@ -49,8 +49,10 @@ export class McapOutput implements Output {
   /** Channel id of each stream in the current file. */
   #channels = new Map<string, number>();
   #intervalEnd = Infinity;
-  #lastFlush = Date.now();
-  #timer?: ReturnType<typeof setInterval>;
+  /** When the open chunk got its first message. */
+  #pendingSince = 0;
+  /** Writes the open chunk `flush_interval` after its first message. */
+  #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
   /** Serialises writes, timed flushes, rotations and close. */
   #lock: Promise<unknown> = Promise.resolve();
@@ -71,14 +73,6 @@ export class McapOutput implements Output {
     const out = new McapOutput(config, ctx);
     await out.#recover();
     await out.#openNew(Date.now());
-    const timer = setInterval(() => {
-      out.#exclusive(() => out.#flushIfDue(Date.now())).catch((e) =>
-        out.#log.warn("writing a chunk failed", { path: out.#path, error: e })
-      );
-    }, Math.max(10, Math.floor(config.flush_interval / 2)));
-    // A forgotten output must not keep the process alive; close() clears the timer anyway.
-    Deno.unrefTimer(timer);
-    out.#timer = timer;
     return out;
   }
 
@@ -103,8 +97,7 @@ export class McapOutput implements Output {
     return this.#exclusive(async () => {
       if (this.#closed) return;
       this.#closed = true;
-      if (this.#timer !== undefined) clearInterval(this.#timer);
-      this.#timer = undefined;
+      this.#disarm();
       await this.#closeFile();
     });
   }
@@ -156,7 +149,7 @@ export class McapOutput implements Output {
       for (const r of records) {
         let bytes: Uint8Array;
         try {
-          bytes = json ? encoder.encode(toJson(r.data)) : recordMsgpack(r);
+          bytes = json ? encoder.encode(toCompactJson(r.data)) : recordMsgpack(r);
         } catch (e) {
           // A record that cannot be encoded costs only itself.
           this.#rejects.rejectError(r, e, { path: this.#path });
@@ -168,10 +161,12 @@ export class McapOutput implements Output {
           enc = this.#enc!;
         }
         const ch = this.#channels.get(r.stream) ?? this.#addChannel(r);
+        if (enc.pendingMessages === 0) this.#pendingSince = Date.now();
         enc.addMessage(ch, r.time < 0n ? 0n : r.time, bytes);
-        if (enc.pendingBytes >= chunkSize) await this.#flush(now);
+        if (enc.pendingBytes >= chunkSize) await this.#flush();
       }
-      await this.#flushIfDue(now);
+      await this.#flushIfDue(Date.now());
+      this.#arm();
     } catch (e) {
       this.#log.error("write failed", { path: this.#path, records: records.length, error: e });
       this.#stats.errors++;
@@ -193,15 +188,34 @@ export class McapOutput implements Output {
   }
 
   async #flushIfDue(now: number): Promise<void> {
-    if (this.#enc && this.#enc.pendingMessages > 0 && now - this.#lastFlush >= this.#cfg.flush_interval) {
-      await this.#flush(now);
+    if (this.#enc && this.#enc.pendingMessages > 0 && now - this.#pendingSince >= this.#cfg.flush_interval) {
+      await this.#flush();
     }
   }
 
   /** Writes the open chunk. */
-  async #flush(now: number): Promise<void> {
-    this.#lastFlush = now;
+  async #flush(): Promise<void> {
+    this.#disarm();
     await this.#append(this.#enc!.flush());
+  }
+
+  /** Sets the timer that writes the open chunk once its first message is `flush_interval` old. */
+  #arm(): void {
+    if (this.#timer !== undefined || !this.#enc || this.#enc.pendingMessages === 0) return;
+    const due = Math.max(0, this.#pendingSince + this.#cfg.flush_interval - Date.now());
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#exclusive(() => this.#flushIfDue(Date.now()).then(() => this.#arm())).catch((e) =>
+        this.#log.warn("writing a chunk failed", { path: this.#path, error: e })
+      );
+    }, due);
+    // A forgotten output must not keep the process alive; close() clears the timer anyway.
+    Deno.unrefTimer(this.#timer);
+  }
+
+  #disarm(): void {
+    if (this.#timer !== undefined) clearTimeout(this.#timer);
+    this.#timer = undefined;
   }
 
   async #append(bytes: Uint8Array): Promise<void> {
@@ -222,6 +236,7 @@ export class McapOutput implements Output {
   async #closeFile(): Promise<void> {
     const file = this.#file, enc = this.#enc;
     if (!file || !enc) return;
+    this.#disarm();
     this.#file = undefined;
     this.#enc = undefined;
     try {
@@ -266,7 +281,6 @@ export class McapOutput implements Output {
       this.#enc = enc;
       this.#channels = new Map();
       this.#intervalEnd = iv === undefined ? Infinity : start + iv;
-      this.#lastFlush = now;
       await this.#append(enc.start());
       this.#stats.count("files_opened");
       this.#log.info("writing", { path });

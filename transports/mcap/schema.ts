@@ -42,7 +42,7 @@ export const mcapSchema = z.strictObject({
     "Close a chunk once it holds this many bytes (uncompressed).",
   ),
   flush_interval: duration().pipe(z.number().min(1)).default(1000).describe(
-    "Close and write the open chunk at least this often: what a `kill -9` may lose.",
+    "Write the open chunk at the latest this long after its first record: the most a `kill -9` loses.",
   ),
 });
 
