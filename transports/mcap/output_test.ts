@@ -225,3 +225,16 @@ Deno.test("the schema checks placeholders and the options", () => {
   assert.equal(c.encoding, "json");
   assert.equal(c.flush_interval, 1000);
 });
+
+Deno.test("a file the state names that is not MCAP at all is left as it is", async () => {
+  await withEnv(async (env) => {
+    const path = join(env.dir, "foreign.mcap");
+    await Deno.writeTextFile(path, "not an MCAP file");
+    await Deno.mkdir(join(env.dir, "data", "mcap"), { recursive: true });
+    await Deno.writeTextFile(join(env.dir, "data", "mcap", "out.json"), JSON.stringify({ open: path }));
+    const out = await env.open({ path });
+    assert.equal(await Deno.readTextFile(path), "not an MCAP file");
+    assert.notEqual(out.currentPath, path);
+    assert.ok(env.lines.some((l) => l.includes("cannot finish a torn file")), env.lines.join("\n"));
+  });
+});

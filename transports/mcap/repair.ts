@@ -55,7 +55,8 @@ export async function writeAll(file: Deno.FsFile, data: Uint8Array): Promise<voi
 /**
  * Rewrites a torn MCAP file (no footer) as a complete, indexed one with the same schemas, channels and messages
  * (log times and sequence numbers kept), up to its last whole chunk. Returns undefined when the file has its
- * footer already.
+ * footer already; throws, leaving the file as it is, when not one message of it can be read for an error (a
+ * foreign file).
  */
 export async function finishTornMcap(path: string, compression: McapCompression): Promise<McapRepair | undefined> {
   if (await hasFooter(path)) return undefined;
@@ -83,6 +84,11 @@ export async function finishTornMcap(path: string, compression: McapCompression)
     await out.syncData();
   } finally {
     out.close();
+  }
+  if (end?.error !== undefined && enc.messages === 0 && tornBytes > 0) {
+    // Nothing of it could be read: it is not (or no longer) an MCAP file; leave it as it is.
+    await Deno.remove(tmp);
+    throw new Error(`${path} is not an MCAP file (${end.error}); left as it is`);
   }
   await Deno.rename(tmp, path);
   await syncDir(dirname(path));
