@@ -17,3 +17,4 @@ export * from "./cbor.ts";
 export * from "./moat_msgpack.ts";
 export * from "./mflow.ts";
 export * from "../core/limits.ts";
+export * from "./json_schema.ts";

@@ -8,6 +8,7 @@
  */
 import { extname } from "node:path";
 import { readMpackRecording } from "./mpack_recording.ts";
+import { readMcapRecording } from "./mcap_recording.ts";
 import type { RecordingOptions, RecordingRecord } from "./recording_record.ts";
 
 export type { RecordingOptions, RecordingProblem, RecordingRecord } from "./recording_record.ts";
@@ -18,6 +19,7 @@ export type RecordingReader = (path: string, options: RecordingOptions) => Async
 /** The reader of each known extension (lower case, with its dot). */
 const READERS: Record<string, RecordingReader> = {
   ".mpack": readMpackRecording,
+  ".mcap": readMcapRecording,
 };
 
 /** The extensions {@linkcode openRecording} reads (with their dot). */
@@ -34,7 +36,7 @@ export function recordingFormatProblem(path: string): string | undefined {
 
 /**
  * The records of the recording at `path`, read by the reader of its extension
- * (`.mpack`). Throws at once for an unknown extension; the iteration throws
+ * (`.mpack`, `.mcap`). Throws at once for an unknown extension; the iteration throws
  * when the file cannot be opened (naming it), and reports bytes that hold no
  * record to `options.onProblem` (with file and offset) and goes on.
  */

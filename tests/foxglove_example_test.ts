@@ -1,10 +1,11 @@
 /** examples/foxglove.toml as shipped: the shipped recording plays in a loop, at its pace, times shifted to now. */
 import assert from "node:assert/strict";
 import { DaemonProcess, freePort, until } from "../testing/mod.ts";
+import { openIndexedMcap } from "../codecs/mcap_read.ts";
 
 const ROOT = new URL("../", import.meta.url);
 
-Deno.test("examples/foxglove.toml: the shipped recording replays to the dashboard and into a file", async () => {
+Deno.test("examples/foxglove.toml: the shipped recording replays to the dashboard and into .mpack and .mcap files", async () => {
   const dir = await Deno.makeTempDir();
   const started = Date.now() / 1000;
   const d = await DaemonProcess.start(new URL("examples/foxglove.toml", ROOT).pathname, {
@@ -37,8 +38,19 @@ Deno.test("examples/foxglove.toml: the shipped recording replays to the dashboar
       }
       return false;
     });
-  } finally {
     assert.equal(await d.stop(), 0);
+    // The MCAP recording of the run opens indexed, with one channel per stream.
+    const mcap = [...Deno.readDirSync(dir)].find((e) => e.name.startsWith("replay-") && e.name.endsWith(".mcap"));
+    assert.ok(mcap, "an .mcap file in the data folder");
+    const { reader, close } = await openIndexedMcap(`${dir}/${mcap.name}`);
+    try {
+      assert.deepEqual([...reader.channelsById.values()].map((c) => c.topic).sort(), ["robot/arm", "robot/base"]);
+      assert.ok((reader.statistics?.messageCount ?? 0n) >= 10n, `${reader.statistics?.messageCount} messages`);
+    } finally {
+      close();
+    }
+  } finally {
+    await d.stop().catch(() => {}); // already stopped when the checks above got that far
     await Deno.remove(dir, { recursive: true });
   }
 });

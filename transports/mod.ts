@@ -13,6 +13,7 @@ export const transports: TransportRegistry = {
   mpack_tail: () => import("./mpack_tail/mod.ts"),
   replay: () => import("./replay/mod.ts"),
   mpack_file: () => import("./mpack_file/mod.ts"),
+  mcap: () => import("./mcap/mod.ts"),
   mpack_serve: () => import("./mpack_serve/mod.ts"),
   websocket: () => import("./websocket/mod.ts"),
   dashboard: () => import("./dashboard/mod.ts"),

@@ -3,6 +3,7 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { startDaemon } from "../../start.ts";
 import { withTimeout } from "../../testing/mod.ts";
+import { convertCommand } from "../../cli/convert.ts";
 
 const FIXTURES = new URL("../../testdata/mpacklog/", import.meta.url);
 
@@ -33,6 +34,27 @@ Deno.test("replay → mpack_file: two replays give byte-identical files, each th
     assert.ok(a.length > 60_000, `${a.length} bytes written`);
     assert.ok(a.length === b.length && a.every((x, i) => x === b[i]), "the two replays wrote the same bytes");
     assert.ok(a.length === input.length && a.every((x, i) => x === input[i]), "each wrote the recording as it was");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("replay of an .mcap recording → mpack_file: identical twice, MessagePack messages written as recorded", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "replay_daemon_mcap_test_" });
+  try {
+    const source = new URL("plain.mpack", FIXTURES).pathname;
+    const recording = join(dir, "in.mcap");
+    assert.equal(await convertCommand([source, recording, "--encoding", "msgpack"]), 0);
+    await replayToFile(recording, join(dir, "a.mpack"), join(dir, "data_a"));
+    await replayToFile(recording, join(dir, "b.mpack"), join(dir, "data_b"));
+    const [input, a, b] = await Promise.all([
+      Deno.readFile(source),
+      Deno.readFile(join(dir, "a.mpack")),
+      Deno.readFile(join(dir, "b.mpack")),
+    ]);
+    assert.ok(a.length > 1000, `${a.length} bytes written`);
+    assert.ok(a.length === b.length && a.every((x, i) => x === b[i]), "the two replays wrote the same bytes");
+    assert.ok(a.length === input.length && a.every((x, i) => x === input[i]), "the .mpack the recording came from");
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

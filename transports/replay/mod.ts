@@ -14,7 +14,8 @@ export * from "./input.ts";
 /** The transport as the registry loads it. */
 export const transport: TransportDefinition = defineTransport({
   type: "replay",
-  description: "plays a recording (`.mpack`) into the bus at its original timing: `speed`, `start`, `loop`, `streams`",
+  description:
+    "plays a recording (`.mpack` or `.mcap`) into the bus at its original timing: `speed`, `start`, `loop`, `streams`",
   input: {
     schema: replaySchema,
     create: (config) => createReplayInput(config),

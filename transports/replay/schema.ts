@@ -39,7 +39,9 @@ export const replaySchema = z.strictObject({
   path: z.string().min(1).superRefine((p, ctx) => {
     const problem = recordingFormatProblem(p);
     if (problem) ctx.addIssue({ code: "custom", message: problem });
-  }).describe("The recording to play, by its extension: `.mpack` (mpacklog's format, as `mpack_file` writes it)."),
+  }).describe(
+    "The recording to play, by its extension: `.mpack` (mpacklog's format, as `mpack_file` writes it) or `.mcap` (one channel per stream, as the `mcap` output writes it: topic = stream, log time = time).",
+  ),
   speed: numeric().pipe(z.number().min(0)).default(1).describe(
     "Pace: `1` = as recorded, `2` = twice as fast, `0.5` = half as fast; `0` = as fast as the outputs take them.",
   ),
