@@ -1,8 +1,17 @@
 import assert from "node:assert/strict";
 import { makeRecord } from "../../core/record.ts";
 import { freePort, testDaemon, until, upgradeStatus } from "../../testing/mod.ts";
-import { Fox, openOutput, RawWs } from "./test_util.ts";
-import { SUBPROTOCOL } from "./protocol.ts";
+import { BinaryOpcode, Fox, openOutput, RawWs, ServerCapability, StatusLevel } from "./test_util.ts";
+import * as ours from "./protocol.ts";
+
+const { SUBPROTOCOL } = ours;
+
+Deno.test("foxglove: the server's constants are the package's", () => {
+  assert.equal(ours.BinaryOpcode.MESSAGE_DATA, BinaryOpcode.MESSAGE_DATA);
+  assert.equal(ours.BinaryOpcode.TIME, BinaryOpcode.TIME);
+  assert.equal(ours.ServerCapability.time, ServerCapability.time);
+  for (const k of ["INFO", "WARNING", "ERROR"] as const) assert.equal(ours.StatusLevel[k], StatusLevel[k]);
+});
 
 const T0 = 1_700_000_000_123_456_789n;
 const rec = (stream: string, data: Record<string, unknown>, time = T0) =>

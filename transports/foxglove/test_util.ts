@@ -9,8 +9,14 @@ import { createLogger } from "../../core/log.ts";
 import { PartStats } from "../../core/stats.ts";
 import { FoxgloveOutput } from "./output.ts";
 import { foxgloveSchema } from "./schema.ts";
-import { type Channel, FoxgloveClient, type ServerInfo, SUBPROTOCOL } from "./protocol.ts";
+import foxglove from "npm:@foxglove/ws-protocol@^0.8.0";
+import { type Channel, type ServerInfo, SUBPROTOCOL } from "./protocol.ts";
 import { nextEvent, until } from "../../testing/mod.ts";
+
+/** The package's client (its CommonJS build has it on the default export only). */
+export const FoxgloveClient: typeof foxglove.FoxgloveClient = foxglove.FoxgloveClient;
+/** The package's constants, to check the server's against. */
+export const { BinaryOpcode, ServerCapability, StatusLevel } = foxglove;
 
 /** The output on 127.0.0.1, a free port, with its counters. */
 export function openOutput(table: Record<string, unknown> = {}, token = "") {
