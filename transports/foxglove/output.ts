@@ -40,6 +40,8 @@ export class FoxgloveOutput implements Output {
   #timer?: ReturnType<typeof setInterval>;
   #closed = false;
   #newest = 0n;
+  /** Bytes already added to the output's counter (which outlives this output across a reload). */
+  #bytesCounted = 0;
 
   private constructor(config: FoxgloveConfig, ctx: OutputContext) {
     this.#config = config;
@@ -195,7 +197,7 @@ export class FoxgloveOutput implements Output {
         }
       } else if (s === WebSocket.CLOSED) this.#clients.delete(client);
     }
-    this.#ctx.stats.bytes = this.#counts.bytes;
+    this.#countBytes();
     if (this.#clients.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
@@ -223,7 +225,12 @@ export class FoxgloveOutput implements Output {
       this.#newest = newest;
       for (const client of this.#clients) client.time(newest);
     }
-    this.#ctx.stats.bytes = this.#counts.bytes;
+    this.#countBytes();
+  }
+
+  #countBytes(): void {
+    this.#ctx.stats.bytes += this.#counts.bytes - this.#bytesCounted;
+    this.#bytesCounted = this.#counts.bytes;
   }
 
   #announce(added: StreamChannel["channel"], removed: number | undefined): void {
