@@ -96,7 +96,7 @@ export class FoxgloveOutput implements Output {
       this.#timer ??= setInterval(() => this.#tick(), TICK_MS);
       client.sendJson({
         op: "serverInfo",
-        name: this.#config.name,
+        name: this.#config.server_name,
         capabilities: [ServerCapability.time],
         supportedEncodings: ["json"],
         metadata: { server: "telebus", version: VERSION },

@@ -18,11 +18,11 @@ const rec = (stream: string, data: Record<string, unknown>, time = T0) =>
   makeRecord(stream, time, data as never, "test");
 
 Deno.test("foxglove: serverInfo, channels with JSON Schema, subscribe, messages with the record's time, time", async () => {
-  const { out, host } = openOutput();
+  const { out, host, stats } = openOutput({ server_name: "bot" });
   out.write([rec("robot/pose", { x: 1.5, n: 3n, ok: true, tag: "a" })]);
   const fox = await Fox.connect(`ws://${host}/`);
   try {
-    assert.equal(fox.info?.name, "telebus");
+    assert.equal(fox.info?.name, "bot");
     assert.ok(fox.info?.capabilities.includes("time"));
     assert.deepEqual(fox.info?.supportedEncodings, ["json"]);
     const ch = await fox.channel("robot/pose");
@@ -40,6 +40,7 @@ Deno.test("foxglove: serverInfo, channels with JSON Schema, subscribe, messages 
     await until("the next record", () => fox.of(sub).length === 2);
     assert.deepEqual(fox.of(sub)[1], { sub, time: T0 + 1_000_000n, data: { x: 2, n: 4, ok: false, tag: "b" } });
     await until("the newest time", () => fox.times.at(-1) === T0 + 1_000_000n);
+    assert.ok(stats.bytes > 2 * 13, `${stats.bytes} bytes counted`);
   } finally {
     await fox.close();
     await out.close();
@@ -162,6 +163,8 @@ Deno.test("foxglove: [[outputs.foxglove]] in a daemon serves the bus", async () 
   const port = freePort();
   const d = await testDaemon({ outputs: { foxglove: [{ listen: `127.0.0.1:${port}` }] } });
   try {
+    // The table's name is the common key's default, not the server's name.
+    assert.ok(d.daemon.stats.some((s) => s.name === "foxglove0" && s.type === "foxglove"));
     await d.emit("robot/state", { mode: "idle" });
     const fox = await Fox.connect(`ws://127.0.0.1:${port}`);
     const ch = await fox.channel("robot/state");

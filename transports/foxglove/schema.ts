@@ -18,7 +18,7 @@ export const foxgloveSchema = z.strictObject({
       'listener): the Foxglove web app by default; `["*"]` allows every page. Clients that send no `Origin` ' +
       "(the desktop apps, PlotJuggler, scripts) are not affected; `[daemon] token` applies to every client.",
   ),
-  name: z.string().default("telebus").describe("Server name shown by the client (`serverInfo`)."),
+  server_name: z.string().default("telebus").describe("Server name shown by the client (`serverInfo`)."),
   max_buffered: byteSize().pipe(z.number().int().min(1024)).default(1024 * 1024).describe(
     "A client whose socket holds more unsent bytes than this is slow: it gets nothing more until it has sent half " +
       "of it, then the newest record of every channel it missed (older ones are dropped and counted).",
