@@ -25,6 +25,33 @@ export interface StreamChannel {
   latest?: BusRecord;
 }
 
+/**
+ * The schema as Foxglove's JSON Schema reader takes it (one `type` per member, `number` for every number, arrays
+ * with typed items): a member that may be null keeps its other type, and a member whose type cannot be said so
+ * (only nulls, two kinds of value, an array with no or mixed items) is left out of the schema — its values still
+ * come in the messages. Undefined when nothing is left.
+ */
+export function portable(s: JsonSchema): JsonSchema | undefined {
+  const all = s.type === undefined ? [] : Array.isArray(s.type) ? s.type : [s.type];
+  let types = all.filter((t) => t !== "null");
+  if (types.length > 1 && types.every((t) => t === "number" || t === "integer")) types = ["number"];
+  if (types.length !== 1) return undefined;
+  const type = types[0];
+  if (type === "object") {
+    const properties: Record<string, JsonSchema> = {};
+    for (const [k, m] of Object.entries(s.properties ?? {})) {
+      const p = portable(m);
+      if (p) properties[k] = p;
+    }
+    return { type, properties };
+  }
+  if (type === "array") {
+    const items = s.items && portable(s.items);
+    return items ? { type, items } : undefined;
+  }
+  return { type };
+}
+
 /** What a record did to the channel table. */
 export interface ChannelChange {
   /** A channel now advertised (a new stream, or a wider schema). */
@@ -73,8 +100,9 @@ export class ChannelTable {
     if (c?.shapes.has(key)) return { channel: c };
     if (!c && this.#byStream.size >= this.max) return {};
     const schema = c ? mergeSchema(c.schema, inferSchema(r.data)) : inferSchema(r.data);
-    const text = JSON.stringify(schema);
+    const text = JSON.stringify(portable(schema) ?? { type: "object", properties: {} });
     if (c && text === c.channel.schema) {
+      c.schema = schema;
       if (c.shapes.size >= MAX_SHAPES) c.shapes.clear();
       c.shapes.add(key);
       return { channel: c };
