@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 
 # Debian packages the tests start for real (servers, browsers, systemd-analyze); a test whose program is missing
 # fails instead of skipping. Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server influxdb systemd)
+APT_PACKAGES=(chromium redis-server influxdb systemd mosquitto)
 
 # --- Deno ---------------------------------------------------------------------------------
 # shellcheck source=scripts/find_deno.sh

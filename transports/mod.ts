@@ -21,4 +21,5 @@ export const transports: TransportRegistry = {
   influxdb: () => import("./influxdb/mod.ts"),
   zmq: () => import("./zmq/mod.ts"),
   moat_cmd: () => import("./moat_cmd/mod.ts"),
+  mqtt: () => import("./mqtt/mod.ts"),
 };
