@@ -54,8 +54,16 @@ export class MqttOutput implements Output {
   /** Publishes the batch; resolves once the broker has it (see the module's documentation). */
   async write(records: BusRecord[]): Promise<void> {
     const { stats } = this.ctx;
-    const sent: Promise<void>[] = [];
     if (!this.client.connected) stats.count("records_waiting_for_broker", records.length);
+    // One promise per batch, not per message: a counter of the publishes not yet confirmed.
+    let left = 1;
+    let done!: () => void;
+    const all = new Promise<void>((r) => done = r);
+    const confirmed = (err?: Error) => {
+      // mqtt.js fails a publish only for good (a bad topic, the client ended): counted, not retried.
+      if (err) this.#failed(err);
+      if (--left === 0) done();
+    };
     for (const r of records) {
       let payload: Uint8Array, topic: string;
       try {
@@ -67,9 +75,15 @@ export class MqttOutput implements Output {
         continue;
       }
       stats.bytes += payload.length;
-      sent.push(this.#send(topic, payload));
+      left++;
+      this.client.publish(
+        topic,
+        Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength),
+        this.#publish,
+        confirmed,
+      );
     }
-    const all = Promise.all(sent).then(() => {});
+    confirmed();
     this.#inFlight.add(all);
     try {
       await all;
@@ -78,18 +92,9 @@ export class MqttOutput implements Output {
     }
   }
 
-  #send(topic: string, payload: Uint8Array): Promise<void> {
-    return new Promise((resolve) => {
-      const buf = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-      this.client.publish(topic, buf, this.#publish, (err) => {
-        if (err) {
-          // mqtt.js fails a publish only for good (a bad topic, the client ended): counted, not retried.
-          this.ctx.stats.errors++;
-          this.#rejects.reject({ stream: topic }, "publish_error", err, { topic });
-        }
-        resolve();
-      });
-    });
+  #failed(err: Error): void {
+    this.ctx.stats.errors++;
+    this.#rejects.reject({ stream: this.config.topic }, "publish_error", err, { topic: this.config.topic });
   }
 
   /** Waits (up to `connect_timeout`) for the messages on their way, then disconnects. */

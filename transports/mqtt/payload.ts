@@ -143,6 +143,21 @@ export class TopicTemplate {
   }
 }
 
+/**
+ * JSON of a flat dictionary of finite numbers, text and booleans (most telemetry) by `JSON.stringify`, which
+ * writes exactly what `toJson` writes for those, faster; undefined for anything else.
+ */
+export function flatJson(d: Dict): string | undefined {
+  for (const k in d) {
+    const v = d[k];
+    const t = typeof v;
+    if (t !== "string" && t !== "boolean" && !(t === "number" && Number.isFinite(v) && !Object.is(v, -0))) {
+      return undefined;
+    }
+  }
+  return JSON.stringify(d);
+}
+
 /** The payload of a record in `format`; throws when the record cannot be written so. */
 export function encodePayload(r: BusRecord, format: MqttFormat): Uint8Array {
   switch (format) {
@@ -151,9 +166,12 @@ export function encodePayload(r: BusRecord, format: MqttFormat): Uint8Array {
     case "cbor":
       assertWithinDepth(r.data);
       return encodeCbor(r.data);
-    case "json":
+    case "json": {
+      const flat = flatJson(r.data);
+      if (flat !== undefined) return utf8Encoder.encode(flat);
       assertWithinDepth(r.data);
       return utf8Encoder.encode(toJson(r.data));
+    }
     case "influx":
       return utf8Encoder.encode(encodeRecord(r));
     default: {
