@@ -89,15 +89,34 @@ export class MqttInput implements Input {
       }
     };
 
+    let batch: BusRecord[] = [];
+    let flushing: ReturnType<typeof setTimeout> | undefined;
+    let blocked: Promise<void> | undefined;
+    const flush = () => {
+      flushing = undefined;
+      const rs = batch;
+      batch = [];
+      if (rs.length === 0) return;
+      const p = ctx.emit(rs);
+      if (p) {
+        const b: Promise<void> = p.then(() => {}, () => {}).finally(() => {
+          if (blocked === b) blocked = undefined;
+        });
+        blocked = b;
+      }
+    };
+
     client.handleMessage = (packet, callback) => {
       // Messages that come while stopping stay unacknowledged: a persistent session keeps them.
       if (ctx.signal.aborted) return;
       const rs = records(packet);
       stats.records += rs.length;
       if (packet.qos === 0 || rs.length === 0) {
-        // Nothing to wait for (a bad payload is acknowledged: it would come back forever).
-        const p = rs.length > 0 ? ctx.emit(rs) : undefined;
-        if (p) p.then(() => callback(), () => callback());
+        // Nothing to wait for (a bad payload is acknowledged: it would come back forever). QoS 0 records go on the
+        // bus together, one batch per turn of the event loop; while a `block` output is full, the input stops.
+        for (const r of rs) batch.push(r);
+        if (batch.length > 0 && flushing === undefined) flushing = setTimeout(flush, 0);
+        if (blocked) blocked.then(() => callback());
         else callback();
         return;
       }
@@ -135,6 +154,8 @@ export class MqttInput implements Input {
       if (ctx.signal.aborted) resolve();
       ctx.signal.addEventListener("abort", () => resolve(), { once: true });
     });
+    clearTimeout(flushing);
+    flush();
     // The outputs still run while inputs stop: wait (bounded) for the acknowledgements they are about to give.
     const until = Date.now() + 10_000;
     while (waiting > 0 && client.connected && Date.now() < until) {

@@ -159,6 +159,29 @@ Deno.test("mqtt schema: defaults, persistent sessions need a client id, MQTT 5 p
   assert.equal(streamName("{1}-{3}-{measurement}", "a/b", "", "m"), "a--m");
 });
 
+Deno.test("mqtt input: QoS 0 messages go on the bus in batches, in order", async () => {
+  const broker = await Mosquitto.start();
+  const t = await collectingDaemon({
+    inputs: { mqtt: [{ name: "mq", url: broker.url, topics: ["q0/#"], qos: 0 }] },
+  }, ["mq"]);
+  const c = await bareClient(broker.url);
+  try {
+    await until("the subscription", async () => {
+      await c.publishAsync("q0/probe", JSON.stringify({ seq: -1 }), { qos: 0 });
+      return t.got.length > 0;
+    }, 15_000);
+    const n = 2000;
+    await Promise.all(range(n).map((i) => c.publishAsync("q0/a", JSON.stringify({ seq: i }), { qos: 0 })));
+    const real = () => t.got.filter((r) => (r.data.seq as number) >= 0);
+    await until(`${n} records`, () => real().length >= n, 20_000);
+    assert.deepEqual(real().map((r) => r.data.seq), range(n));
+  } finally {
+    await c.endAsync();
+    await t.stop();
+    await broker.close();
+  }
+});
+
 Deno.test("mqtt input: QoS 2 messages arrive once each", async () => {
   // Debian's mosquitto 2.0.11 does not send a client the QoS 2 messages queued behind its in-flight window (a bare
   // mqtt.js subscriber gets 20 of 40 too): the window holds them all here.
