@@ -5,7 +5,7 @@
  *
  * @module
  */
-import mqtt from "npm:mqtt@^5.16.0";
+import type * as mqtt from "npm:mqtt@^5.16.0";
 import type { Logger } from "../../core/log.ts";
 import type { PartStats } from "../../core/stats.ts";
 import type { MqttConnectionConfig } from "./schema.ts";
@@ -47,13 +47,16 @@ export async function clientOptions(c: MqttConnectionConfig): Promise<mqtt.IClie
  * Connects (in the background: a broker that is away at start is retried like one that went away) and
  * wires back-off, logging and counters: `connects`, `disconnects`, `connect_errors`.
  */
-export function connectClient(
+export async function connectClient(
   c: MqttConnectionConfig,
   options: mqtt.IClientOptions,
   log: Logger,
   stats: PartStats,
-): MqttClient {
-  const client = mqtt.connect(c.url, options);
+): Promise<MqttClient> {
+  // Loaded when a part connects, not with the transport: mqtt.js's dependencies read the whole environment as
+  // they load, which a program that only lists the transports (or uses others) need not allow.
+  const { default: lib } = await import("npm:mqtt@^5.16.0");
+  const client = lib.connect(c.url, options);
   let failures = 0;
   let offline = false;
   client.on("connect", (ack) => {

@@ -12,7 +12,8 @@
  * PUBACK itself on acceptance. The broker's in-flight window (mosquitto's
  * `max_inflight_messages`, MQTT 5's receive maximum) bounds how many wait.
  * QoS 2: PUBCOMP waits for acceptance (its messages are taken one at a time);
- * PUBREC goes out on arrival, as mqtt.js does it.
+ * PUBREC goes out on arrival, as mqtt.js does it. QoS 0 records go on the
+ * bus together, one batch per turn of the event loop.
  *
  * @module
  */
@@ -42,7 +43,7 @@ export class MqttInput implements Input {
   async run(ctx: InputContext): Promise<void> {
     const cfg = this.config;
     const { stats, log } = ctx;
-    const client = connectClient(cfg, this.options, log, stats);
+    const client = await connectClient(cfg, this.options, log, stats);
     // A PUBACK belongs to the connection its PUBLISH came on: after a reconnect the broker resends what a
     // persistent session holds, and with a clean start the packet id may name another message.
     let connection = 0;
@@ -120,6 +121,8 @@ export class MqttInput implements Input {
         else callback();
         return;
       }
+      // QoS 0 records that came before go first (one topic may carry both).
+      if (flushing !== undefined) clearTimeout(flushing), flush();
       const id = packet.messageId!;
       const on = connection;
       waiting++;

@@ -46,7 +46,7 @@ export class MqttOutput implements Output {
   static async create(config: MqttOutputConfig, ctx: OutputContext): Promise<MqttOutput> {
     const options = await clientOptions(config);
     // Records wait in the bus queue, not in mqtt.js: QoS 0 messages are held only while their batch is.
-    const client = connectClient(config, { ...options, queueQoSZero: true }, ctx.log, ctx.stats);
+    const client = await connectClient(config, { ...options, queueQoSZero: true }, ctx.log, ctx.stats);
     ctx.log.info("publishing to mqtt", { url: config.url, topic: config.topic, qos: config.qos });
     return new MqttOutput(client, config, ctx);
   }
