@@ -7,8 +7,8 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 
 # Debian packages the tests start for real (servers, browsers, systemd-analyze, libzmq for the FFI path of stats and
-# generate); a test whose program is missing fails instead of skipping. Empty entries are skipped.
-APT_PACKAGES=(chromium redis-server influxdb systemd libzmq5)
+# generate, mosquitto for MQTT); a test whose program is missing fails instead of skipping. Empty entries are skipped.
+APT_PACKAGES=(chromium redis-server influxdb systemd libzmq5 mosquitto)
 
 # --- Deno ---------------------------------------------------------------------------------
 # shellcheck source=scripts/find_deno.sh

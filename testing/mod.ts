@@ -1,6 +1,6 @@
 /**
  * The test kit: waiting without fixed sleeps, the daemon in-process and as a
- * subprocess, real servers the tests start (redis-server, influxd, TLS
+ * subprocess, real servers the tests start (redis-server, mosquitto, influxd, TLS
  * certificates), a mock InfluxDB, a seeded PRNG, byte and network helpers,
  * and shared fixtures. Tests import it from here; the library does not.
  *
@@ -11,6 +11,7 @@ export * from "./test_daemon.ts";
 export * from "./daemon_process.ts";
 export * from "./least_privilege.ts";
 export * from "./redis_server.ts";
+export * from "./mosquitto.ts";
 export * from "./influxd.ts";
 export * from "./tls_certs.ts";
 export * from "./mock_influx.ts";

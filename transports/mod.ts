@@ -24,4 +24,5 @@ export const transports: TransportRegistry = {
   zmq: () => import("./zmq/mod.ts"),
   moat_cmd: () => import("./moat_cmd/mod.ts"),
   foxglove: () => import("./foxglove/mod.ts"),
+  mqtt: () => import("./mqtt/mod.ts"),
 };
