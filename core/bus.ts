@@ -223,10 +223,19 @@ export class OutputAttachment {
     for (const [k, g] of this.#queueGauges) this.stats.gauges.set(k, g);
   }
 
+  /**
+   * Passes on what the processors hold (a throttle's newest records, an aggregate's open window) and stops their
+   * timers: the daemon is stopping, and the inputs wait for their records' acceptance. Records after this pass the
+   * throttle and the aggregate unheld; the other processors go on as before.
+   */
+  flushProcessors(): void {
+    this.#chain?.close(true);
+  }
+
   /** Closes the queue, waits until everything queued was written, then closes the output. */
   async drainAndClose(): Promise<void> {
     // What the processors hold is the last of this output's records.
-    this.#chain?.close(true);
+    this.flushProcessors();
     // A producer waiting for room hands its records over before the queue closes, rather than having them dropped.
     this.start();
     await this.queue.settled();

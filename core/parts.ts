@@ -177,6 +177,9 @@ export class Parts {
       http: routes,
       token,
     };
+    // Stopping: what the processors hold goes on now, so that an input waiting for its records' acceptance (to
+    // save its checkpoint) does not wait for a throttle's interval or an aggregate's window.
+    if (chain) abort.signal.addEventListener("abort", () => chain.close(true), { once: true });
     const running: RunningInput = { name, stats, abort, done: Promise.resolve(), finished: false, routes, plan };
     running.done = (async () => {
       try {

@@ -19,9 +19,11 @@ export type RenameConfig = z.output<typeof renameSchema>;
 
 /** The keys of `d` whose path matches (dictionaries that match kept whole); undefined when none. */
 function selectKeys(d: Dict, match: (path: string) => boolean, prefix: string): Dict | undefined {
+  // Object.keys and an indexed loop: about twice as fast as for-in when every record is copied.
   let out: Dict | undefined;
-  for (const k in d) {
-    const path = prefix + k, v = d[k];
+  const keys = Object.keys(d);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i], v = d[k], path = prefix + k;
     if (match(path)) (out ??= {})[k] = v;
     else if (isDict(v)) {
       const sub = selectKeys(v, match, path + "/");
@@ -34,9 +36,9 @@ function selectKeys(d: Dict, match: (path: string) => boolean, prefix: string): 
 /** `d` without the keys whose path matches; `d` itself when none does. */
 function dropKeys(d: Dict, match: (path: string) => boolean, prefix: string): Dict {
   let out: Dict | undefined;
-  let i = 0;
-  for (const k in d) {
-    const path = prefix + k, v = d[k];
+  const keys = Object.keys(d);
+  for (let i = 0; i < keys.length; i++) {
+    const k = keys[i], v = d[k], path = prefix + k;
     let keep: Dict[string] | undefined = v;
     if (match(path)) keep = undefined;
     else if (isDict(v)) {
@@ -47,14 +49,9 @@ function dropKeys(d: Dict, match: (path: string) => boolean, prefix: string): Di
     if (keep !== v && out === undefined) {
       // The first change: copy the keys before it.
       out = {};
-      let j = 0;
-      for (const k2 in d) {
-        if (j++ === i) break;
-        out[k2] = d[k2];
-      }
+      for (let j = 0; j < i; j++) out[keys[j]] = d[keys[j]];
     }
     if (out !== undefined && keep !== undefined) out[k] = keep;
-    i++;
   }
   return out ?? d;
 }
@@ -72,9 +69,16 @@ function mapData(ctx: ProcessorContext, records: BusRecord[], change: (d: Dict) 
   return out;
 }
 
+/** Top-level key names when no pattern has a wildcard or a path; undefined otherwise. */
+function literalKeys(patterns: readonly string[]): string[] | undefined {
+  return patterns.some((p) => /[*?/]/.test(p)) ? undefined : [...new Set(patterns)];
+}
+
 /** Keeps only the keys that match. */
 export class SelectProcessor implements Processor {
   readonly #match: (path: string) => boolean;
+  /** The common case, plain key names: picked directly rather than matching every key of the record. */
+  readonly #literal?: string[];
 
   /**
    * @param config the table
@@ -82,10 +86,27 @@ export class SelectProcessor implements Processor {
    */
   constructor(config: SelectConfig, readonly ctx: ProcessorContext) {
     this.#match = globMatcher(config.keys.length ? config.keys : ["\0none"]);
+    this.#literal = literalKeys(config.keys);
+  }
+
+  #pick(d: Dict, keys: string[]): Dict | undefined {
+    let out: Dict | undefined;
+    let n = 0;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i];
+      if (Object.hasOwn(d, k)) {
+        (out ??= {})[k] = d[k];
+        n++;
+      }
+    }
+    // Every key of the record picked: the record is unchanged.
+    return out !== undefined && n === Object.keys(d).length ? d : out;
   }
 
   /** The records with only the selected keys. */
   process(records: BusRecord[]): BusRecord[] {
+    const literal = this.#literal;
+    if (literal) return mapData(this.ctx, records, (d) => this.#pick(d, literal));
     return mapData(this.ctx, records, (d) => {
       const s = selectKeys(d, this.#match, "");
       // Every top-level key kept whole: the record is unchanged.
@@ -102,6 +123,8 @@ export class SelectProcessor implements Processor {
 /** Removes the keys that match. */
 export class DropProcessor implements Processor {
   readonly #match: (path: string) => boolean;
+  /** The common case, plain key names: a record without any of them is passed without looking at its other keys. */
+  readonly #literal?: string[];
 
   /**
    * @param config the table
@@ -109,11 +132,16 @@ export class DropProcessor implements Processor {
    */
   constructor(config: DropConfig, readonly ctx: ProcessorContext) {
     this.#match = globMatcher(config.keys.length ? config.keys : ["\0none"]);
+    this.#literal = literalKeys(config.keys);
   }
 
   /** The records without the dropped keys. */
   process(records: BusRecord[]): BusRecord[] {
-    return mapData(this.ctx, records, (d) => dropKeys(d, this.#match, ""));
+    const literal = this.#literal;
+    return mapData(this.ctx, records, (d) => {
+      if (literal && !literal.some((k) => Object.hasOwn(d, k))) return d;
+      return dropKeys(d, this.#match, "");
+    });
   }
 }
 
@@ -137,22 +165,19 @@ export class RenameProcessor implements Processor {
     for (const r of records) {
       const stream = this.#streams.get(r.stream) ?? r.stream;
       const data = this.#keys.size > 0 ? this.#renamed(r.data) : r.data;
-      out.push(data === r.data && stream === r.stream ? r : derive(r, data, stream));
+      // Renamed keys change the size by a few bytes at most: the old estimate stands (it is one for accounting).
+      out.push(data === r.data && stream === r.stream ? r : derive(r, data, stream, r.size));
     }
     return out;
   }
 
   #renamed(d: Dict): Dict {
-    let hit = false;
-    for (const k in d) {
-      if (this.#keys.has(k)) {
-        hit = true;
-        break;
-      }
-    }
-    if (!hit) return d;
+    const keys = Object.keys(d);
+    let i = 0;
+    while (i < keys.length && !this.#keys.has(keys[i])) i++;
+    if (i === keys.length) return d;
     const out: Dict = {};
-    for (const k in d) out[this.#keys.get(k) ?? k] = d[k];
+    for (let j = 0; j < keys.length; j++) out[this.#keys.get(keys[j]) ?? keys[j]] = d[keys[j]];
     return out;
   }
 }

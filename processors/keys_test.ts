@@ -67,3 +67,19 @@ Deno.test("flatten: nested dictionaries to path keys with the separator; flat re
   const flat = rec({ x: 1 });
   assert.equal(p.process([flat])[0], flat);
 });
+
+Deno.test("select and drop with plain key names (picked directly): the same results as with globs", () => {
+  const c = ctx();
+  const sel = new SelectProcessor({ type: "select", keys: ["b", "a", "missing"] }, c);
+  const r = rec({ a: 1, b: { x: 2 }, c: 3 });
+  assert.deepEqual(sel.process([r])[0].data, { b: { x: 2 }, a: 1 });
+  const whole = rec({ a: 1, b: 2 });
+  assert.equal(sel.process([whole])[0], whole);
+  assert.deepEqual(sel.process([rec({ z: 1 })]), []);
+  const drop = new DropProcessor({ type: "drop", keys: ["c", "a"] }, c);
+  assert.deepEqual(drop.process([r])[0].data, { b: { x: 2 } });
+  const untouched = rec({ b: 1 });
+  assert.equal(drop.process([untouched])[0], untouched);
+  assert.deepEqual(drop.process([rec({ a: 1, c: 2 })]), []);
+  assert.equal(c.stats.dropped, 2);
+});

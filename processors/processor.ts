@@ -45,11 +45,17 @@ export function dropRecords(ctx: ProcessorContext, records: BusRecord[]): void {
 
 /**
  * A new record from `r` with other data and/or stream; it carries `r`'s acknowledgement. The cached encodings
- * (and the size) are kept only when the data is the same object.
+ * (and the size) are kept only when the data is the same object; `size` (queue accounting) is estimated unless given.
  */
-export function derive(r: BusRecord, data: Dict, stream: string = r.stream): BusRecord {
+export function derive(r: BusRecord, data: Dict, stream: string = r.stream, size?: number): BusRecord {
   const same = data === r.data;
-  const out: BusRecord = { stream, time: r.time, data, source: r.source, size: same ? r.size : estimateSize(data) };
+  const out: BusRecord = {
+    stream,
+    time: r.time,
+    data,
+    source: r.source,
+    size: same ? r.size : size ?? estimateSize(data),
+  };
   if (r.meta !== undefined) out.meta = r.meta;
   if (same && r.encoded !== undefined) out.encoded = r.encoded;
   if (r.ack !== undefined) out.ack = r.ack;

@@ -92,3 +92,41 @@ Deno.test("processors: an input's filter drops records, and its checkpoint still
   assert.deepEqual((await records(join(dir, "out.mpack"))).map((d) => d.seq), [...Array(10).keys()]);
   await Deno.remove(dir, { recursive: true });
 });
+
+const throttled = { processors: [{ type: "throttle", interval: "1h" }] };
+
+for (const side of ["output", "input"] as const) {
+  Deno.test(`processors: a throttle on an ${side} holds the input's checkpoint back until its record is written`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "telebus-proc-" });
+    const log = join(dir, "in.mpack");
+    const parts: Uint8Array[] = [];
+    for (let i = 0; i < 100; i++) parts.push(encodeMsgpack({ time: 1_700_000_000 + i, seq: i }));
+    const bytes = new Uint8Array(parts.reduce((a, p) => a + p.length, 0));
+    parts.reduce((at, p) => (bytes.set(p, at), at + p.length), 0);
+    await Deno.writeFile(log, bytes);
+    const checkpoint = join(dir, "checkpoints", "tail.json");
+    const saved = () => Deno.readTextFile(checkpoint).then(JSON.parse).catch(() => undefined);
+    const t = await testDaemon({
+      daemon: { stop_timeout: "20s" },
+      inputs: { mpack_tail: [{ name: "tail", path: log, from: "start", ...(side === "input" ? throttled : {}) }] },
+      outputs: { mpack_file: [{ name: "out", path: join(dir, "out.mpack"), ...(side === "output" ? throttled : {}) }] },
+    }, dir);
+    let stopped: number;
+    try {
+      const out = t.daemon.stats.find((s) => s.kind === side && s.name === (side === "input" ? "tail" : "out"))!;
+      await until("every record reached the throttle", () => out.processors[0]?.in === 100);
+      assert.equal(out.processors[0].dropped, 98);
+      // The last record waits in the throttle: its batch is not accepted, the checkpoint stays before it.
+      assert.ok(((await saved())?.offset ?? 0) < bytes.length);
+    } finally {
+      const start = performance.now();
+      await t.close(true);
+      stopped = performance.now() - start;
+    }
+    // On stop the throttle hands its record on; once written, the input's last checkpoint covers it, without waiting.
+    assert.equal((await saved())?.offset, bytes.length);
+    assert.ok(stopped < 10_000, `stopping took ${stopped} ms`);
+    assert.deepEqual((await records(join(dir, "out.mpack"))).map((d) => d.seq), [0, 99]);
+    await Deno.remove(dir, { recursive: true });
+  });
+}
