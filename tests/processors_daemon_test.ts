@@ -8,6 +8,8 @@ import { join } from "node:path";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
 import type { Dict } from "../core/record.ts";
 import { testDaemon, until } from "../testing/mod.ts";
+import { validateConfig } from "../config/load.ts";
+import { transports } from "../transports/mod.ts";
 
 const records = async (path: string) => decodeMsgpackMultiple(await Deno.readFile(path)) as Dict[];
 
@@ -130,3 +132,26 @@ for (const side of ["output", "input"] as const) {
     await Deno.remove(dir, { recursive: true });
   });
 }
+
+Deno.test("processors: a reload that changes an output's processors hands on what the old ones held", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "telebus-proc-" });
+  const config = (processors: unknown[]) => ({
+    daemon: { http: "off", data_dir: dir, dashboard: false },
+    outputs: { mpack_file: [{ name: "out", path: join(dir, "out.mpack"), processors }] },
+  });
+  const t = await testDaemon(config([{ type: "throttle", interval: "1h" }]), dir);
+  try {
+    for (const seq of [1, 2, 3]) await t.emit("a", { seq });
+    const r = await t.daemon.reload(await validateConfig(config([{ type: "every", n: 2 }]), { registry: transports }));
+    assert.equal(r.result, "ok", r.error);
+    assert.deepEqual(r.changed, ["output.out"]);
+    for (const seq of [4, 5, 6]) await t.emit("a", { seq });
+    const out = t.daemon.stats.find((s) => s.kind === "output" && s.name === "out")!;
+    assert.deepEqual(out.processors.map((p) => [p.type, p.in, p.dropped]), [["every", 3, 1]]);
+  } finally {
+    await t.close(true);
+  }
+  // 1 passed the throttle, 3 was held and written at the reload, 2 superseded; then every other one from 4.
+  assert.deepEqual((await records(join(dir, "out.mpack"))).map((d) => d.seq), [1, 3, 4, 6]);
+  await Deno.remove(dir, { recursive: true });
+});
