@@ -28,6 +28,8 @@ interface StreamWindow {
   source: string;
   keys: Map<string, KeyStats>;
   acks: AckHolder;
+  /** Records folded in. */
+  records: number;
 }
 
 /**
@@ -87,13 +89,14 @@ export class AggregateProcessor implements Processor {
       w!.time = r.time;
       w!.source = r.source;
       w!.acks.take(r);
+      w!.records++;
     }
     if (dropped) dropRecords(this.ctx, dropped);
     return [];
   }
 
   #open(r: BusRecord): StreamWindow {
-    const w: StreamWindow = { time: r.time, source: r.source, keys: new Map(), acks: new AckHolder() };
+    const w: StreamWindow = { time: r.time, source: r.source, keys: new Map(), acks: new AckHolder(), records: 0 };
     this.#windows.set(r.stream, w);
     return w;
   }
@@ -123,7 +126,10 @@ export class AggregateProcessor implements Processor {
     clearInterval(this.#timer);
     this.#timer = undefined;
     if (flush) return this.#take();
-    for (const w of this.#windows.values()) w.acks.release();
+    for (const w of this.#windows.values()) {
+      this.ctx.stats.dropped += w.records;
+      w.acks.release();
+    }
     this.#windows.clear();
     return [];
   }

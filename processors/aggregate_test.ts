@@ -86,3 +86,17 @@ Deno.test("chain: a timer's records go through the processors after it; close fl
   assert.deepEqual(flushed.map((r) => [r.stream, r.data]), [["a", { v_count: 2 }]]);
   assert.equal(agg.stats[1].dropped, 1);
 });
+
+Deno.test("aggregate: closed without flush, what it held is acknowledged and counted as dropped", () => {
+  const stats = new ProcessorStats(0, "aggregate");
+  const p = new AggregateProcessor({ type: "aggregate", window: 60_000, functions: ["mean"] }, {
+    stats,
+    emit: () => {},
+  });
+  let accepted = false;
+  const token: AckToken = { pending: 2, done: () => accepted = true };
+  p.process([rec("a", { v: 1 }, 1n, token), rec("b", { v: 2 }, 2n, token)]);
+  assert.deepEqual(p.close(false), []);
+  assert.equal(accepted, true);
+  assert.equal(stats.dropped, 2);
+});
