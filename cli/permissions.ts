@@ -78,6 +78,7 @@ export const TELEBUS_CODE: readonly string[] = [
   "core/",
   "files/",
   "net/",
+  "processors/",
   "protocol/",
   "transports/",
   "web/",

@@ -171,6 +171,8 @@ function typeOf(field: Schema): { type: string; tsType: string; kind?: OptionKin
         kind,
       };
     }
+    case "object":
+      return { type: "table", tsType: "Record<string, unknown>" };
     case "unknown":
     case "any":
       return { type: "any", tsType: "unknown" };

@@ -97,6 +97,18 @@ export function locate(text: string, path: readonly PropertyKey[]): { line: numb
     }
   }
   if (start < 0) return undefined;
+  if (typeof rest[0] === "string" && typeof rest[1] === "number" && typeof path[1] === "string") {
+    // A table in a list of tables of the part (`[[outputs.mpack_file.processors]]`): the nth after the part's header,
+    // before the next part of its type.
+    const sub = new RegExp(`^\\s*\\[\\[${q(String(path[0]))}\\.${q(path[1])}\\.${q(rest[0])}\\]\\]`);
+    for (let i = start + 1, seen = 0; i < lines.length && !header.test(lines[i]); i++) {
+      if (sub.test(lines[i]) && seen++ === rest[1]) {
+        start = i;
+        rest = rest.slice(2);
+        break;
+      }
+    }
+  }
   if (rest.length > 0 && typeof rest[0] === "string") {
     const key = new RegExp(`^(\\s*)"?${String(rest[0]).replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"?\\s*=`);
     for (let i = start + 1; i < lines.length && !/^\s*\[/.test(lines[i]); i++) {

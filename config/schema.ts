@@ -7,63 +7,16 @@
  * description: `describe()` texts become the docs (`deno task docs`,
  * `telebus transports TYPE`), the JSON Schema of `telemetry.toml` and the
  * parsed types of these tables (`types.ts`). This module imports nothing of
- * telebus but `units.ts`, so `core/` may take its tables' defaults from here.
+ * telebus but the other schemas (`options.ts`, `units.ts`, `processors/schema.ts`), so `core/` may take its tables'
+ * defaults from here.
  *
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
-import { parseDuration, parseSize } from "./units.ts";
 
-/** How an option's value is written in TOML, when the schema alone does not say it (see {@linkcode optionKinds}). */
-export type OptionKind = "duration" | "size" | "number" | "flag";
-
-/**
- * The kind of each schema the helpers below build, so that the docs can name a
- * value's type and write its default as one writes it in TOML (`"10s"`, not
- * `10000`). Schemas derived by `describe()` inherit their parent's entry.
- */
-export const optionKinds: z.core.$ZodRegistry<{ kind: OptionKind }> = z.registry<{ kind: OptionKind }>();
-
-function kindOf<T extends z.ZodType>(schema: T, kind: OptionKind): T {
-  optionKinds.add(schema, { kind });
-  return schema;
-}
-
-/** A string or number turned into a number by `parse`, whose exception message becomes the schema error. */
-function parsedBy(parse: (v: string | number) => number): z.ZodType<number, string | number> {
-  return z.union([z.string(), z.number()]).transform((v, ctx) => {
-    try {
-      return parse(v);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-      return z.NEVER;
-    }
-  });
-}
-
-/** A duration (`"250ms"`, or a number of seconds) parsed to milliseconds. */
-export function duration(): z.ZodType<number, string | number> {
-  return kindOf(parsedBy(parseDuration), "duration");
-}
-
-/** A size (`"64MiB"`, or a number of bytes) parsed to bytes. */
-export function byteSize(): z.ZodType<number, string | number> {
-  return kindOf(parsedBy(parseSize), "size");
-}
-
-/** A number that may also be given as a numeric string (e.g. from `${VAR}` substitution). */
-export function numeric(): z.ZodType<number, string | number> {
-  return kindOf(
-    z.union([z.number(), z.string().regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a number")])
-      .transform((v) => Number(v)),
-    "number",
-  );
-}
-
-/** A boolean that may also be given as `"true"`/`"false"` (e.g. from `${VAR}` substitution). */
-export function flag(): z.ZodType<boolean, string | boolean> {
-  return kindOf(z.union([z.boolean(), z.enum(["true", "false"])]).transform((v) => v === true || v === "true"), "flag");
-}
+export { byteSize, duration, flag, numeric, type OptionKind, optionKinds } from "./options.ts";
+import { byteSize, duration, flag, numeric } from "./options.ts";
+import { processorsSchema } from "../processors/schema.ts";
 
 /** What an output does when its queue is full (see README, "The bus and slow outputs"). */
 export const FULL_POLICIES = ["block", "drop_oldest", "drop_newest", "latest"] as const;
@@ -77,6 +30,10 @@ const name = z.string().regex(/^[A-Za-z0-9_.-]+$/, "names use letters, digits, _
 export const inputCommon = {
   name: name.optional().describe(
     "Unique among inputs; also the records' `source`. Default: the type and the table's index (`generator0`).",
+  ),
+  processors: processorsSchema.optional().describe(
+    "Processors applied in order to this input's records before they reach the bus (`[[inputs.TYPE.processors]]` " +
+      "tables; see docs/processors.md).",
   ),
 };
 
@@ -97,6 +54,10 @@ export const outputCommon = {
   ),
   batch_records: numeric().pipe(z.number().int().min(1)).default(1000).describe(
     "Most records handed to the output in one write.",
+  ),
+  processors: processorsSchema.optional().describe(
+    "Processors applied in order to this output's copy of the records, before its queue (`[[outputs.TYPE.processors]]` " +
+      "tables; see docs/processors.md). Other outputs still get every record.",
   ),
 };
 

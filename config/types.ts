@@ -36,6 +36,8 @@ export type DaemonConfig = {
 export type InputCommon = {
   /** Unique among inputs; also the records' `source`. Default: the type and the table's index (`generator0`). */
   name?: string;
+  /** Processors applied in order to this input's records before they reach the bus (`[[inputs.TYPE.processors]]` tables; see docs/processors.md). */
+  processors?: (Record<string, unknown>)[];
 };
 
 /** The parsed keys every output table has (sizes in bytes). */
@@ -54,4 +56,6 @@ export type OutputCommon = {
   queue_bytes: number;
   /** Most records handed to the output in one write. */
   batch_records: number;
+  /** Processors applied in order to this output's copy of the records, before its queue (`[[outputs.TYPE.processors]]` tables; see docs/processors.md). Other outputs still get every record. */
+  processors?: (Record<string, unknown>)[];
 };

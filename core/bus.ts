@@ -11,6 +11,9 @@ import type { Output } from "./transport.ts";
 import type { PartStats } from "./stats.ts";
 import type { Logger } from "./log.ts";
 import { globMatcher } from "./glob.ts";
+import { isDeepStrictEqual } from "node:util";
+import { ProcessorChain } from "../processors/chain.ts";
+import type { ProcessorConfig } from "../processors/schema.ts";
 
 /** How an output is attached to the bus. */
 export interface AttachOptions {
@@ -26,6 +29,8 @@ export interface AttachOptions {
   queueBytes: number;
   /** Most records per write. */
   batchRecords: number;
+  /** Processors this output's copy of the records goes through before its queue (validated `processors` tables). */
+  processors?: readonly Record<string, unknown>[];
 }
 
 /**
@@ -50,6 +55,9 @@ export class OutputAttachment {
   #writing?: Promise<void>;
   /** The gauges of the queue, kept when the output is replaced (the old output's gauges go). */
   readonly #queueGauges: Map<string, () => number>;
+  /** The output's processors, if it has any. */
+  #chain?: ProcessorChain;
+  #chainConfig?: readonly ProcessorConfig[];
 
   /**
    * Creates the queue and the selection of one output.
@@ -80,6 +88,29 @@ export class OutputAttachment {
     });
     this.#queueGauges = new Map([...stats.gauges].filter(([k, g]) => before.get(k) !== g));
     this.#select(options);
+    this.#process(options.processors);
+  }
+
+  /** Sets up the processors; a chain with other tables is closed first, what it held going to the queue. */
+  #process(tables: readonly Record<string, unknown>[] | undefined): void {
+    if (this.#chain && isDeepStrictEqual(tables, this.#chainConfig)) return;
+    this.#chain?.close(true);
+    // The tables were checked against their schemas when the configuration was loaded.
+    const configs = tables as readonly ProcessorConfig[] | undefined;
+    this.#chainConfig = configs;
+    // Records a processor releases later (from its timer) are queued as any others.
+    this.#chain = configs?.length ? new ProcessorChain(configs, (records) => void this.queue.push(records)) : undefined;
+    this.stats.processors = this.#chain?.stats ?? [];
+  }
+
+  /**
+   * Queues records this output selected, through its processors first. Each record holds one count of its `ack`
+   * group (the bus counted it); the processors give back the count of what they leave out. Returns the queue's
+   * promise when it blocks (see {@linkcode OutputQueue.push}).
+   */
+  push(records: BusRecord[]): Promise<void> | void {
+    const out = this.#chain ? this.#chain.process(records) : records;
+    if (out.length > 0) return this.queue.push(out);
   }
 
   #select(options: AttachOptions): void {
@@ -163,6 +194,7 @@ export class OutputAttachment {
     if (options) {
       this.#options = options;
       this.#select(options);
+      this.#process(options.processors);
       this.queue.setLimits(options.queueRecords, options.queueBytes, options.whenFull);
     }
     if (output) this.#output = output;
@@ -174,6 +206,7 @@ export class OutputAttachment {
 
   /** Acknowledges and forgets everything queued, and closes the queue: for a paused attachment a reload removes. */
   async discard(): Promise<void> {
+    this.#chain?.close(false);
     this.queue.close();
     for (
       let b = await this.queue.take(Number.MAX_SAFE_INTEGER);
@@ -190,8 +223,19 @@ export class OutputAttachment {
     for (const [k, g] of this.#queueGauges) this.stats.gauges.set(k, g);
   }
 
+  /**
+   * Passes on what the processors hold (a throttle's newest records, an aggregate's open window) and stops their
+   * timers: the daemon is stopping, and the inputs wait for their records' acceptance. Records after this pass the
+   * throttle and the aggregate unheld; the other processors go on as before.
+   */
+  flushProcessors(): void {
+    this.#chain?.close(true);
+  }
+
   /** Closes the queue, waits until everything queued was written, then closes the output. */
   async drainAndClose(): Promise<void> {
+    // What the processors hold is the last of this output's records.
+    this.flushProcessors();
     // A producer waiting for room hands its records over before the queue closes, rather than having them dropped.
     this.start();
     await this.queue.settled();
@@ -249,7 +293,7 @@ export class Bus {
         const sel = o.select(records);
         if (sel.length === 0) continue;
         token.pending += sel.length;
-        const p = o.queue.push(sel);
+        const p = o.push(sel);
         if (p) (waits ??= []).push(p);
       }
       if (--token.pending === 0) token.done();
@@ -260,9 +304,32 @@ export class Bus {
     for (const o of outs) {
       const sel = o.select(records);
       if (sel.length === 0) continue;
-      const p = o.queue.push(sel);
+      const p = o.push(sel);
       if (p) (waits ??= []).push(p);
     }
+    if (waits) return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
+  }
+
+  /**
+   * Puts records on the bus that already carry their `ack` groups (an input's processors made or held them), each
+   * holding one count of its group: every output that selects a record takes a count of its own, then the
+   * caller's count is given back. Returns a promise when a `block` output is full, as {@linkcode Bus.emit}.
+   */
+  emitHeld(records: BusRecord[]): Promise<void> | void {
+    if (records.length === 0) return;
+    this.emitted += records.length;
+    let waits: Promise<void>[] | undefined;
+    for (const o of this.#outputs) {
+      const sel = o.select(records);
+      if (sel.length === 0) continue;
+      for (let i = 0; i < sel.length; i++) {
+        const t = sel[i].ack;
+        if (t !== undefined) t.pending++;
+      }
+      const p = o.push(sel);
+      if (p) (waits ??= []).push(p);
+    }
+    ackRecords(records);
     if (waits) return waits.length === 1 ? waits[0] : Promise.all(waits).then(() => {});
   }
 }

@@ -272,6 +272,8 @@ export class Daemon {
     const inputs = [...this.#parts.inputs.values()];
     this.log.info("stopping: inputs");
     for (const i of inputs) i.abort.abort();
+    // What the outputs' processors hold is queued now, so that inputs waiting for acceptance see it written.
+    for (const o of this.#parts.outputs.values()) o.flushProcessors();
     if (!await within(Promise.all(inputs.map((i) => i.done)), limit)) {
       this.log.warn("inputs did not stop in time", { timeout_ms: limit });
     }

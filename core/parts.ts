@@ -16,6 +16,9 @@ import type { Input, InputContext, Output, OutputContext } from "./transport.ts"
 import { attachOptions, type OutputTable, type PartPlan } from "./plan.ts";
 import type { DaemonConfig } from "../config/types.ts";
 import { within } from "./async.ts";
+import { ProcessorChain } from "../processors/chain.ts";
+import type { ProcessorConfig } from "../processors/schema.ts";
+import type { AckToken, BusRecord } from "./record.ts";
 
 /** An input that runs (or ran): its counters, how to stop it, and when it has. */
 export interface RunningInput {
@@ -151,10 +154,16 @@ export class Parts {
     const log = this.log.child(`input.${name}`);
     const rejects = new RecordRejects(stats, log);
     const routes = new PartRoutes(this.http);
+    const configs = plan?.config.processors as readonly ProcessorConfig[] | undefined;
+    // Records a processor releases later (a throttle's held record, an aggregate) carry their groups already.
+    const chain = configs?.length ? new ProcessorChain(configs, (rs) => void this.bus.emitHeld(rs)) : undefined;
+    stats.processors = chain?.stats ?? [];
     const ctx: InputContext = {
       name,
       // Records beyond the codecs' limits are counted and left out here, so one cannot cost its batch downstream.
-      emit: (records, onAccepted) => this.bus.emit(rejects.admit(records), onAccepted),
+      emit: chain
+        ? (records, onAccepted) => this.#emitThrough(chain, rejects.admit(records), onAccepted)
+        : (records, onAccepted) => this.bus.emit(rejects.admit(records), onAccepted),
       resume: (marks) =>
         this.#resume(
           name,
@@ -168,6 +177,9 @@ export class Parts {
       http: routes,
       token,
     };
+    // Stopping: what the processors hold goes on now, so that an input waiting for its records' acceptance (to
+    // save its checkpoint) does not wait for a throttle's interval or an aggregate's window.
+    if (chain) abort.signal.addEventListener("abort", () => chain.close(true), { once: true });
     const running: RunningInput = { name, stats, abort, done: Promise.resolve(), finished: false, routes, plan };
     running.done = (async () => {
       try {
@@ -176,11 +188,30 @@ export class Parts {
         stats.errors++;
         log.error("input failed", { error: e });
       } finally {
+        // What the processors hold goes on before the input counts as stopped (and the outputs close).
+        chain?.close(true);
         running.finished = true;
         if (!abort.signal.aborted) this.inputFinished();
       }
     })();
     this.inputs.set(name, running);
+  }
+
+  /**
+   * Emits an input's records through its processors. Each record holds one count of the batch's group while the
+   * processors have it (see `processors/processor.ts`): `onAccepted` runs once the outputs accepted what was passed
+   * on and the processors gave back what they left out (or, for what they hold, once that is accepted).
+   */
+  #emitThrough(chain: ProcessorChain, records: BusRecord[], onAccepted?: () => void): Promise<void> | void {
+    let token: AckToken | undefined;
+    if (onAccepted) {
+      // One more count than records, so that the group cannot finish before every record was handed on.
+      token = { pending: records.length + 1, done: onAccepted };
+      for (let i = 0; i < records.length; i++) records[i].ack = token;
+    }
+    const p = this.bus.emitHeld(chain.process(records));
+    if (token && --token.pending === 0) token.done();
+    return p;
   }
 
   /** Hands each output its mark from input `name`'s checkpoint (see `InputContext.resume`). */

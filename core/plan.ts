@@ -81,6 +81,7 @@ export function attachOptions(c: OutputCommon): AttachOptions {
     queueRecords: c.queue_records,
     queueBytes: c.queue_bytes,
     batchRecords: c.batch_records,
+    processors: c.processors,
   };
 }
 

@@ -4,6 +4,29 @@
  * @module
  */
 
+/** Counters of one processor of a part (see `processors/`). Plain fields: they are bumped on the hot path. */
+export class ProcessorStats {
+  /** Records that came in. */
+  in = 0;
+  /** Records passed on (an aggregate counts the records it made). */
+  out = 0;
+  /** Records left out (filtered, thinned, superseded, emptied). */
+  dropped = 0;
+
+  /**
+   * Creates zeroed counters.
+   *
+   * @param index its place in the part's list (from 0)
+   * @param type the processor type (`throttle`…)
+   */
+  constructor(readonly index: number, readonly type: string) {}
+
+  /** A plain object for JSON APIs and tests. */
+  toJSON(): Record<string, unknown> {
+    return { index: this.index, type: this.type, in: this.in, out: this.out, dropped: this.dropped };
+  }
+}
+
 /** Counters of one part (an input or an output). Plain fields: they are bumped on the hot path. */
 export class PartStats {
   /** Records received (inputs) or written (outputs). */
@@ -22,6 +45,8 @@ export class PartStats {
   readonly counters = new Map<string, number>();
   /** Gauges read when metrics are rendered (e.g. queue depth). */
   readonly gauges = new Map<string, () => number>();
+  /** The counters of the part's processors, in order (replaced when a reload changes them). */
+  processors: ProcessorStats[] = [];
 
   /**
    * Creates zeroed counters for one part.
@@ -74,6 +99,7 @@ export class PartStats {
       rejected: Object.fromEntries(this.rejected),
       counters: Object.fromEntries(this.counters),
       gauges,
+      processors: this.processors.map((p) => p.toJSON()),
     };
   }
 }
@@ -133,6 +159,12 @@ export function renderPrometheus(parts: Iterable<PartStats>, extra: Record<strin
     }
     for (const [g, f] of p.gauges) {
       add(`telebus_${k}_${metricName(g)}`, `Gauge ${g}.`, "gauge", labels, f());
+    }
+    for (const s of p.processors) {
+      const l = `kind="${k}",part="${esc(p.name)}",processor="${s.type}",index="${s.index}"`;
+      add("telebus_processor_records_in_total", "Records into a processor.", "counter", l, s.in);
+      add("telebus_processor_records_out_total", "Records a processor passed on.", "counter", l, s.out);
+      add("telebus_processor_dropped_total", "Records a processor left out.", "counter", l, s.dropped);
     }
   }
   for (const [name, v] of Object.entries(extra)) {

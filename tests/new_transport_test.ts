@@ -92,5 +92,5 @@ Deno.test("new transport: telebus transports, README tables and JSON Schema come
   };
   const table = schema.properties.inputs.properties.text_lines.items;
   assert.equal(table.properties.max_lines.default, 1000);
-  assert.deepEqual(Object.keys(table.properties).sort(), ["max_lines", "name", "path", "stream"]);
+  assert.deepEqual(Object.keys(table.properties).sort(), ["max_lines", "name", "path", "processors", "stream"]);
 });
