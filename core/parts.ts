@@ -16,6 +16,7 @@ import type { Input, InputContext, Output, OutputContext } from "./transport.ts"
 import { attachOptions, type OutputTable, type PartPlan } from "./plan.ts";
 import type { DaemonConfig } from "../config/types.ts";
 import { within } from "./async.ts";
+import { CommandRegistry } from "./commands.ts";
 
 /** An input that runs (or ran): its counters, how to stop it, and when it has. */
 export interface RunningInput {
@@ -51,6 +52,8 @@ export class Parts {
   readonly outputs: Map<string, OutputAttachment> = new Map();
   /** The outputs of the plan, by name. */
   readonly planned: Map<string, PlannedOutput> = new Map();
+  /** The commands inputs offer and outputs may call (daemon-wide; outlives reloads). */
+  readonly commands: CommandRegistry = new CommandRegistry();
 
   /**
    * @param bus the daemon's bus
@@ -90,6 +93,7 @@ export class Parts {
       http: routes,
       parts: () => this.stats,
       token: d.token,
+      commands: this.commands,
     };
     try {
       return [await o.transport.output!.create(o.config, ctx), routes];
@@ -167,6 +171,7 @@ export class Parts {
       checkpoints: this.checkpoints,
       http: routes,
       token,
+      commands: this.commands,
     };
     const running: RunningInput = { name, stats, abort, done: Promise.resolve(), finished: false, routes, plan };
     running.done = (async () => {
