@@ -31,11 +31,11 @@ export class CommandRegistry {
   readonly #listeners = new Set<() => void>();
 
   /**
-   * Registers `command` as `name`; returns the function that takes it away again (only this
-   * registration: a later one of the same name stays). Throws when the name is taken.
+   * Registers `command` as `name`, replacing an earlier one of that name (names start with the part's name,
+   * and a part restarted by a reload may register before its old self has withdrawn); returns the function
+   * that takes it away again (only this registration: a later one of the same name stays).
    */
   register(name: string, command: CallableCommand): () => void {
-    if (this.#commands.has(name)) throw new Error(`a command named ${JSON.stringify(name)} is registered already`);
     const entry: NamedCommand = { name, description: command.description, call: (a, k, s) => command.call(a, k, s) };
     this.#commands.set(name, entry);
     this.#changed();

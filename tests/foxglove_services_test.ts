@@ -23,6 +23,7 @@ function device(port: number) {
     }
     if (req.cmd === "echo") return { args: req.args, kw: req.kw };
     if (req.cmd === "boom") throw new Error(`boom ${req.args[0]}`);
+    if (req.cmd === "hang") return await new Promise((r) => ac.signal.addEventListener("abort", r, { once: true }));
     throw new Error("unknown");
   };
   const conns: Promise<void>[] = [];
@@ -53,7 +54,8 @@ Deno.test("foxglove services: a client calls a MoaT device's command through the
           name: "dev",
           connect: `127.0.0.1:${devPort}`,
           command: "sensors",
-          services: ["echo", "boom"],
+          services: ["echo", "boom", "hang"],
+          call_timeout: "300ms",
           reconnect: "10s", // once the device is gone, the test does not want it back
         }],
       },
@@ -80,7 +82,9 @@ Deno.test("foxglove services: a client calls a MoaT device's command through the
     assert.ok("failed" in boom && /boom 42/.test(boom.failed), JSON.stringify(boom));
     const bad = await fox.call("dev/echo", { argz: [] }, 4);
     assert.ok("failed" in bad && /argz/.test(bad.failed), JSON.stringify(bad));
-    assert.deepEqual([...fox.services.values()].map((s) => s.name).sort(), ["dev/boom", "dev/echo"]);
+    const hang = await fox.call("dev/hang", [], 5);
+    assert.ok("failed" in hang && /no reply from the device within 300 ms/.test(hang.failed), JSON.stringify(hang));
+    assert.deepEqual([...fox.services.values()].map((s) => s.name).sort(), ["dev/boom", "dev/echo", "dev/hang"]);
 
     // services off: no capability, nothing advertised, and a call is refused (the status comes after anything
     // the server sent on connecting, so an advertisement would have arrived by then).

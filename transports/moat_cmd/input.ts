@@ -119,24 +119,19 @@ async function streamOnce(
 function offer(ep: Endpoint, ctx: InputContext, config: MoatInputConfig, cmd: Command): () => void {
   if (!ctx.commands) return () => {};
   const name = `${ctx.name}/${Array.isArray(cmd) ? cmd.join("/") : String(cmd)}`;
-  try {
-    return ctx.commands.register(name, {
-      description: `MoaT command ${JSON.stringify(cmd)} of ${config.connect}`,
-      call: async (args, kw, signal) => {
-        ctx.stats.count("calls");
-        const limit = AbortSignal.timeout(config.call_timeout);
-        try {
-          // The reply list, as `telebus moat call` prints it.
-          return await ep.cmd(cmd, args, kw, signal ? AbortSignal.any([signal, limit]) : limit);
-        } catch (e) {
-          ctx.stats.count("calls_failed");
-          if (limit.aborted) throw new Error(`no reply from the device within ${config.call_timeout} ms`);
-          throw e;
-        }
-      },
-    });
-  } catch (e) {
-    ctx.log.warn(`moat: cannot offer ${name}: ${(e as Error).message}`);
-    return () => {};
-  }
+  return ctx.commands.register(name, {
+    description: `MoaT command ${JSON.stringify(cmd)} of ${config.connect}`,
+    call: async (args, kw, signal) => {
+      ctx.stats.count("calls");
+      const limit = AbortSignal.timeout(config.call_timeout);
+      try {
+        // The reply list, as `telebus moat call` prints it.
+        return await ep.cmd(cmd, args, kw, signal ? AbortSignal.any([signal, limit]) : limit);
+      } catch (e) {
+        ctx.stats.count("calls_failed");
+        if (limit.aborted) throw new Error(`no reply from the device within ${config.call_timeout} ms`);
+        throw e;
+      }
+    },
+  });
 }
