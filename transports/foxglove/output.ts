@@ -23,7 +23,7 @@ import { VERSION } from "../../version.ts";
 import { type ClientCounts, FoxgloveClient, jsonPayload } from "./client.ts";
 import { ChannelTable, type StreamChannel } from "./channels.ts";
 import { ClientBinaryOpcode, type ClientMessage, ServerCapability, StatusLevel, SUBPROTOCOL } from "./protocol.ts";
-import { parseCallRequest, ServiceTable } from "./services.ts";
+import { checkServices, parseCallRequest, ServiceTable } from "./services.ts";
 import type { FoxgloveConfig } from "./schema.ts";
 
 /** How often held records are retried and stuck sockets looked for. */
@@ -72,6 +72,9 @@ export class FoxgloveOutput implements Output {
 
   /** Listens on the configured address; fails at start-up when the port is taken. */
   static create(config: FoxgloveConfig, ctx: OutputContext): FoxgloveOutput {
+    // A plan that bypassed the configuration loader is checked here.
+    const refused = checkServices(config, { token: ctx.token ?? "" });
+    if (refused) throw new Error(refused.message);
     const out = new FoxgloveOutput(config, ctx);
     const addr = out.#http.listen(config.listen);
     ctx.log.info("Foxglove WebSocket server", { listen: `${addr.hostname}:${addr.port}` });

@@ -32,7 +32,7 @@ export const foxgloveSchema = z.strictObject({
   services: flag().default(false).describe(
     "Offer the daemon's callable commands (the `services` of `[[inputs.moat_cmd]]`: a device's commands) as " +
       "Foxglove services a client may call. Off unless set: a call acts on a device, so it is enabled on purpose; " +
-      "only clients that passed `[daemon] token` and `origins` can call.",
+      "only clients that passed `[daemon] token` and `origins` can call; on a non-loopback `listen` the token is required.",
   ),
   max_message_bytes: byteSize().pipe(z.number().int().min(16)).default(64 * 1024).describe(
     "Largest message accepted from a client; a larger one closes that client (1009).",

@@ -9,6 +9,9 @@
  * @module
  */
 import type { CommandRegistry } from "../../core/commands.ts";
+import type { DaemonCheckProblem } from "../../core/transport.ts";
+import { isLoopback, parseHostPort } from "../../core/http.ts";
+import type { FoxgloveConfig } from "./schema.ts";
 import { toJson } from "../../codecs/json.ts";
 import { ServerBinaryOpcode } from "./protocol.ts";
 import type { Service } from "./protocol.ts";
@@ -32,6 +35,19 @@ const REQUEST_SCHEMA = JSON.stringify({
   ],
 });
 const RESPONSE_SCHEMA = JSON.stringify({ description: "The command's answer, as JSON" });
+
+/**
+ * A service call acts on a device: with `services = true` on an address other machines reach, the daemon
+ * must have a token, or anyone there could call the devices' commands.
+ */
+export function checkServices(config: FoxgloveConfig, daemon: { token: string }): DaemonCheckProblem | undefined {
+  if (!config.services || daemon.token || isLoopback(parseHostPort(config.listen).hostname)) return undefined;
+  return {
+    key: "services",
+    message: `services let clients call device commands, and ${JSON.stringify(config.listen)} is reachable from ` +
+      "other machines while [daemon] has no token: set [daemon] token, or listen on 127.0.0.1",
+  };
+}
 
 /** A decoded `serviceCallRequest` (client binary opcode 2). */
 export interface CallRequest {

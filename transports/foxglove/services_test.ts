@@ -25,3 +25,17 @@ Deno.test("foxglove services: a response frame has the request's layout; torn re
   assert.equal(parseCallRequest(f.subarray(0, 12)), undefined);
   assert.equal(parseCallRequest(f.subarray(0, 15)), undefined, "encoding cut short");
 });
+
+Deno.test("foxglove services: on an address other machines reach, services need [daemon] token", async () => {
+  const { parseConfig } = await import("../../config/load.ts");
+  const { transports } = await import("../mod.ts");
+  const toml = (daemon: string, listen: string) =>
+    `[daemon]\nhttp = "off"\n${daemon}\n[[outputs.foxglove]]\nlisten = "${listen}"\nservices = true\n`;
+  await assert.rejects(
+    parseConfig(toml("", "0.0.0.0:0"), { registry: transports, file: "t.toml" }),
+    /outputs\.foxglove\[0\]\.services: services let clients call device commands.*set \[daemon\] token/,
+  );
+  await parseConfig(toml('token = "s3cret"', "0.0.0.0:0"), { registry: transports });
+  await parseConfig(toml("", "127.0.0.1:0"), { registry: transports });
+  await parseConfig(toml("", "0.0.0.0:0").replace("services = true", ""), { registry: transports });
+});
