@@ -8,6 +8,7 @@ export * from "./queue.ts";
 export * from "./bus.ts";
 export * from "./daemon.ts";
 export * from "./transport.ts";
+export * from "./commands.ts";
 export * from "./permissions.ts";
 export * from "./stats.ts";
 export * from "./log.ts";

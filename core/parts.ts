@@ -19,6 +19,7 @@ import { within } from "./async.ts";
 import { ProcessorChain } from "../processors/chain.ts";
 import type { ProcessorConfig } from "../processors/schema.ts";
 import type { AckToken, BusRecord } from "./record.ts";
+import { CommandRegistry } from "./commands.ts";
 
 /** An input that runs (or ran): its counters, how to stop it, and when it has. */
 export interface RunningInput {
@@ -54,6 +55,8 @@ export class Parts {
   readonly outputs: Map<string, OutputAttachment> = new Map();
   /** The outputs of the plan, by name. */
   readonly planned: Map<string, PlannedOutput> = new Map();
+  /** The commands inputs offer and outputs may call (daemon-wide; outlives reloads). */
+  readonly commands: CommandRegistry = new CommandRegistry();
 
   /**
    * @param bus the daemon's bus
@@ -93,6 +96,7 @@ export class Parts {
       http: routes,
       parts: () => this.stats,
       token: d.token,
+      commands: this.commands,
     };
     try {
       return [await o.transport.output!.create(o.config, ctx), routes];
@@ -176,6 +180,7 @@ export class Parts {
       checkpoints: this.checkpoints,
       http: routes,
       token,
+      commands: this.commands,
     };
     // Stopping: what the processors hold goes on now, so that an input waiting for its records' acceptance (to
     // save its checkpoint) does not wait for a throttle's interval or an aggregate's window.

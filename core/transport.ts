@@ -9,6 +9,7 @@ import type { Logger } from "./log.ts";
 import type { PartStats } from "./stats.ts";
 import type { CheckpointStore } from "./checkpoint.ts";
 import type { HttpRoutes } from "./http.ts";
+import type { CommandRegistry } from "./commands.ts";
 import type { PermissionContext, PermissionNeeds } from "./permissions.ts";
 import type { InputCommon, OutputCommon } from "../config/types.ts";
 
@@ -44,6 +45,8 @@ export interface InputContext {
   readonly http: HttpRoutes;
   /** The daemon's `token` (empty: none): inputs with listeners of their own must ask peers for it too. */
   readonly token?: string;
+  /** The daemon's callable commands, for inputs that offer a device's commands to the other parts. */
+  readonly commands?: CommandRegistry;
 }
 
 /** A running input: produces records until its context's signal aborts. */
@@ -68,6 +71,8 @@ export interface OutputContext {
   readonly parts?: () => readonly PartStats[];
   /** The daemon's `token` (empty: none): outputs with listeners of their own must ask peers for it too. */
   readonly token?: string;
+  /** The daemon's callable commands, for outputs that let their clients call them. */
+  readonly commands?: CommandRegistry;
 }
 
 /** A running output: takes batches in order. */

@@ -90,6 +90,11 @@ export class FoxgloveClient {
     }
   }
 
+  /** Sends a binary frame (a service's answer), unless the socket is closed. */
+  sendFrame(frame: Uint8Array): void {
+    if (this.socket.readyState === WebSocket.OPEN) this.#sendBinary(frame);
+  }
+
   #sendBinary(frame: Uint8Array): void {
     this.counts.bytes += frame.length;
     try {

@@ -7,6 +7,7 @@
 import { defineTransport, type TransportDefinition } from "../../core/transport.ts";
 import { foxgloveSchema } from "./schema.ts";
 import { FoxgloveOutput } from "./output.ts";
+import { checkServices } from "./services.ts";
 
 export type { FoxgloveConfig } from "./schema.ts";
 export { FoxgloveOutput } from "./output.ts";
@@ -20,6 +21,7 @@ export const transport: TransportDefinition = defineTransport({
   output: {
     schema: foxgloveSchema,
     create: (config, ctx) => FoxgloveOutput.create(config, ctx),
+    checkDaemon: checkServices,
     permissions: (c, needs) => {
       needs.net.add(c.listen);
     },

@@ -6,6 +6,9 @@
  * newest record time. The listener applies the daemon's rules (token, origin,
  * DNS rebinding) with the daemon's own code (`core/http.ts` `HttpServer`).
  *
+ * With `services = true`, the daemon's callable commands (`core/commands.ts`)
+ * are Foxglove services (services.ts), re-advertised as they come and go.
+ *
  * `write` never waits for clients: a slow client gets the newest record of
  * each channel when it catches up (see client.ts).
  *
@@ -19,7 +22,8 @@ import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
 import { type ClientCounts, FoxgloveClient, jsonPayload } from "./client.ts";
 import { ChannelTable, type StreamChannel } from "./channels.ts";
-import { type ClientMessage, ServerCapability, StatusLevel, SUBPROTOCOL } from "./protocol.ts";
+import { ClientBinaryOpcode, type ClientMessage, ServerCapability, StatusLevel, SUBPROTOCOL } from "./protocol.ts";
+import { checkServices, parseCallRequest, ServiceTable } from "./services.ts";
 import type { FoxgloveConfig } from "./schema.ts";
 
 /** How often held records are retried and stuck sockets looked for. */
@@ -38,6 +42,9 @@ export class FoxgloveOutput implements Output {
   readonly #rejects: RecordRejects;
   readonly #sessionId = String(Date.now());
   #timer?: ReturnType<typeof setInterval>;
+  /** The services, when `services = true` and the daemon has a command registry. */
+  readonly #services?: ServiceTable;
+  readonly #stopWatching?: () => void;
   #closed = false;
   #newest = 0n;
   /** Bytes already added to the output's counter (which outlives this output across a reload). */
@@ -50,6 +57,10 @@ export class FoxgloveOutput implements Output {
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);
     this.#http = new HttpServer(ctx.log, { token: ctx.token || undefined, corsOrigins: config.origins });
     this.#http.route("/*", (req) => this.#upgrade(req));
+    if (config.services && ctx.commands) {
+      const services = this.#services = new ServiceTable(ctx.commands);
+      this.#stopWatching = ctx.commands.onChange(() => this.#servicesChanged(services));
+    }
     const g = ctx.stats.gauges;
     g.set("clients", () => this.#clients.size);
     g.set("channels", () => this.#channels.size);
@@ -61,6 +72,9 @@ export class FoxgloveOutput implements Output {
 
   /** Listens on the configured address; fails at start-up when the port is taken. */
   static create(config: FoxgloveConfig, ctx: OutputContext): FoxgloveOutput {
+    // A plan that bypassed the configuration loader is checked here.
+    const refused = checkServices(config, { token: ctx.token ?? "" });
+    if (refused) throw new Error(refused.message);
     const out = new FoxgloveOutput(config, ctx);
     const addr = out.#http.listen(config.listen);
     ctx.log.info("Foxglove WebSocket server", { listen: `${addr.hostname}:${addr.port}` });
@@ -97,7 +111,9 @@ export class FoxgloveOutput implements Output {
       client.sendJson({
         op: "serverInfo",
         name: this.#config.server_name,
-        capabilities: [ServerCapability.time],
+        capabilities: this.#config.services
+          ? [ServerCapability.time, ServerCapability.services]
+          : [ServerCapability.time],
         supportedEncodings: ["json"],
         metadata: { server: "telebus", version: VERSION },
         sessionId: this.#sessionId,
@@ -105,9 +121,15 @@ export class FoxgloveOutput implements Output {
       const channels = this.#channels.channels;
       if (channels.length > 0) client.sendJson({ op: "advertise", channels });
       if (this.#newest > 0n) client.time(this.#newest);
+      const services = this.#services?.services ?? [];
+      if (services.length > 0) client.sendJson({ op: "advertiseServices", services });
     };
-    socket.onclose = () => this.#clients.delete(client);
-    socket.onerror = () => this.#clients.delete(client);
+    const gone = () => {
+      this.#clients.delete(client);
+      this.#services?.forget(client);
+    };
+    socket.onclose = gone;
+    socket.onerror = gone;
     socket.onmessage = (ev) => this.#onMessage(client, ev.data);
     return response;
   }
@@ -124,12 +146,7 @@ export class FoxgloveOutput implements Output {
       client.socket.close(1009, "message too big");
       return;
     }
-    if (typeof data !== "string") {
-      // Binary client messages publish or call services: capabilities this server does not declare.
-      stats.count("bad_client_messages");
-      this.#status(client, StatusLevel.ERROR, "binary client messages are not supported by this server");
-      return;
-    }
+    if (typeof data !== "string") return this.#onBinary(client, data);
     let msg: ClientMessage;
     try {
       msg = JSON.parse(data);
@@ -148,6 +165,29 @@ export class FoxgloveOutput implements Output {
     } else {
       stats.count("bad_client_messages");
       this.#status(client, StatusLevel.WARNING, `operation ${JSON.stringify(msg?.op)} is not supported`);
+    }
+  }
+
+  #onBinary(client: FoxgloveClient, data: unknown): void {
+    const frame = data instanceof ArrayBuffer ? new Uint8Array(data) : new Uint8Array();
+    const req = frame[0] === ClientBinaryOpcode.SERVICE_CALL_REQUEST ? parseCallRequest(frame) : undefined;
+    if (!this.#services || !req) {
+      // Client publish is not declared; a call without `services` (or a torn one) is not understood.
+      this.#ctx.stats.count("bad_client_messages");
+      const what = this.#services
+        ? "malformed service call"
+        : "binary client messages are not supported by this server";
+      return this.#status(client, StatusLevel.ERROR, what);
+    }
+    this.#ctx.stats.count("service_calls");
+    this.#services.call(client, req).catch((e) => this.#ctx.log.warn("service call failed", { error: e }));
+  }
+
+  #servicesChanged(services: ServiceTable): void {
+    const { added, removed } = services.sync();
+    for (const client of this.#clients) {
+      if (removed.length) client.sendJson({ op: "unadvertiseServices", serviceIds: removed });
+      if (added.length) client.sendJson({ op: "advertiseServices", services: added });
     }
   }
 
@@ -247,6 +287,7 @@ export class FoxgloveOutput implements Output {
   /** Closes every client (1001, going away) and the listener. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#stopWatching?.();
     for (const c of this.#clients) {
       c.drain();
       try {

@@ -1,7 +1,15 @@
 import assert from "node:assert/strict";
 import { makeRecord } from "../../core/record.ts";
 import { freePort, testDaemon, until, upgradeStatus } from "../../testing/mod.ts";
-import { BinaryOpcode, Fox, openOutput, RawWs, ServerCapability, StatusLevel } from "./test_util.ts";
+import {
+  BinaryOpcode,
+  ClientBinaryOpcode,
+  Fox,
+  openOutput,
+  RawWs,
+  ServerCapability,
+  StatusLevel,
+} from "./test_util.ts";
 import * as ours from "./protocol.ts";
 
 const { SUBPROTOCOL } = ours;
@@ -10,6 +18,10 @@ Deno.test("foxglove: the server's constants are the package's", () => {
   assert.equal(ours.BinaryOpcode.MESSAGE_DATA, BinaryOpcode.MESSAGE_DATA);
   assert.equal(ours.BinaryOpcode.TIME, BinaryOpcode.TIME);
   assert.equal(ours.ServerCapability.time, ServerCapability.time);
+  assert.equal(ours.ServerCapability.services, ServerCapability.services);
+  assert.equal(ours.ServerBinaryOpcode.SERVICE_CALL_RESPONSE, BinaryOpcode.SERVICE_CALL_RESPONSE);
+  assert.equal(ours.ClientBinaryOpcode.SERVICE_CALL_REQUEST, ClientBinaryOpcode.SERVICE_CALL_REQUEST);
+  assert.equal(ours.ClientBinaryOpcode.MESSAGE_DATA, ClientBinaryOpcode.MESSAGE_DATA);
   for (const k of ["INFO", "WARNING", "ERROR"] as const) assert.equal(ours.StatusLevel[k], StatusLevel[k]);
 });
 

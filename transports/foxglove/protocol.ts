@@ -13,6 +13,7 @@ export type {
   ClientMessage,
   MessageData,
   ServerInfo,
+  Service,
   Time,
   Unadvertise,
 } from "npm:@foxglove/ws-protocol@^0.8.0";
@@ -22,7 +23,11 @@ export const SUBPROTOCOL = "foxglove.websocket.v1";
 
 /** Opcodes of the server's binary messages (the package's `BinaryOpcode`). */
 export const BinaryOpcode = { MESSAGE_DATA: 1, TIME: 2 } as const;
+/** Opcodes of the server's binary messages beyond the ones of `BinaryOpcode` (the package's too). */
+export const ServerBinaryOpcode = { SERVICE_CALL_RESPONSE: 3 } as const;
+/** Opcodes of a client's binary messages (the package's `ClientBinaryOpcode`). */
+export const ClientBinaryOpcode = { MESSAGE_DATA: 1, SERVICE_CALL_REQUEST: 2 } as const;
 /** Capabilities a server declares in `serverInfo` (the package's `ServerCapability`). */
-export const ServerCapability = { time: "time" } as const;
+export const ServerCapability = { time: "time", services: "services" } as const;
 /** Levels of `status` messages (the package's `StatusLevel`). */
 export const StatusLevel = { INFO: 0, WARNING: 1, ERROR: 2 } as const;

@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
-import { byteSize, numeric, outputCommon } from "../../config/schema.ts";
+import { byteSize, flag, numeric, outputCommon } from "../../config/schema.ts";
 
 /** Schema of one `[[outputs.foxglove]]` table. */
 export const foxgloveSchema = z.strictObject({
@@ -28,6 +28,11 @@ export const foxgloveSchema = z.strictObject({
   ),
   max_clients: numeric().pipe(z.number().int().min(1)).default(64).describe(
     "Most clients at once; more are refused with 503 and counted.",
+  ),
+  services: flag().default(false).describe(
+    "Offer the daemon's callable commands (the `services` of `[[inputs.moat_cmd]]`: a device's commands) as " +
+      "Foxglove services a client may call. Off unless set: a call acts on a device, so it is enabled on purpose; " +
+      "only clients that passed `[daemon] token` and `origins` can call; on a non-loopback `listen` the token is required.",
   ),
   max_message_bytes: byteSize().pipe(z.number().int().min(16)).default(64 * 1024).describe(
     "Largest message accepted from a client; a larger one closes that client (1009).",

@@ -10,13 +10,13 @@ import { PartStats } from "../../core/stats.ts";
 import { FoxgloveOutput } from "./output.ts";
 import { foxgloveSchema } from "./schema.ts";
 import foxglove from "npm:@foxglove/ws-protocol@^0.8.0";
-import { type Channel, type ServerInfo, SUBPROTOCOL } from "./protocol.ts";
+import { type Channel, type ServerInfo, type Service, SUBPROTOCOL } from "./protocol.ts";
 import { nextEvent, until } from "../../testing/mod.ts";
 
 /** The package's client (its CommonJS build has it on the default export only). */
 export const FoxgloveClient: typeof foxglove.FoxgloveClient = foxglove.FoxgloveClient;
 /** The package's constants, to check the server's against. */
-export const { BinaryOpcode, ServerCapability, StatusLevel } = foxglove;
+export const { BinaryOpcode, ClientBinaryOpcode, ServerCapability, StatusLevel } = foxglove;
 
 /** The output on 127.0.0.1, a free port, with its counters. */
 export function openOutput(table: Record<string, unknown> = {}, token = "") {
@@ -49,6 +49,10 @@ export class Fox {
   readonly messages: Received[] = [];
   readonly times: bigint[] = [];
   readonly statuses: string[] = [];
+  /** Advertised services by id. */
+  readonly services = new Map<number, Service>();
+  /** Service answers by call id: the JSON of a response, or the message of a failure. */
+  readonly answers = new Map<number, { ok: unknown } | { failed: string }>();
   info?: ServerInfo;
   readonly client: InstanceType<typeof FoxgloveClient>;
 
@@ -67,6 +71,13 @@ export class Fox {
     });
     this.client.on("time", (t) => this.times.push(t.timestamp));
     this.client.on("status", (s) => this.statuses.push(s.message));
+    this.client.on("advertiseServices", (ss) => ss.forEach((s) => this.services.set(s.id, s)));
+    this.client.on("unadvertiseServices", (ids) => ids.forEach((id) => this.services.delete(id)));
+    this.client.on("serviceCallResponse", (r) => {
+      const text = new TextDecoder().decode(new Uint8Array(r.data.buffer, r.data.byteOffset, r.data.byteLength));
+      this.answers.set(r.callId, { ok: JSON.parse(text) });
+    });
+    this.client.on("serviceCallFailure", (f) => this.answers.set(f.callId, { failed: f.message }));
   }
 
   /** Connects to `url` (`ws://host:port/…`) and waits for `serverInfo`. */
@@ -86,6 +97,16 @@ export class Fox {
       () => (found = [...this.channels.values()].find((c) => c.topic === topic)) !== undefined,
     );
     return found!;
+  }
+
+  /** Calls service `name` (waits for its advertisement) with a JSON request; resolves with the answer. */
+  async call(name: string, request: unknown, callId: number): Promise<{ ok: unknown } | { failed: string }> {
+    let s: Service | undefined;
+    await until(`service ${name}`, () => (s = [...this.services.values()].find((x) => x.name === name)) !== undefined);
+    const data = new TextEncoder().encode(JSON.stringify(request));
+    this.client.sendServiceCallRequest({ serviceId: s!.id, callId, encoding: "json", data });
+    await until(`answer to call ${callId}`, () => this.answers.has(callId));
+    return this.answers.get(callId)!;
   }
 
   /** Messages of subscription `sub`. */

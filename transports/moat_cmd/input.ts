@@ -4,7 +4,9 @@
  * streamed item into a record; reconnects with exponential backoff when the
  * connection fails or the stream ends. Flow control is the endpoint's: the
  * reader's queue is bounded, and an item is taken from it only once the bus
- * has accepted the previous one.
+ * has accepted the previous one. While connected, the commands named in
+ * `services` are offered to the daemon's other parts (`core/commands.ts`)
+ * and called over the same connection.
  *
  * @module
  */
@@ -16,6 +18,7 @@ import { authenticate } from "./auth.ts";
 import { itemDict, streamName } from "./values.ts";
 import type { MoatInputConfig } from "./schema.ts";
 import { sleep } from "../../core/async.ts";
+import type { Command } from "../../protocol/moat_cmd/endpoint.ts";
 
 /** Creates the client-mode input. */
 export function createMoatClientInput(config: MoatInputConfig): Input {
@@ -81,8 +84,10 @@ async function streamOnce(
     },
   });
   let got = 0;
+  const offered: (() => void)[] = [];
   try {
     if (config.token) await authenticate(ep, config.token, ctx.signal);
+    for (const cmd of config.services) offered.push(offer(ep, ctx, config, cmd));
     const st = config.mode === "stream_rw"
       ? await ep.streamRW(command, config.args, config.kw)
       : await ep.streamR(command, config.args, config.kw);
@@ -103,8 +108,30 @@ async function streamOnce(
       ctx.log.warn(`moat ${peer}: ${cmdName}: ${(e as Error).message}`, { peer, items: got });
     }
   } finally {
+    for (const withdraw of offered) withdraw();
     ep.close();
     await pumping;
   }
   return got;
+}
+
+/** Offers one device command to the daemon's parts while `ep` is connected; returns its withdrawal. */
+function offer(ep: Endpoint, ctx: InputContext, config: MoatInputConfig, cmd: Command): () => void {
+  if (!ctx.commands) return () => {};
+  const name = `${ctx.name}/${Array.isArray(cmd) ? cmd.join("/") : String(cmd)}`;
+  return ctx.commands.register(name, {
+    description: `MoaT command ${JSON.stringify(cmd)} of ${config.connect}`,
+    call: async (args, kw, signal) => {
+      ctx.stats.count("calls");
+      const limit = AbortSignal.timeout(config.call_timeout);
+      try {
+        // The reply list, as `telebus moat call` prints it.
+        return await ep.cmd(cmd, args, kw, signal ? AbortSignal.any([signal, limit]) : limit);
+      } catch (e) {
+        ctx.stats.count("calls_failed");
+        if (limit.aborted) throw new Error(`no reply from the device within ${config.call_timeout} ms`);
+        throw e;
+      }
+    },
+  });
 }

@@ -68,6 +68,15 @@ export const moatInputSchema = z.strictObject({
       "connection that streamed).",
   ),
   reconnect_max: duration().default(30_000).describe("Client mode: longest wait between connection attempts."),
+  services: z.array(z.union([z.string().min(1), z.array(z.union([z.string(), z.number()])).min(1)])).default([])
+    .describe(
+      "Client mode: device commands offered to the daemon's other parts (the `foxglove` output's services) while " +
+        "connected, each as `<input name>/<command>` (`/`-joined); a string or an array (a path), as `command`. " +
+        "MoaT has no command listing to discover them: name them here.",
+    ),
+  call_timeout: duration().pipe(z.number().min(1)).default(10_000).describe(
+    "Client mode: how long a call of one of `services` waits for the device's reply.",
+  ),
   max_clients,
   token: z.string().default("").describe(
     "Client mode: send `auth(token)` first (a telebus MoaT server whose daemon has a token).",
@@ -82,6 +91,9 @@ export const moatInputSchema = z.strictObject({
 }).refine((c) => c.listen !== undefined || c.command !== undefined, {
   message: "connect needs a command to stream",
   path: ["command"],
+}).refine((c) => c.services.length === 0 || c.connect !== undefined, {
+  message: "services are a device's commands: they need connect",
+  path: ["services"],
 }).refine((c) => c.token === "" || c.connect !== undefined, {
   message: "token is sent by a client (connect); the server asks for [daemon] token",
   path: ["token"],
