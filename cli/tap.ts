@@ -81,14 +81,14 @@ async function findEndpoint(base: URL, token: string | undefined): Promise<URL> 
   );
 }
 
-/** One decoded frame: a record, or an array of records (a batch). */
-function recordsOf(frame: unknown): TapRecord[] {
+/** One decoded frame: a record, or an array of records (a batch); undefined when it holds something else. */
+function recordsOf(frame: unknown): TapRecord[] | undefined {
   const items = Array.isArray(frame) ? frame : [frame];
   const out: TapRecord[] = [];
   for (const it of items) {
-    if (it === null || typeof it !== "object") continue;
+    if (it === null || typeof it !== "object") return undefined;
     const r = it as Record<string, unknown>;
-    if (typeof r.stream !== "string") continue;
+    if (typeof r.stream !== "string") return undefined;
     const time = typeof r.time === "bigint" ? r.time : BigInt(Math.round(Number(r.time ?? 0)));
     out.push({ stream: r.stream, time, data: (r.data ?? {}) as Dict });
   }
@@ -198,8 +198,12 @@ function tap(
       } catch (e) {
         return finish(1, `${shown}: a frame that is not a record: ${(e as Error).message}`);
       }
+      const records = recordsOf(frame);
+      if (!records) {
+        return finish(1, `${shown}: frames without a stream: not the telebus protocol (dataRT's /ws/client is not)`);
+      }
       let out = "";
-      for (const r of recordsOf(frame)) {
+      for (const r of records) {
         if (!select(r.stream)) continue;
         if (table) table.add(r);
         else out += toJson({ stream: r.stream, time: seconds(r.time), data: r.data }, { style: "python" }) + "\n";

@@ -121,3 +121,15 @@ Deno.test("tap without a path: the dashboard's feed when there is no websocket o
     await without.close();
   }
 });
+
+Deno.test("tap at an endpoint of another protocol (dataRT's /ws/client) stops and says so", async () => {
+  const d = await testDaemon(config({ websocket: [{ name: "datart", protocol: "datart" }] }));
+  try {
+    const r = await telebus("tap", "--url", `ws://${d.url}/ws/client`, "--count", "1");
+    assert.equal(r.code, 1, r.stderr);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /\/ws\/client: frames without a stream: not the telebus protocol/);
+  } finally {
+    await d.close();
+  }
+});
