@@ -19,6 +19,8 @@ usage: telebus [run] --config FILE       run the daemon (default command)
        telebus dump LOG [FIELDS…] [--format json|csv] [-f]
                                          print a .mpack log as NDJSON or CSV (mpacklog dump)
        telebus list LOG                  list the keys of a .mpack log (mpacklog list)
+       telebus convert IN OUT [--streams GLOB]…
+                                         convert between .mpack and .mcap, by extension
        telebus serve PATH [-p PORT]      serve the newest record to mpackview (mpacklog serve)
        telebus stats SOURCE [-m pull|sub] [-i SECONDS]
                                          rates of a ZeroMQ stream (m_stats)
@@ -68,6 +70,8 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/dump.ts")).dumpCommand(rest);
     case "list":
       return await (await import("./cli/list.ts")).listCommand(rest);
+    case "convert":
+      return await (await import("./cli/convert.ts")).convertCommand(rest);
     case "serve":
       return await (await import("./cli/serve.ts")).serveCommand(rest);
     case "moat":

@@ -31,6 +31,7 @@ import { followMpack } from "../files/mpack_follow.ts";
 import { type ProgressBar, startProgress } from "./progress.ts";
 import { appendRecordJson } from "../codecs/mpack_json.ts";
 import { StdoutWriter, writeStderrLine } from "./stdout.ts";
+import { readMcapLog } from "./mcap_log.ts";
 
 export { StdoutWriter, writeStderrLine } from "./stdout.ts";
 
@@ -77,6 +78,17 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
   } catch (err) {
     writeStderrLine(`${prog}: cannot open '${path}': ${errorMessage(err)}`);
     return 1;
+  }
+  if (path.endsWith(".mcap")) {
+    if (follow) return (writeStderrLine(`${prog}: -f does not follow an .mcap file`), 2);
+    return await readMcapLog(path, prog, {
+      onRecord: options.onRecord,
+      flush: () => out.flush(),
+      get closed() {
+        return out.closed;
+      },
+      warn: writeStderrLine,
+    });
   }
 
   const abort = new AbortController();
@@ -317,7 +329,7 @@ export function csvCell(v: Value | undefined): string {
 
 const DUMP_USAGE = `usage: PROG FILE [FIELDS...] [--format json|csv] [-f|--follow]
 
-Prints the records of an mpacklog log: a .mpack file, or the newest *.mpack file of a directory.
+Prints the records of an mpacklog log: a .mpack file, or the newest *.mpack file of a directory, or an .mcap file.
 
 arguments:
   FILE           log file or directory

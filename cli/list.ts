@@ -67,7 +67,7 @@ export function collectNewPaths(d: Dict, node: PathNode, seen: Set<string>, fres
 
 const LIST_USAGE = `usage: PROG FILE
 
-Lists the fields of an mpacklog log (a .mpack file, or the newest *.mpack file of a directory):
+Lists the fields of an mpacklog log (a .mpack file, or the newest *.mpack file of a directory) or an .mcap file:
 for each record, the a/b/c paths of its values not seen before, sorted.
 
 options:

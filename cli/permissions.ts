@@ -13,6 +13,7 @@
  * @module
  */
 import { isAbsolute, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parse } from "npm:smol-toml@^1.4.2";
 import type { TelebusConfig } from "../config/load.ts";
 import type { PermissionNeeds } from "../core/permissions.ts";
@@ -59,6 +60,31 @@ export function referencedVariables(text: string): Set<string> {
   return names;
 }
 
+/** The folder telebus runs from (its checkout, or the compiled binary's embedded tree). */
+const TELEBUS_ROOT = new URL("../", import.meta.url);
+
+/**
+ * telebus's own code, relative to its root: the folders and files of docs/architecture.md's layer table, and the
+ * npm packages (`tests/architecture_test.ts` checks that every place of the table is here).
+ */
+export const TELEBUS_CODE: readonly string[] = [
+  "main.ts",
+  "mod.ts",
+  "start.ts",
+  "version.ts",
+  "cli/",
+  "codecs/",
+  "config/",
+  "core/",
+  "files/",
+  "net/",
+  "protocol/",
+  "transports/",
+  "web/",
+  "vendor/",
+  "node_modules/",
+];
+
 /** Computes the permissions a validated configuration needs. */
 export async function permissionNeeds(config: TelebusConfig, options: NeedsOptions = {}): Promise<PermissionNeeds> {
   const cwd = options.cwd ?? Deno.cwd();
@@ -73,6 +99,9 @@ export async function permissionNeeds(config: TelebusConfig, options: NeedsOptio
   };
   const http = config.daemon.http;
   if (http && http !== "off") needs.net.add(http);
+  // deno.json turns on lazy dynamic imports (a command or transport is loaded when used, not at start-up), so
+  // Deno asks for read access to telebus's own code when it loads it: granted for the code and nothing else.
+  for (const p of TELEBUS_CODE) needs.read.add(fileURLToPath(new URL(p, TELEBUS_ROOT)));
   needs.read.add(abs(options.installedConfig ?? config.file));
   needs.read.add(abs(config.daemon.data_dir));
   needs.write.add(abs(config.daemon.data_dir));

@@ -7,6 +7,7 @@
 export * from "./msgpack.ts";
 export * from "./encoded_record.ts";
 export * from "./mpack_stream.ts";
+export * from "./recording.ts";
 export * from "./json.ts";
 export * from "./flatten.ts";
 export * from "./line_protocol.ts";
@@ -16,3 +17,4 @@ export * from "./cbor.ts";
 export * from "./moat_msgpack.ts";
 export * from "./mflow.ts";
 export * from "../core/limits.ts";
+export * from "./json_schema.ts";

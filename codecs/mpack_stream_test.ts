@@ -332,7 +332,7 @@ function readRecycled(bytes: Uint8Array, size: number): unknown[] {
 Deno.test("mpack stream: with recycle, reused read buffers give the same items as fresh ones", () => {
   const log = tornLog({ binBytes: 5000, cutAfter: 3000, records: 300 });
   const junk = new TextEncoder().encode("not a record at all, some garbage");
-  const bytes = concatBytes([log.before, junk, log.before, log.torn, log.after, log.torn.subarray(0, 50)]);
+  const bytes = concat(log.before, junk, log.before, log.torn, log.after, log.torn.subarray(0, 50));
   const fresh = (size: number) => {
     const r = new MpackStreamReader({ decode: false });
     const out: unknown[] = [];

@@ -189,3 +189,12 @@ Deno.test("architecture: every path and symbol docs/architecture.md names exists
   }
   assert.deepEqual(missing, [], `${DOC} names paths or symbols that do not exist in the repository`);
 });
+
+Deno.test("architecture: the read permission for telebus's own code covers every place of the layer table", async () => {
+  const { TELEBUS_CODE } = await import("../cli/permissions.ts");
+  const layers = layersOf(await readDoc());
+  const uncovered = layers.map((l) => l.place).filter((place) =>
+    !TELEBUS_CODE.some((code) => code.endsWith("/") ? place.startsWith(code) : place === code)
+  );
+  assert.deepEqual(uncovered, [], "cli/permissions.ts TELEBUS_CODE misses places of the layer table");
+});

@@ -5,6 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { parseConfig } from "../config/load.ts";
 import { transports } from "../transports/mod.ts";
 import {
@@ -14,6 +15,7 @@ import {
   type PermissionNeeds,
   permissionNeeds,
   referencedVariables,
+  TELEBUS_CODE,
   templateFolder,
 } from "../cli/permissions.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
@@ -69,7 +71,15 @@ listen = "0.0.0.0:4747"
   const needs = await permissionNeeds(config, { cwd: "/srv/tb", text });
   assert.deepEqual([...needs.net].sort(), ["0.0.0.0:4747", "127.0.0.1:9100"]);
   // data/logs lies inside data_dir: it adds nothing.
-  assert.deepEqual([...needs.read].sort(), ["/etc/tb/t.toml", "/srv/tb/data", "/srv/tb/logs", "/var/log/robot"]);
+  // Besides telebus's own code (lazy imports load it when used), only what the config names.
+  const code = new Set(TELEBUS_CODE.map((p) => fileURLToPath(new URL(p, new URL("../", import.meta.url)))));
+  assert.deepEqual([...code].filter((p) => !needs.read.has(p)), [], "read access to each place of telebus's code");
+  assert.deepEqual([...needs.read].filter((p) => !code.has(p)).sort(), [
+    "/etc/tb/t.toml",
+    "/srv/tb/data",
+    "/srv/tb/logs",
+    "/var/log/robot",
+  ]);
   assert.deepEqual([...needs.write].sort(), ["/srv/tb/data", "/srv/tb/logs"]);
   assert.deepEqual([...needs.env].sort(), [...BUILTIN_ENV, "ROBOT_LOGS"].sort());
   assert.deepEqual([...needs.sys], ["hostname"]);
@@ -259,7 +269,13 @@ flush_interval = "100ms"
     const env = { INFLUX_URL: mock.url };
     const flags = await printedFlags("t.toml", dir, env);
     assert.ok(flags.some((f) => f.startsWith("--allow-net=") && f.includes(new URL(mock.url).host)), flags.join(" "));
-    assert.ok(!flags.some((f) => f.startsWith("--allow-read=") && f.includes(ROOT)), "no read access to the sources");
+    // Read access in the checkout: telebus's code (TELEBUS_CODE) and the config's folder, never the checkout itself.
+    const reads = flags.find((f) => f.startsWith("--allow-read="))!.slice("--allow-read=".length).split(",");
+    const inCheckout = reads.filter((p) => p.startsWith(ROOT) && !p.startsWith(dir));
+    assert.ok(
+      inCheckout.length > 0 && inCheckout.every((p) => TELEBUS_CODE.some((c) => p === ROOT + c)),
+      inCheckout.join(" "),
+    );
     const d = await startWithFlags(flags, "t.toml", dir, env);
     await until("points written through the sending thread", () => Promise.resolve(mock.writtenLines.length >= 100));
     assert.equal(await d.stop(), 0, d.log());

@@ -11,7 +11,9 @@ import type { TransportRegistry } from "../core/transport.ts";
 export const transports: TransportRegistry = {
   generator: () => import("./generator/mod.ts"),
   mpack_tail: () => import("./mpack_tail/mod.ts"),
+  replay: () => import("./replay/mod.ts"),
   mpack_file: () => import("./mpack_file/mod.ts"),
+  mcap: () => import("./mcap/mod.ts"),
   mpack_serve: () => import("./mpack_serve/mod.ts"),
   websocket: () => import("./websocket/mod.ts"),
   dashboard: () => import("./dashboard/mod.ts"),

@@ -18,7 +18,7 @@ import type { Output, OutputContext } from "../../core/transport.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { concatBytes } from "../../core/bytes.ts";
 import type { MpackFileConfig } from "./schema.ts";
-import { exists, hostName, type OpenMode, pickPath, syncDir } from "./paths.ts";
+import { exists, hostName, type OpenMode, pickPath, syncDir } from "../../core/path_template.ts";
 import { repairMpackTail } from "./tail_repair.ts";
 import { RecordSplicer } from "./splice.ts";
 import {
@@ -32,7 +32,7 @@ import {
   STATE_SAVE_MS,
 } from "./state.ts";
 
-export { expandPathTemplate, type PathValues, withNumberSuffix } from "./paths.ts";
+export { expandPathTemplate, type PathValues, withNumberSuffix } from "../../core/path_template.ts";
 export { repairMpackTail, type TailKind, type TailRepair } from "./tail_repair.ts";
 export type { MpackFileMark, MpackFileState } from "./state.ts";
 

@@ -5,35 +5,22 @@
  */
 import { z } from "npm:zod@^4.1.12";
 import { byteSize, duration, flag, outputCommon } from "../../config/schema.ts";
+import { placeholderProblem } from "../../core/path_template.ts";
 
 /** When written bytes are forced to disk. */
 export const FSYNC_POLICIES = ["never", "interval", "every_batch"] as const;
 /** One of {@linkcode FSYNC_POLICIES}. */
 export type FsyncPolicy = typeof FSYNC_POLICIES[number];
 
-/** The placeholders a `path` template may hold. */
-export const PATH_PLACEHOLDERS = ["name", "date", "time", "datetime", "started", "seq", "host"] as const;
-
-/** Names every `{...}` of a template that is not a known placeholder. */
-function unknownPlaceholders(template: string): string[] {
-  const known: readonly string[] = PATH_PLACEHOLDERS;
-  return [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((p) => !known.includes(p));
-}
+export { PATH_PLACEHOLDERS } from "../../core/path_template.ts";
 
 /** Schema of one `[[outputs.mpack_file]]` table. */
 export const mpackFileSchema = z.strictObject({
   ...outputCommon,
   path: z.string().min(1).refine((p) => !p.endsWith("/"), "path must name a file, not a folder")
     .superRefine((p, ctx) => {
-      const bad = unknownPlaceholders(p);
-      if (bad.length > 0) {
-        ctx.addIssue({
-          code: "custom",
-          message: `unknown placeholder ${bad.map((b) => `{${b}}`).join(", ")}; known: ${
-            PATH_PLACEHOLDERS.map((k) => `{${k}}`).join(" ")
-          }`,
-        });
-      }
+      const problem = placeholderProblem(p);
+      if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
     }).describe(
       "File-name template, e.g. `data/telemetry-{datetime}-{seq}.mpack` (placeholders: README, _Path template_). " +
         "Relative paths are relative to the working directory; parent folders are created.",

@@ -5,7 +5,7 @@
  * @module
  */
 import { dirname } from "node:path";
-import { syncDir } from "./paths.ts";
+import { syncDir } from "../../core/path_template.ts";
 
 /** A place in one file: `path` (inode `ino`) holds whole records up to `size` bytes. */
 export interface FileEnd {

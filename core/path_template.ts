@@ -1,10 +1,28 @@
 /**
- * The `mpack_file` output's file names: path templates, `.N` suffixes, the
- * next free name, and the file-system checks that go with them.
+ * File names of the file outputs (`mpack_file`, `mcap`): path templates, `.N`
+ * suffixes, the next free name, and the file-system checks that go with them.
  *
  * @module
  */
 import { basename, dirname } from "node:path";
+
+/** The placeholders a `path` template may hold. */
+export const PATH_PLACEHOLDERS = ["name", "date", "time", "datetime", "started", "seq", "host"] as const;
+
+/** Names every `{...}` of a template that is not a known placeholder. */
+export function unknownPlaceholders(template: string): string[] {
+  const known: readonly string[] = PATH_PLACEHOLDERS;
+  return [...template.matchAll(/\{([^{}]*)\}/g)].map((m) => m[1]).filter((p) => !known.includes(p));
+}
+
+/** What is wrong with a path template's placeholders, for a schema's error; undefined when nothing is. */
+export function placeholderProblem(template: string): string | undefined {
+  const bad = unknownPlaceholders(template);
+  if (bad.length === 0) return undefined;
+  return `unknown placeholder ${bad.map((b) => `{${b}}`).join(", ")}; known: ${
+    PATH_PLACEHOLDERS.map((k) => `{${k}}`).join(" ")
+  }`;
+}
 
 /** Values substituted into a path template. */
 export interface PathValues {
