@@ -88,7 +88,7 @@ Deno.test("openRecording: garbage and a torn end are reported with file and offs
 
 Deno.test("openRecording: an unknown extension throws at once; a missing file names itself", async () => {
   assert.throws(() => openRecording("run.csv"), /cannot read recording run\.csv: "\.csv" is no recording format/);
-  assert.throws(() => openRecording("run"), /no extension \(known: \.mpack\)/);
+  assert.throws(() => openRecording("run"), /no extension \(known: \.mpack, \.mcap\)/);
   await withFile(encodeMsgpack({ time: 1 }), async (path) => {
     assert.equal((await all(path)).length, 1, "the extension is matched case-blind");
   }, "R.MPACK");

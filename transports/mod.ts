@@ -23,4 +23,5 @@ export const transports: TransportRegistry = {
   influxdb: () => import("./influxdb/mod.ts"),
   zmq: () => import("./zmq/mod.ts"),
   moat_cmd: () => import("./moat_cmd/mod.ts"),
+  foxglove: () => import("./foxglove/mod.ts"),
 };
