@@ -36,6 +36,10 @@ usage: telebus [run] --config FILE       run the daemon (default command)
        telebus transports [TYPE]         the transport types, or one type's options with defaults
        telebus moat call|stream HOST:PORT CMD [ARG…] [--codec cbor|msgpack]
                                          call a MoaT-Cmd command, or print its stream as JSON lines
+       telebus tap [GLOB…] [--url URL] [--token T] [--count N] [--format json|table]
+                                         print the live records of a running daemon
+       telebus top [--url URL] [--token T] [--once]
+                                         rates, queues, drops and errors of a running daemon
        telebus --version
 
 Run "telebus COMMAND --help" for a command's options.`;
@@ -86,6 +90,10 @@ export async function main(args: string[]): Promise<number> {
       return await (await import("./cli/permissions.ts")).permissionsCommand(rest);
     case "transports":
       return await (await import("./cli/transports.ts")).transportsCommand(rest);
+    case "tap":
+      return await (await import("./cli/tap.ts")).tapCommand(rest);
+    case "top":
+      return await (await import("./cli/top.ts")).topCommand(rest);
     default:
       if (cmd.startsWith("-")) return await (await import("./cli/run.ts")).runCommand(args);
       console.error(`telebus: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
