@@ -34,15 +34,14 @@ export const MCAP_DECOMPRESS: McapTypes.DecompressHandlers = {
   lz4: (data, size) => lz4.decompress(data, Number(size)),
 };
 
+/** Level 1: a recorder must keep up; the ratio differs little on telemetry. */
+const ZSTD_OPTIONS = { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } };
+
 /** Compresses a chunk's records; the result and the name MCAP records for it. */
 export function compressChunk(kind: McapCompression, data: Uint8Array): { compression: string; data: Uint8Array } {
   switch (kind) {
     case "zstd":
-      // Level 1: a recorder must keep up; the ratio differs little on telemetry.
-      return {
-        compression: "zstd",
-        data: zlib.zstdCompressSync(data, { params: { [zlib.constants.ZSTD_c_compressionLevel]: 1 } }),
-      };
+      return { compression: "zstd", data: zlib.zstdCompressSync(data, ZSTD_OPTIONS) };
     case "lz4":
       return { compression: "lz4", data: lz4.compress(data) };
     default:
@@ -186,7 +185,9 @@ export class McapEncoder {
     if (c.bytes.buffer !== this.#chunkView.buffer) this.#chunkView = new DataView(c.bytes.buffer);
     const v = this.#chunkView;
     v.setUint8(offset, OP_MESSAGE);
-    v.setBigUint64(offset + 1, BigInt(MESSAGE_HEAD - 9 + data.length), true);
+    // The u64 length as two u32 (no bigint per message); a message is far below 4 GiB.
+    v.setUint32(offset + 1, MESSAGE_HEAD - 9 + data.length, true);
+    v.setUint32(offset + 5, 0, true);
     v.setUint16(offset + 9, channelId, true);
     v.setUint32(offset + 11, seq >>> 0, true);
     v.setBigUint64(offset + 15, logTime, true);
@@ -227,7 +228,8 @@ export class McapEncoder {
       o += 15;
       for (let i = 0; i < times.length; i++, o += 16) {
         v.setBigUint64(o, times[i], true);
-        v.setBigUint64(o + 8, BigInt(at[i]), true);
+        v.setUint32(o + 8, at[i], true); // an offset in a chunk buffer: below 4 GiB
+        v.setUint32(o + 12, 0, true);
       }
       times.length = 0;
       at.length = 0;
@@ -240,7 +242,10 @@ export class McapEncoder {
   flush(): Uint8Array {
     if (this.#chunkMessages === 0) return new Uint8Array(0);
     const raw = this.#chunk.bytes.subarray(0, this.#chunk.length);
-    const { compression, data } = compressChunk(this.#compression, raw);
+    return this.#closeChunk(raw, compressChunk(this.#compression, raw));
+  }
+
+  #closeChunk(raw: Uint8Array, { compression, data }: { compression: string; data: Uint8Array }): Uint8Array {
     const chunkStartOffset = this.#position;
     const chunkLength = this.#rb.writeChunk({
       messageStartTime: this.#chunkStart,
@@ -322,9 +327,9 @@ export class McapEncoder {
     return out;
   }
 
-  /** The builder's bytes as a copy, counted into the position and the data section's CRC. */
+  /** The builder's bytes (a copy), counted into the position and the data section's CRC. */
   #take(): Uint8Array {
-    const b = this.#rb.buffer.slice();
+    const b = this.#rb.buffer; // already a copy
     this.#rb.reset();
     this.#count(b);
     return b;

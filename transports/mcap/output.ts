@@ -161,7 +161,7 @@ export class McapOutput implements Output {
           continue;
         }
         let enc = this.#enc!;
-        if (enc.messages > 0 && enc.position + enc.pendingBytes + bytes.length > limit) {
+        if (limit !== Infinity && enc.messages > 0 && enc.position + enc.pendingBytes + bytes.length > limit) {
           await this.#rotate(now);
           enc = this.#enc!;
         }
