@@ -6,7 +6,9 @@
  * Prints records/s of each and its ratio to `mpack_file` on the same input, and checks that every MCAP file opens
  * indexed with every record.
  *
- *   deno run -A bench/mcap_throughput.ts [--records 200000] [--rounds 3]
+ *   deno run -A bench/mcap_throughput.ts [--records 200000] [--rounds 3] [--inputs tail,generator] [--only TEXT]
+ *
+ * `--only` keeps `mpack_file` and the configurations whose label holds TEXT (e.g. `json, zstd`), for profiling.
  *
  * @module
  */
@@ -19,7 +21,12 @@ import { writeTelemetryLog } from "./fixtures.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
-  options: { records: { type: "string", default: "200000" }, rounds: { type: "string", default: "3" } },
+  options: {
+    records: { type: "string", default: "200000" },
+    rounds: { type: "string", default: "3" },
+    inputs: { type: "string", default: "tail,generator" },
+    only: { type: "string" },
+  },
 });
 const N = Number(values.records);
 const ROUNDS = Number(values.rounds);
@@ -36,13 +43,14 @@ interface Case {
   table: Record<string, unknown>;
 }
 
-const CASES: Case[] = [
+const ALL_CASES: Case[] = [
   { label: "mpack_file", type: "mpack_file", table: { fsync: "never" } },
   { label: "mcap msgpack, zstd", type: "mcap", table: { encoding: "msgpack", compression: "zstd" } },
   { label: "mcap json, zstd (default)", type: "mcap", table: { encoding: "json", compression: "zstd" } },
   { label: "mcap json, lz4", type: "mcap", table: { encoding: "json", compression: "lz4" } },
   { label: "mcap json, none", type: "mcap", table: { encoding: "json", compression: "none" } },
 ];
+const CASES = ALL_CASES.filter((c, i) => i === 0 || values.only === undefined || c.label.includes(values.only));
 
 const INPUTS = {
   tail: { mpack_tail: [{ name: "tail", path: src, from: "start" }] },
@@ -70,7 +78,8 @@ async function run(input: InputName, c: Case, round: number, i: number): Promise
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const rate = (xs: number[]) => N / (median(xs) / 1000);
-for (const input of Object.keys(INPUTS) as InputName[]) {
+for (const input of values.inputs.split(",") as InputName[]) {
+  if (!(input in INPUTS)) throw new Error(`unknown input ${input}`);
   const times = CASES.map(() => [] as number[]);
   const sizes = CASES.map(() => 0);
   for (let r = 0; r < ROUNDS; r++) {

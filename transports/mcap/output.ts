@@ -22,6 +22,7 @@ import { exists, hostName, pickPath, syncDir } from "../../core/path_template.ts
 import { McapEncoder } from "../../codecs/mcap.ts";
 import { recordMsgpack } from "../../codecs/msgpack.ts";
 import { toCompactJson } from "../../codecs/json_compact.ts";
+import { appendRecordJson, ByteBuffer, KeyTable } from "../../codecs/mpack_json.ts";
 import { recordJsonSchema } from "../../codecs/json_schema.ts";
 import type { McapConfig } from "./schema.ts";
 import { finishTornMcap, writeAll } from "./repair.ts";
@@ -54,6 +55,10 @@ export class McapOutput implements Output {
   /** Writes the open chunk `flush_interval` after its first message. */
   #timer?: ReturnType<typeof setTimeout>;
   #closed = false;
+  /** Reused for each message's JSON text (the encoder copies it into the chunk): no allocation per record. */
+  readonly #json = new ByteBuffer(1 << 16);
+  /** Keys of the records whose JSON is written from their MessagePack bytes, interned once. */
+  readonly #keys = new KeyTable();
   /** Serialises writes, timed flushes, rotations and close. */
   #lock: Promise<unknown> = Promise.resolve();
 
@@ -149,14 +154,14 @@ export class McapOutput implements Output {
       for (const r of records) {
         let bytes: Uint8Array;
         try {
-          bytes = json ? encoder.encode(toCompactJson(r.data)) : recordMsgpack(r);
+          bytes = json ? this.#jsonOf(r) : recordMsgpack(r);
         } catch (e) {
           // A record that cannot be encoded costs only itself.
           this.#rejects.rejectError(r, e, { path: this.#path });
           continue;
         }
         let enc = this.#enc!;
-        if (enc.messages > 0 && enc.position + enc.pendingBytes + bytes.length > limit) {
+        if (limit !== Infinity && enc.messages > 0 && enc.position + enc.pendingBytes + bytes.length > limit) {
           await this.#rotate(now);
           enc = this.#enc!;
         }
@@ -172,6 +177,22 @@ export class McapOutput implements Output {
       this.#stats.errors++;
       throw e;
     }
+  }
+
+  /**
+   * The record's JSON text in the reused buffer (valid until the next call): written from the MessagePack bytes the
+   * record came as when it has them (no decoding; Python-style spacing), else `toCompactJson` of its dictionary.
+   */
+  #jsonOf(r: BusRecord): Uint8Array {
+    const sink = this.#json;
+    sink.length = 0;
+    const mp = r.encoded?.msgpack;
+    // appendRecordJson ends the text with a newline, which the message leaves out.
+    if (mp && appendRecordJson(sink, mp, 0, mp.length, this.#keys)) return sink.bytes.subarray(0, sink.length - 1);
+    const text = toCompactJson(r.data);
+    sink.reserve(3 * text.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
+    sink.length = encoder.encodeInto(text, sink.bytes).written;
+    return sink.bytes.subarray(0, sink.length);
   }
 
   #addChannel(r: BusRecord): number {

@@ -7,6 +7,9 @@ import { PartStats } from "../../core/stats.ts";
 import type { OutputContext } from "../../core/transport.ts";
 import { decodeMcapMessage, openIndexedMcap, readMcapRecords } from "../../codecs/mcap_read.ts";
 import { until } from "../../testing/mod.ts";
+import { EncodedRecord } from "../../codecs/encoded_record.ts";
+import { encodeMsgpack } from "../../codecs/msgpack.ts";
+import { toJson } from "../../codecs/json.ts";
 import { McapOutput } from "./output.ts";
 import { type McapConfig, mcapSchema } from "./schema.ts";
 import { hasFooter } from "./repair.ts";
@@ -56,6 +59,11 @@ function rec(stream: string, i: number, extra: Dict = {}): BusRecord {
   );
 }
 
+/** The JSON text of a map as `toJson` prints it, as bytes. */
+function encodeJson(d: Dict): Uint8Array {
+  return new TextEncoder().encode(toJson(d));
+}
+
 /** Every message of a file through McapIndexedReader, as [topic, time, data]. */
 async function readIndexed(path: string): Promise<[string, bigint, Dict][]> {
   const { reader, close } = await openIndexedMcap(path);
@@ -77,6 +85,46 @@ async function mcapFiles(dir: string): Promise<string[]> {
   for await (const e of Deno.readDir(dir)) if (e.name.endsWith(".mcap")) names.push(join(dir, e.name));
   return names.sort();
 }
+
+Deno.test("json: records that came as MessagePack bytes are written from the bytes, the same maps as decoded", async () => {
+  await withEnv(async (env) => {
+    const path = join(env.dir, "rec.mcap");
+    const out = await env.open({ path, chunk_size: 2048 });
+    const maps: Dict[] = [];
+    for (let i = 0; i < 200; i++) {
+      maps.push({
+        seq: i,
+        v: i * 0.25 - 7.1,
+        s: i % 2 ? "é\u{1F600}" : 'a"b',
+        big: 2n ** 63n + BigInt(i),
+        neg: -0,
+        l: [1, 2.5],
+      });
+    }
+    // A date is a MessagePack timestamp, which the byte walk leaves to the decoder: that record takes the other path.
+    maps.push({ seq: 200, when: new Date(1_700_000_000_000) });
+    const records = maps.map((d, i) =>
+      new EncodedRecord("tail", 1_700_000_000_000_000_000n + BigInt(i), encodeMsgpack(d), "in")
+    );
+    await out.write(records);
+    await out.close();
+    const got = await readIndexed(path);
+    assert.deepEqual(got.map(([, , d]) => d), records.map((r) => decodeMcapMessage(encodeJson(r.data), "json")));
+    assert.equal(got.length, 201);
+    assert.equal(got[0][2].s, 'a"b');
+    assert.equal(got[1][2].s, "é\u{1F600}");
+    // Written from the bytes: the walk's Python-style spacing, where toJson would print compact JSON.
+    const { reader, close } = await openIndexedMcap(path);
+    try {
+      for await (const m of reader.readMessages()) {
+        assert.match(new TextDecoder().decode(m.data), /^\{"seq": 0, "v": -7\.1, /);
+        break;
+      }
+    } finally {
+      close();
+    }
+  });
+});
 
 for (const compression of ["zstd", "lz4", "none"] as const) {
   for (const encoding of ["json", "msgpack"] as const) {
