@@ -52,7 +52,8 @@ flush_interval = "${FLUSH_MS}ms"
           kills.push(Date.now());
           assert.notEqual(await d.stop("SIGKILL"), 0);
         } else assert.equal(await d.stop("SIGTERM"), 0, d.log);
-        if (run > 0) assert.match(d.log, /finished a file left without its summary/);
+        // No check that this restart repaired a file: a kill between a rotation's footer and the next file leaves
+        // none torn. Repair itself is tested in output_test.ts; here every file must open indexed (below).
       } catch (e) {
         await d.stop("SIGKILL").catch(() => {});
         throw e;
