@@ -105,6 +105,22 @@ export interface Snapshot {
   up?: number;
 }
 
+/** An input's or output's row: its name from the label named after its kind, the other labels as `where`. */
+function partRow(kind: string, labels: Record<string, string>) {
+  const { reason: _reason, type = "", ...others } = labels;
+  const name = others[kind];
+  delete others[kind];
+  return { name, type, where: Object.entries(others).map(([k, v]) => `${k}=${v}`).join(",") };
+}
+
+/**
+ * A processor's row, from `core/stats.ts`'s labels `{kind,part,processor,index}`: processors have no name of their
+ * own, so it is named by its part and place in the part's list (`up[0]`), with the part's kind as `where`.
+ */
+function processorRow(labels: Record<string, string>) {
+  return { name: `${labels.part}[${labels.index ?? 0}]`, type: labels.processor ?? "", where: labels.kind ?? "" };
+}
+
 /** Groups the samples of `text` into one row per part. */
 export function snapshotOf(text: string): Snapshot {
   const parts = new Map<string, PartCounters>();
@@ -115,10 +131,9 @@ export function snapshotOf(text: string): Snapshot {
     else if (s.name === "telebus_up") snap.up = s.value;
     const kind = PART_KINDS.find((k) => s.name.startsWith(`telebus_${k}_`) && k in s.labels);
     if (!kind) continue;
-    const { reason: _reason, type = "", ...others } = s.labels;
-    const name = others[kind];
-    delete others[kind];
-    const where = Object.entries(others).map(([k, v]) => `${k}=${v}`).join(",");
+    const { name, type, where } = kind === "processor" && "part" in s.labels
+      ? processorRow(s.labels)
+      : partRow(kind, s.labels);
     const key = JSON.stringify([kind, name, type, where]);
     let p = parts.get(key);
     if (!p) {
@@ -127,6 +142,7 @@ export function snapshotOf(text: string): Snapshot {
     }
     switch (s.name.slice(`telebus_${kind}_`.length)) {
       case "records_total":
+      case "records_in_total": // a processor's: what came in is its rate
         p.records = s.value;
         break;
       case "bytes_total":

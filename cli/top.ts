@@ -97,7 +97,7 @@ export function render(url: string, now: Sample, before?: Sample): string[] {
       p.type,
       before ? human(rate(p.records, b?.records)) : "…",
       human(p.records),
-      before ? human(rate(p.bytes, b?.bytes), "B") : "…",
+      p.kind === "processor" ? "" : before ? human(rate(p.bytes, b?.bytes), "B") : "…", // processors count no bytes
       queue,
       fill,
       human(p.dropped),

@@ -1,7 +1,7 @@
 /** `telebus top` against a running daemon, and its reading of `/metrics`. */
 import assert from "node:assert/strict";
 import { join } from "node:path";
-import { PartStats, renderPrometheus } from "../core/stats.ts";
+import { PartStats, ProcessorStats, renderPrometheus } from "../core/stats.ts";
 import { snapshotOf } from "../cli/prometheus.ts";
 import { render } from "../cli/top.ts";
 import { freePort, testDaemon, until } from "../testing/mod.ts";
@@ -33,7 +33,7 @@ async function daemon(dir: string, extra: Record<string, unknown> = {}) {
     daemon: extra,
     inputs: { generator: [{ name: "robot", rate: 200, keys: 4 }] },
     outputs: {
-      websocket: [{ name: "live" }],
+      websocket: [{ name: "live", processors: [{ type: "every", n: 2 }] }],
       mpack_file: [{ name: "log", path: join(dir, "t-{datetime}.mpack"), queue_records: 5000 }],
     },
   });
@@ -69,6 +69,11 @@ Deno.test("top --once: the generator and both outputs with nonzero rates, totals
       assert.equal(number(out[5]), name === "log" ? 5000 : 10000, `${name} queue capacity`);
       assert.deepEqual([out[7], out[8], out[9]], ["0", "0", "0"], "no drops, errors or rejects");
     }
+    // The websocket output's `every` processor: its row, named by its part and place, sees every record and drops half.
+    const proc = row(/^processor +live\[0\] \(output\) +every +(\S+) +(\S+) +(\S+) +0 +0$/);
+    assert.ok(number(proc[1]) > 20 && number(proc[1]) < 2000, `processor rate ${proc[1]}`);
+    assert.ok(number(proc[2]) > 0, `processor records ${proc[2]}`);
+    assert.ok(number(proc[3]) > 0, `processor drops ${proc[3]}`);
   } finally {
     await d.close();
     await Deno.remove(dir, { recursive: true });
@@ -135,6 +140,9 @@ Deno.test("top reads core/stats.ts's metrics: drops by reason, rejects, queues, 
   const output = new PartStats("output", "up", "mqtt");
   output.gauges.set("queue_records", () => 250);
   output.gauges.set("queue_capacity_records", () => 1000);
+  // The processor's series come from core/stats.ts itself, so a change of its labels breaks this test.
+  const thin = new ProcessorStats(0, "throttle");
+  output.processors = [thin, new ProcessorStats(1, "every")];
   const at = (records: number, dropped: number) => {
     input.records = records;
     output.records = records / 2;
@@ -142,25 +150,34 @@ Deno.test("top reads core/stats.ts's metrics: drops by reason, rejects, queues, 
     output.drop("drop_oldest", dropped);
     output.drop("latest", 1);
     output.reject("too_deep", 2);
-    // A processor's series, as the processors may add them: its own label, the part it belongs to.
-    const proc = `telebus_processor_records_total{processor="thin",type="throttle",output="up"} ${records / 10}\n` +
-      `telebus_processor_dropped_total{processor="thin",type="throttle",output="up"} ${dropped}\n`;
-    return renderPrometheus([input, output], { up: 1, bus_records_total: records }) + proc;
+    thin.in = records / 10;
+    thin.out = records / 10 - dropped;
+    thin.dropped = dropped;
+    return renderPrometheus([input, output], { up: 1, bus_records_total: records });
   };
   const a = snapshotOf(at(1000, 10)), b = snapshotOf(at(3000, 30));
   assert.equal(b.bus, 3000);
   assert.equal(b.up, 1);
-  const [i, o, p] = b.parts;
+  const [i, o, p, q] = b.parts;
   assert.deepEqual([i.kind, i.name, i.type, i.records, i.dropped], ["input", "robot", "generator", 3000, 0]);
   assert.deepEqual([o.kind, o.records, o.dropped, o.rejected, o.queue, o.capacity], ["output", 1500, 31, 4, 250, 1000]);
   assert.deepEqual([p.kind, p.name, p.type, p.where, p.records, p.dropped], [
     "processor",
-    "thin",
+    "up[0]",
     "throttle",
-    "output=up",
+    "output",
     300,
     30,
   ]);
+  assert.deepEqual([q.kind, q.name, q.type, q.where, q.records, q.dropped], [
+    "processor",
+    "up[1]",
+    "every",
+    "output",
+    0,
+    0,
+  ]);
+  assert.equal(b.parts.length, 4);
   const lines = render("http://x", { snap: b, at: 2000 }, { snap: a, at: 0 });
   assert.match(lines[0], /^telebus top — http:\/\/x +running +bus 1000 rec\/s/);
   assert.match(lines.find((l) => l.startsWith("input"))!, /^input +robot +generator +1000 +3000 /);
@@ -168,5 +185,5 @@ Deno.test("top reads core/stats.ts's metrics: drops by reason, rejects, queues, 
     lines.find((l) => l.startsWith("output"))!,
     /^output +up +mqtt +500 +1500 +0B +250\/1000 +25% +31 +0 +4$/,
   );
-  assert.match(lines.find((l) => l.startsWith("processor"))!, /^processor +thin \(output=up\) +throttle +100 +300 /);
+  assert.match(lines.find((l) => l.startsWith("processor"))!, /^processor +up\[0\] \(output\) +throttle +100 +300 /);
 });
