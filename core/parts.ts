@@ -13,7 +13,7 @@ import type { Logger } from "./log.ts";
 import { type HttpServer, PartRoutes } from "./http.ts";
 import type { FileCheckpointStore } from "./checkpoint.ts";
 import type { Input, InputContext, Output, OutputContext } from "./transport.ts";
-import { attachOptions, type OutputTable, type PartPlan } from "./plan.ts";
+import { attachOptions, type OutputTable, type PartPlan, tlsOf } from "./plan.ts";
 import type { DaemonConfig } from "../config/types.ts";
 import { within } from "./async.ts";
 import { ProcessorChain } from "../processors/chain.ts";
@@ -96,6 +96,7 @@ export class Parts {
       http: routes,
       parts: () => this.stats,
       token: d.token,
+      tls: tlsOf(d),
       commands: this.commands,
     };
     try {

@@ -71,6 +71,8 @@ export interface OutputContext {
   readonly parts?: () => readonly PartStats[];
   /** The daemon's `token` (empty: none): outputs with listeners of their own must ask peers for it too. */
   readonly token?: string;
+  /** The daemon's `tls_cert`/`tls_key`, if set: outputs with listeners of their own may serve TLS with them too. */
+  readonly tls?: { certFile: string; keyFile: string };
   /** The daemon's callable commands, for outputs that let their clients call them. */
   readonly commands?: CommandRegistry;
 }

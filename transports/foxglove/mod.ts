@@ -22,8 +22,9 @@ export const transport: TransportDefinition = defineTransport({
     schema: foxgloveSchema,
     create: (config, ctx) => FoxgloveOutput.create(config, ctx),
     checkDaemon: checkServices,
-    permissions: (c, needs) => {
+    permissions: (c, needs, ctx) => {
       needs.net.add(c.listen);
+      for (const f of [c.tls_cert, c.tls_key]) if (f !== "") needs.read.add(ctx.path(f));
     },
   },
 });

@@ -16,7 +16,7 @@
  */
 import type { Output, OutputContext } from "../../core/transport.ts";
 import type { BusRecord } from "../../core/record.ts";
-import { HttpServer } from "../../core/http.ts";
+import { HttpServer, isLoopback } from "../../core/http.ts";
 import { within } from "../../core/async.ts";
 import { RecordRejects } from "../../core/reject.ts";
 import { VERSION } from "../../version.ts";
@@ -55,7 +55,8 @@ export class FoxgloveOutput implements Output {
     this.#ctx = ctx;
     this.#channels = new ChannelTable(config.max_channels);
     this.#rejects = new RecordRejects(ctx.stats, ctx.log);
-    this.#http = new HttpServer(ctx.log, { token: ctx.token || undefined, corsOrigins: config.origins });
+    const tls = config.tls_cert ? { certFile: config.tls_cert, keyFile: config.tls_key } : ctx.tls;
+    this.#http = new HttpServer(ctx.log, { token: ctx.token || undefined, corsOrigins: config.origins, tls });
     this.#http.route("/*", (req) => this.#upgrade(req));
     if (config.services && ctx.commands) {
       const services = this.#services = new ServiceTable(ctx.commands);
@@ -77,7 +78,13 @@ export class FoxgloveOutput implements Output {
     if (refused) throw new Error(refused.message);
     const out = new FoxgloveOutput(config, ctx);
     const addr = out.#http.listen(config.listen);
-    ctx.log.info("Foxglove WebSocket server", { listen: `${addr.hostname}:${addr.port}` });
+    ctx.log.info("Foxglove WebSocket server", { listen: `${addr.hostname}:${addr.port}`, tls: out.#http.secure });
+    if (!out.#http.secure && !isLoopback(addr.hostname)) {
+      ctx.log.warn(
+        "the Foxglove listener is reachable from other machines without TLS: the data (and any token) " +
+          "cross the network in clear; set tls_cert and tls_key (here or in [daemon])",
+      );
+    }
     return out;
   }
 

@@ -37,6 +37,15 @@ export const foxgloveSchema = z.strictObject({
   max_message_bytes: byteSize().pipe(z.number().int().min(16)).default(64 * 1024).describe(
     "Largest message accepted from a client; a larger one closes that client (1009).",
   ),
+  tls_cert: z.string().default("").describe(
+    "PEM certificate chain file: the listener then speaks TLS (`wss://`), so the token and the data do not cross " +
+      "the network in clear; the Foxglove web app, served over https, needs it for any address but localhost. " +
+      "Empty: the daemon's `tls_cert` and `tls_key` if set, else plain `ws://`.",
+  ),
+  tls_key: z.string().default("").describe("The PEM private key of `tls_cert`."),
+}).refine((c) => (c.tls_cert === "") === (c.tls_key === ""), {
+  message: "set both tls_cert and tls_key (or neither)",
+  path: ["tls_cert"],
 });
 
 /** The parsed `[[outputs.foxglove]]` table. */
