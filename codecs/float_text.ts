@@ -55,10 +55,11 @@ export function floatText(): FloatText {
     start,
     bytes: new Uint8Array(memory.buffer),
     reserve(n: number): void {
-      const need = start + n - memory.buffer.byteLength;
+      // Called per record: the size is read from the view (`memory.buffer` is a slower getter).
+      const need = start + n - ft.bytes.length;
       if (need <= 0) return;
       // Growing replaces the buffer; at least doubling keeps the number of replacements small.
-      memory.grow(Math.max(Math.ceil(need / 65536), memory.buffer.byteLength / 65536));
+      memory.grow(Math.max(Math.ceil(need / 65536), ft.bytes.length / 65536));
       ft.bytes = new Uint8Array(memory.buffer);
     },
   };

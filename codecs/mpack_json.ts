@@ -311,37 +311,71 @@ function writeValue(p: number, depth: number): number {
 }
 
 function writeArray(p: number, n: number, depth: number): number {
-  out[op++] = 0x5b;
+  const d = out;
+  const b = src;
+  let o = op;
+  d[o++] = 0x5b;
   for (let i = 0; i < n; i++) {
     if (i > 0) {
-      out[op++] = 0x2c;
-      out[op++] = 0x20;
+      d[o++] = 0x2c;
+      d[o++] = 0x20;
     }
+    // Lists of floats (vectors, samples) as in writeMap.
+    if (b[p] === 0xcb) {
+      const v = view.getFloat64(p + 1);
+      const a = v < 0 ? -v : v;
+      if (a >= 1e-4 && a < 1e16 && v !== (v | 0)) {
+        o = fixed(v, o);
+        p += 9;
+        continue;
+      }
+    }
+    op = o;
     p = writeValue(p, depth + 1);
     if (p < 0) return -1;
+    o = op;
   }
-  out[op++] = 0x5d;
+  d[o++] = 0x5d;
+  op = o;
   return p;
 }
 
 function writeMap(p: number, n: number, depth: number): number {
-  out[op++] = 0x7b;
+  // The output position is kept in a local between calls: a module variable is loaded and stored at every byte.
+  const d = out;
+  let o = op;
+  d[o++] = 0x7b;
   const seq = nextMapSeq();
+  const b = src;
+  const json = keys.json;
   let prev = -1;
   for (let i = 0; i < n; i++) {
     if (i > 0) {
-      out[op++] = 0x2c;
-      out[op++] = 0x20;
+      d[o++] = 0x2c;
+      d[o++] = 0x20;
     }
-    p = readKey(src, keys, p, depth, seq, prev);
+    p = readKey(b, keys, p, depth, seq, prev);
     if (p < 0) return -1;
     prev = keyId;
-    const k = keys.json[keyId];
-    for (let j = 0; j < k.length; j++) out[op++] = k[j];
+    const k = json[keyId];
+    for (let j = 0; j < k.length; j++) d[o++] = k[j];
+    // Telemetry's usual value, a float64 printed by String, is written here; the rest by writeValue.
+    if (b[p] === 0xcb) {
+      const v = view.getFloat64(p + 1);
+      const a = v < 0 ? -v : v;
+      if (a >= 1e-4 && a < 1e16 && v !== (v | 0)) {
+        o = fixed(v, o);
+        p += 9;
+        continue;
+      }
+    }
+    op = o;
     p = writeValue(p, depth + 1);
     if (p < 0) return -1;
+    o = op;
   }
-  out[op++] = 0x7d;
+  d[o++] = 0x7d;
+  op = o;
   return p;
 }
 
