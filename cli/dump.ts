@@ -31,7 +31,6 @@ import { followMpack } from "../files/mpack_follow.ts";
 import { type ProgressBar, startProgress } from "./progress.ts";
 import { appendRecordJson } from "../codecs/mpack_json.ts";
 import { StdoutWriter, writeStderrLine } from "./stdout.ts";
-import { readMcapLog } from "./mcap_log.ts";
 
 export { StdoutWriter, writeStderrLine } from "./stdout.ts";
 
@@ -81,6 +80,8 @@ export async function readLog(options: ReadLogOptions): Promise<number> {
   }
   if (path.endsWith(".mcap")) {
     if (follow) return (writeStderrLine(`${prog}: -f does not follow an .mcap file`), 2);
+    // Imported here: the MCAP reader (@mcap/core, lz4, zlib) would add ~25 ms to every start of dump and list.
+    const { readMcapLog } = await import("./mcap_log.ts");
     return await readMcapLog(path, prog, {
       onRecord: options.onRecord,
       flush: () => out.flush(),

@@ -18,9 +18,9 @@
  *
  * @module
  */
+import { type FloatText, floatText } from "./float_text.ts";
 import { formatNumberPython } from "./json.ts";
 import { keyId, KeyTable, nextMapSeq, readKey, useTable } from "./mpack_keys.ts";
-import { skipValue } from "./msgpack_scan.ts";
 
 export { KeyTable } from "./mpack_keys.ts";
 export { collectRecordPaths, type PathNode } from "./mpack_paths.ts";
@@ -83,7 +83,7 @@ function writeInt(v: number): void {
   }
   let n = 0;
   if (v > 0x7fffffff) {
-    // Not String(v): see floatBytes. Below 2^53, v / 10 is never within half a unit of the next integer, so the
+    // Not String(v): V8 caches its results in the old generation (see writeNumber of json.ts). Below 2^53, v / 10 is never within half a unit of the next integer, so the
     // floor is exact.
     while (v > 0x7fffffff) {
       const q = Math.floor(v / 10);
@@ -99,26 +99,8 @@ function writeInt(v: number): void {
   while (n > 0) out[op++] = digits[--n];
 }
 
-/**
- * The shortest round-trip text of the record's floats, printed by one
- * `JSON.stringify` of all of them (see {@linkcode scanFloats}): `String(v)`
- * per float puts every result in V8's number-to-string cache, allocated in
- * the old generation, which then grows by megabytes between collections.
- * `JSON.stringify` formats numbers as `String` does, without the cache.
- */
-let floatBytes = new Uint8Array(1024);
-let floatPos = 0;
-/** Reused arrays of floats, by count (a record's floats are stringified as one array of exactly that length). */
-const floatArrays: number[][] = [];
-const MAX_FLOATS = 4096;
-let floatCount = 0;
-
-/** True for the floats whose text comes from {@linkcode floatBytes}: not whole, finite, printed in fixed notation. */
-function needsText(v: number): boolean {
-  if (v === (v | 0)) return false;
-  const a = v < 0 ? -v : v;
-  return a >= 1e-4 && a < 1e16;
-}
+/** The float writer and the memory records are built in (see {@linkcode appendRecordJson}). */
+let ft: FloatText | undefined;
 
 /** A float as {@linkcode toJson} prints it in the python style. */
 function writeFloat(v: number): void {
@@ -128,68 +110,14 @@ function writeFloat(v: number): void {
     return;
   }
   const a = v < 0 ? -v : v;
-  if (a >= 1e-4 && a < 1e16) {
-    // The next number of floatBytes, up to its comma or closing bracket.
-    const t = floatBytes;
-    let i = floatPos;
-    for (let c = t[i]; c !== 0x2c && c !== 0x5d; c = t[++i]) out[op++] = c;
-    floatPos = i + 1;
-  } else if (v !== v || a === Infinity) ascii("null");
+  // What String(v) prints, written in place (toJson prints JSON.stringify(v), the same text, on this range).
+  if (a >= 1e-4 && a < 1e16) op = fixed(v, op);
+  else if (v !== v || a === Infinity) ascii("null");
   else ascii(formatNumberPython(v));
 }
 
-/**
- * Walks the (checked) value at `p` and collects, in order, the floats
- * {@linkcode writeFloat} takes from {@linkcode floatBytes}. Returns its end,
- * or -1 when there are more than {@linkcode MAX_FLOATS}.
- */
-function scanFloats(p: number): number {
-  const b = src;
-  const t = b[p];
-  if (t < 0x80 || t >= 0xe0) return p + 1;
-  if (t <= 0x8f) return scanFloatsN(p + 1, (t & 0x0f) * 2);
-  if (t <= 0x9f) return scanFloatsN(p + 1, t & 0x0f);
-  if (t === 0xcb || t === 0xca) {
-    const v = t === 0xcb ? view.getFloat64(p + 1) : view.getFloat32(p + 1);
-    if (needsText(v)) {
-      if (floatCount >= MAX_FLOATS) return -1;
-      FLOAT_SCRATCH[floatCount++] = v;
-    }
-    return t === 0xcb ? p + 9 : p + 5;
-  }
-  if (t === 0xdc) return scanFloatsN(p + 3, (b[p + 1] << 8) | b[p + 2]);
-  if (t === 0xdd) return scanFloatsN(p + 5, u32(p + 1));
-  if (t === 0xde) return scanFloatsN(p + 3, ((b[p + 1] << 8) | b[p + 2]) * 2);
-  if (t === 0xdf) return scanFloatsN(p + 5, u32(p + 1) * 2);
-  return skipValue(src, p);
-}
-
-function scanFloatsN(p: number, n: number): number {
-  for (let i = 0; i < n && p >= 0; i++) p = scanFloats(p);
-  return p;
-}
-
-/** Collects and prints the floats of the record at `p`; false when it has too many. */
-function prepareFloats(p: number): boolean {
-  floatCount = 0;
-  if (scanFloats(p) < 0) return false;
-  floatPos = 1; // after "["
-  if (floatCount === 0) return true;
-  let arr = floatArrays[floatCount];
-  if (arr === undefined) {
-    arr = new Array<number>(floatCount).fill(0.5);
-    if (floatCount <= 256) floatArrays[floatCount] = arr; // bounded: long lists of floats get a new array each time
-  }
-  for (let i = 0; i < floatCount; i++) arr[i] = FLOAT_SCRATCH[i];
-  const text = JSON.stringify(arr);
-  // Bytes are read faster than a string's characters; the text is ASCII.
-  if (floatBytes.length < text.length) floatBytes = new Uint8Array(text.length * 2);
-  textEncoder.encodeInto(text, floatBytes);
-  return true;
-}
-
-const textEncoder = new TextEncoder();
-const FLOAT_SCRATCH: number[] = new Array<number>(MAX_FLOATS).fill(0.5);
+/** {@linkcode FloatText.fixed}, as a module variable (a property load per float costs). */
+let fixed: (v: number, at: number) => number = () => 0;
 
 function writeU16Escape(c: number): void {
   out[op++] = 0x5c;
@@ -383,37 +311,71 @@ function writeValue(p: number, depth: number): number {
 }
 
 function writeArray(p: number, n: number, depth: number): number {
-  out[op++] = 0x5b;
+  const d = out;
+  const b = src;
+  let o = op;
+  d[o++] = 0x5b;
   for (let i = 0; i < n; i++) {
     if (i > 0) {
-      out[op++] = 0x2c;
-      out[op++] = 0x20;
+      d[o++] = 0x2c;
+      d[o++] = 0x20;
     }
+    // Lists of floats (vectors, samples) as in writeMap.
+    if (b[p] === 0xcb) {
+      const v = view.getFloat64(p + 1);
+      const a = v < 0 ? -v : v;
+      if (a >= 1e-4 && a < 1e16 && v !== (v | 0)) {
+        o = fixed(v, o);
+        p += 9;
+        continue;
+      }
+    }
+    op = o;
     p = writeValue(p, depth + 1);
     if (p < 0) return -1;
+    o = op;
   }
-  out[op++] = 0x5d;
+  d[o++] = 0x5d;
+  op = o;
   return p;
 }
 
 function writeMap(p: number, n: number, depth: number): number {
-  out[op++] = 0x7b;
+  // The output position is kept in a local between calls: a module variable is loaded and stored at every byte.
+  const d = out;
+  let o = op;
+  d[o++] = 0x7b;
   const seq = nextMapSeq();
+  const b = src;
+  const json = keys.json;
   let prev = -1;
   for (let i = 0; i < n; i++) {
     if (i > 0) {
-      out[op++] = 0x2c;
-      out[op++] = 0x20;
+      d[o++] = 0x2c;
+      d[o++] = 0x20;
     }
-    p = readKey(src, keys, p, depth, seq, prev);
+    p = readKey(b, keys, p, depth, seq, prev);
     if (p < 0) return -1;
     prev = keyId;
-    const k = keys.json[keyId];
-    for (let j = 0; j < k.length; j++) out[op++] = k[j];
+    const k = json[keyId];
+    for (let j = 0; j < k.length; j++) d[o++] = k[j];
+    // Telemetry's usual value, a float64 printed by String, is written here; the rest by writeValue.
+    if (b[p] === 0xcb) {
+      const v = view.getFloat64(p + 1);
+      const a = v < 0 ? -v : v;
+      if (a >= 1e-4 && a < 1e16 && v !== (v | 0)) {
+        o = fixed(v, o);
+        p += 9;
+        continue;
+      }
+    }
+    op = o;
     p = writeValue(p, depth + 1);
     if (p < 0) return -1;
+    o = op;
   }
-  out[op++] = 0x7d;
+  d[o++] = 0x7d;
+  op = o;
   return p;
 }
 
@@ -449,18 +411,26 @@ export function appendRecordJson(
   const base = begin(b, table);
   p += base;
   e += base;
-  // The JSON text of a value is at most 8 times its MessagePack bytes (a 1-byte `false` list item prints `false, `).
-  sink.reserve(8 * (e - p) + 64);
-  if (!prepareFloats(p)) return false;
-  out = sink.bytes;
-  op = sink.length;
+  // The record is built in the float writer's memory, where floats are written in place, and then copied to
+  // the sink. Its JSON text is at most 8 times its MessagePack bytes (a 1-byte `false` list item prints `false, `).
+  if (ft === undefined) {
+    ft = floatText();
+    fixed = ft.fixed;
+  }
+  ft.reserve(8 * (e - p) + 64);
+  out = ft.bytes;
+  const start = ft.start;
+  op = start;
   const end = writeValue(p, 0);
   if (end !== e) {
     out = EMPTY;
     return false;
   }
   out[op++] = 0x0a;
-  sink.length = op;
+  const n = op - start;
+  sink.reserve(n);
+  sink.bytes.set(out.subarray(start, op), sink.length);
+  sink.length += n;
   out = EMPTY;
   return true;
 }

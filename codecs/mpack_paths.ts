@@ -62,6 +62,23 @@ function mapBody(p: number): number {
 /** Leaf nodes met in the record being walked, not yet known: marked only once the whole record is read. */
 const leaves: PathNode[] = [];
 
+/**
+ * The key skeleton of the last record the walk took whole, for
+ * {@linkcode sameSkeleton}: in walk order, the raw bytes of every map header
+ * and key, and 0xc1 (a byte MessagePack never uses) for every value that is
+ * not a map. Records of one writer mostly repeat it.
+ */
+let skel = new Uint8Array(1024);
+let skelLen = -1; // -1: none
+let sp = 0;
+/** The tree and set the skeleton's leaves were added to. */
+let skelRoot: PathNode | undefined;
+let skelSeen: Set<string> | undefined;
+
+function skelPut(p: number, e: number): void {
+  for (let i = p; i < e; i++) skel[sp++] = src[i];
+}
+
 function walkPaths(p: number, n: number, node: PathNode, depth: number): number {
   const children = node.children ??= new Map();
   let byId = node.byId;
@@ -72,8 +89,10 @@ function walkPaths(p: number, n: number, node: PathNode, depth: number): number 
   const seq = nextMapSeq();
   let prev = -1;
   for (let i = 0; i < n; i++) {
+    const k0 = p;
     p = readKey(src, keys, p, depth, seq, prev);
     if (p < 0) return -1;
+    skelPut(k0, p);
     prev = keyId;
     let child = byId[keyId];
     if (child === undefined) {
@@ -87,12 +106,55 @@ function walkPaths(p: number, n: number, node: PathNode, depth: number): number 
     }
     const m = mapHeader(p);
     if (m >= 0) {
-      p = walkPaths(mapBody(p), m, child, depth + 1);
+      const body = mapBody(p);
+      skelPut(p, body);
+      p = walkPaths(body, m, child, depth + 1);
       if (p < 0) return -1;
       continue;
     }
+    skel[sp++] = 0xc1;
     p = skipValue(src, p);
     if (!child.known) leaves.push(child);
+  }
+  return p;
+}
+
+/**
+ * The end of the map body at `p` (`n` entries) when its keys and nesting are
+ * the skeleton's from `sp` on, else -1: then the record has no path the
+ * skeleton's record did not have, and nothing to add.
+ */
+function sameSkeleton(p: number, n: number): number {
+  const b = src;
+  const s = skel;
+  for (let i = 0; i < n; i++) {
+    const t = b[p];
+    let len: number;
+    if (t >= 0xa0 && t <= 0xbf) len = 1 + (t & 0x1f);
+    else if (t === 0xd9) len = 2 + b[p + 1];
+    else if (t === 0xda) len = 3 + ((b[p + 1] << 8) | b[p + 2]);
+    else return -1;
+    if (sp + len > skelLen) return -1;
+    for (let j = 0; j < len; j++) if (s[sp + j] !== b[p + j]) return -1;
+    sp += len;
+    p += len;
+    const v = b[p];
+    if (v === 0xcb) {
+      if (s[sp++] !== 0xc1) return -1;
+      p += 9;
+      continue;
+    }
+    const m = mapHeader(p);
+    if (m < 0) {
+      if (s[sp++] !== 0xc1) return -1;
+      p = skipValue(b, p);
+      continue;
+    }
+    const body = mapBody(p);
+    if (sp + body - p > skelLen) return -1;
+    for (let j = p; j < body; j++) if (s[sp++] !== b[j]) return -1;
+    p = sameSkeleton(body, m);
+    if (p < 0) return -1;
   }
   return p;
 }
@@ -121,12 +183,29 @@ export function collectRecordPaths(
   e += base;
   const n = mapHeader(p);
   if (n < 0) return false;
+  const body = mapBody(p);
+  // The same keys as the last record taken whole: all its leaves are in `seen` already (which only grows).
+  if (skelLen >= 0 && root === skelRoot && seen === skelSeen) {
+    sp = 0;
+    let same = body - p <= skelLen;
+    for (let j = p; same && j < body; j++) same = skel[sp++] === src[j];
+    if (same && sameSkeleton(body, n) === e && sp === skelLen) return true;
+  }
+  // The skeleton is at most as long as the record: keys and headers are copied, and a 1-byte marker stands for
+  // each other value (at least 1 byte).
+  if (skel.length < e - p) skel = new Uint8Array(Math.max(e - p, skel.length * 2));
+  skelLen = -1;
+  sp = 0;
+  skelPut(p, body);
   leaves.length = 0;
-  const end = walkPaths(mapBody(p), n, root, 0);
+  const end = walkPaths(body, n, root, 0);
   if (end !== e) {
     leaves.length = 0;
     return false;
   }
+  skelLen = sp;
+  skelRoot = root;
+  skelSeen = seen;
   for (let i = 0; i < leaves.length; i++) {
     const node = leaves[i];
     node.known = true;

@@ -219,13 +219,23 @@ export function checkRecordSpan(b: Uint8Array, p: number, end: number, max: numb
   for (let i = 0; i < n; i++) {
     if (q >= end) return INCOMPLETE;
     const k = b[q];
-    if (!((k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb)) {
-      return fail("a map key is not a string");
+    // Every record is checked before it is read: the common key (a short ASCII string) and values (float64,
+    // small integers) are stepped over here, as skipObject would, and the rest is left to it.
+    const e = q + 1 + (k & 0x1f);
+    if (k >= 0xa1 && k <= 0xbf && e <= end && b[e - 1] < 0x80 && (e - 2 <= q || b[e - 2] < 0x80) && (k & 0x1f) <= max) {
+      if (e - 3 > q && b[e - 3] >= 0x80 && !utf8Fits(b, q + 1, e)) return fail("a string ends inside a UTF-8 sequence");
+      q = e;
+    } else if ((k >= 0xa0 && k <= 0xbf) || k === 0xd9 || k === 0xda || k === 0xdb) {
+      q = skipObject(b, q, end, max, 1);
+      if (q < 0) return q;
+    } else return fail("a map key is not a string");
+    const v = b[q];
+    if (v === 0xcb) q += 9;
+    else if (v <= 0x7f && q < end) q++;
+    else {
+      q = skipObject(b, q, end, max, 1);
+      if (q < 0) return q;
     }
-    q = skipObject(b, q, end, max, 1);
-    if (q < 0) return q;
-    q = skipObject(b, q, end, max, 1);
-    if (q < 0) return q;
   }
   // A scalar, string or bytes value cut short by the end of the data ends past `end`.
   if (q > end) return INCOMPLETE;
