@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { distance } from "npm:fastest-levenshtein@^1.0.16";
+import { distance } from "npm:fastest-levenshtein@^1.0.16/esm/mod.js";
 
 /**
  * The name in `known` nearest to `word` by edit distance (case-insensitive),

@@ -4,7 +4,6 @@
  *
  * @module
  */
-import { createHmac } from "node:crypto";
 import type { Logger } from "./log.ts";
 import { within } from "./async.ts";
 
@@ -82,8 +81,11 @@ export class HttpServer implements HttpRoutes {
   readonly #exact = new Map<string, RouteHandler>();
   readonly #prefix: [string, RouteHandler][] = [];
   #server?: Deno.HttpServer<Deno.NetAddr>;
-  /** The session cookie's value: derived from the token, so that the cookie never holds the token itself. */
-  #session?: string;
+  /**
+   * The session cookie's value and the token it was derived from, so that the cookie never holds the token
+   * itself. Derived when a request first needs it, with WebCrypto: `node:crypto` alone costs ~5 MiB of RSS.
+   */
+  #session?: { token: string; value: string };
   /** Requests refused by the access rules, by reason; the daemon shows them in `/metrics`. */
   readonly refused: Map<string, number> = new Map();
 
@@ -93,10 +95,19 @@ export class HttpServer implements HttpRoutes {
    * @param log where request failures are logged
    * @param access token, origin, size and TLS rules (default: none)
    */
-  constructor(readonly log: Logger, readonly access: HttpAccess = {}) {
-    if (access.token) {
-      this.#session = createHmac("sha256", access.token).update("telebus session cookie v1").digest("base64url");
+  constructor(readonly log: Logger, readonly access: HttpAccess = {}) {}
+
+  /** The session cookie's value for `token`: HMAC-SHA256 of a fixed text, base64url without padding. */
+  async #sessionOf(token: string): Promise<string> {
+    if (this.#session?.token !== token) {
+      const text = new TextEncoder();
+      const key = await crypto.subtle.importKey("raw", text.encode(token), { name: "HMAC", hash: "SHA-256" }, false, [
+        "sign",
+      ]);
+      const mac = new Uint8Array(await crypto.subtle.sign("HMAC", key, text.encode("telebus session cookie v1")));
+      this.#session = { token, value: mac.toBase64({ alphabet: "base64url", omitPadding: true }) };
     }
+    return this.#session.value;
   }
 
   /** Whether the server speaks HTTPS. */
@@ -157,7 +168,7 @@ export class HttpServer implements HttpRoutes {
    * Applies the access rules; a Response when the request is refused or answered (preflight). `setCookie` is
    * true when a browser authenticated with `?token=` and should get the session cookie.
    */
-  #check(req: Request, url: URL): { refused?: Response; setCookie?: boolean } {
+  #check(req: Request, url: URL, session: string | undefined): { refused?: Response; setCookie?: boolean } {
     const origin = req.headers.get("origin");
     // A page of another origin may not drive the daemon, unless cors_origins lists it. Tools (curl, the
     // originals' clients) send no Origin; browsers send it on every POST, every cross-origin fetch and every
@@ -198,9 +209,9 @@ export class HttpServer implements HttpRoutes {
       let ok: boolean;
       if (auth?.startsWith("Bearer ")) ok = sameSecret(auth.slice(7), token);
       else if (query !== null) ok = sameSecret(query, token);
-      else ok = cookie !== undefined && !fromOtherPage && sameSecret(cookie, this.#session!);
+      else ok = cookie !== undefined && !fromOtherPage && sameSecret(cookie, session!);
       if (!ok) return { refused: this.#refuse("unauthorized", 401, { "www-authenticate": 'Bearer realm="telebus"' }) };
-      setCookie = query !== null && !auth && !fromOtherPage && cookie !== this.#session &&
+      setCookie = query !== null && !auth && !fromOtherPage && cookie !== session &&
         req.headers.get("upgrade") === null;
     }
     const max = this.access.maxRequestBytes;
@@ -210,8 +221,8 @@ export class HttpServer implements HttpRoutes {
   }
 
   /** The session cookie, as a `Set-Cookie` value. */
-  #sessionCookie(): string {
-    return `${this.cookieName}=${this.#session}; Path=/; HttpOnly; SameSite=Strict${this.secure ? "; Secure" : ""}`;
+  #sessionCookie(session: string | undefined): string {
+    return `${this.cookieName}=${session}; Path=/; HttpOnly; SameSite=Strict${this.secure ? "; Secure" : ""}`;
   }
 
   /** Registers `handler` for `path` (a trailing `/*` matches every path below it). */
@@ -240,7 +251,13 @@ export class HttpServer implements HttpRoutes {
   async handle(req: Request, info: Deno.ServeHandlerInfo): Promise<Response> {
     const url = new URL(req.url);
     const path = url.pathname;
-    const { refused, setCookie } = this.#check(req, url);
+    const token = this.access.token;
+    const session = !token
+      ? undefined
+      : this.#session?.token === token
+      ? this.#session.value
+      : await this.#sessionOf(token);
+    const { refused, setCookie } = this.#check(req, url, session);
     if (refused) return refused;
     let h = this.#exact.get(path);
     if (!h) {
@@ -256,7 +273,7 @@ export class HttpServer implements HttpRoutes {
       let res = await h(req, info);
       if (res.status === 101) return res;
       const extra: Record<string, string> = { ...this.#cors(req.headers.get("origin"), url) };
-      if (setCookie) extra["set-cookie"] = this.#sessionCookie();
+      if (setCookie) extra["set-cookie"] = this.#sessionCookie(session);
       if (Object.keys(extra).length === 0) return res;
       try {
         for (const [k, v] of Object.entries(extra)) res.headers.set(k, v);
@@ -333,9 +350,6 @@ export class HttpServer implements HttpRoutes {
     this.access.token = access.token;
     this.access.corsOrigins = access.corsOrigins;
     this.access.maxRequestBytes = access.maxRequestBytes;
-    this.#session = access.token
-      ? createHmac("sha256", access.token).update("telebus session cookie v1").digest("base64url")
-      : undefined;
   }
 
   /** The bound address, once listening. */
