@@ -47,6 +47,11 @@ const ALL_CASES: Case[] = [
   { label: "mpack_file", type: "mpack_file", table: { fsync: "never" } },
   { label: "mcap msgpack, zstd", type: "mcap", table: { encoding: "msgpack", compression: "zstd" } },
   { label: "mcap json, zstd (default)", type: "mcap", table: { encoding: "json", compression: "zstd" } },
+  {
+    label: "mcap json, zstd, worker = false",
+    type: "mcap",
+    table: { encoding: "json", compression: "zstd", worker: false },
+  },
   { label: "mcap json, lz4", type: "mcap", table: { encoding: "json", compression: "lz4" } },
   { label: "mcap json, none", type: "mcap", table: { encoding: "json", compression: "none" } },
 ];
