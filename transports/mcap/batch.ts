@@ -3,8 +3,8 @@
  * transferable buffer holding per record its stream (an index into the
  * batch's stream names), time, how its message is to be made, and bytes;
  * the maps of records built in memory travel beside it as they are
- * (structured clone: V8's serializer, about what msgpackr's encoding costs,
- * where decoding MessagePack in the worker would cost 3× more). The worker
+ * (structured clone: V8's serializer, about what msgpackr's encoding costs;
+ * the worker gets the very values, so its JSON is the one thread's). The worker
  * makes each message's JSON text exactly as the output does in one thread
  * (`McapOutput`'s `jsonOf`): from the MessagePack bytes a record came as when
  * the walk can, else `toCompactJson` of the map.

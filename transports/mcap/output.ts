@@ -181,7 +181,10 @@ export class McapOutput implements Output {
     }
     // Their acknowledgement waits for the worker's answer.
     for (const r of packed) if (r.ack) r.ack.pending++;
-    const p: Promise<void> = sent.then((a) => this.#answered(packed, a)).finally(() => {
+    // Never rejects: nobody may be waiting for it (write returned before the answer).
+    const p: Promise<void> = sent.then((a) => this.#answered(packed, a)).catch((e) =>
+      this.#log.error("counting a batch failed", { error: e })
+    ).finally(() => {
       this.#inflight.splice(this.#inflight.indexOf(p), 1);
     });
     this.#inflight.push(p);

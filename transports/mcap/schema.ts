@@ -45,9 +45,9 @@ export const mcapSchema = z.strictObject({
     "Write the open chunk at the latest this long after its first record: the most a `kill -9` loses.",
   ),
   worker: flag().default(true).describe(
-    "Make the messages (JSON from each record's MessagePack bytes), compress the chunks and write the files in a " +
-      "worker thread, so that the records of the next batch are encoded while those of one are written; `false` " +
-      "does it all in the daemon's thread and saves the thread's memory (~15 MiB RSS).",
+    "Make the messages (JSON from each record's MessagePack bytes or map), build and compress the chunks and write " +
+      "the files in a worker thread, while the daemon's thread goes on with the next records (see README, " +
+      "_Throughput_); `false` does it all in the daemon's thread and saves the worker's memory (~16 MiB RSS).",
   ),
 });
 
