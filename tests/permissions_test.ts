@@ -19,6 +19,7 @@ import {
   templateFolder,
 } from "../cli/permissions.ts";
 import { encodeMsgpack } from "../codecs/msgpack.ts";
+import { openIndexedMcap } from "../codecs/mcap_read.ts";
 import { MockInflux, mpackFiles, printedFlags, ROOT, startWithFlags, until } from "../testing/mod.ts";
 
 Deno.test("permissions: template folders and referenced variables", () => {
@@ -283,6 +284,46 @@ flush_interval = "100ms"
     assert.ok(mock.writtenLines.every((l) => l.startsWith("robot/telemetry ")), mock.writtenLines[0]);
   } finally {
     await mock.close();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("permissions: the mcap output's worker runs with the printed flags", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "telebus_perm_" });
+  try {
+    await Deno.writeTextFile(
+      join(dir, "t.toml"),
+      `[daemon]
+http = "127.0.0.1:0"
+data_dir = "state"
+[[inputs.generator]]
+rate = 500
+keys = 4
+[[outputs.mcap]]
+name = "rec"
+path = "out/rec-{seq}.mcap"
+flush_interval = "100ms"
+`,
+    );
+    const flags = await printedFlags("t.toml", dir, {});
+    const d = await startWithFlags(flags, "t.toml", dir, {});
+    const written = async () => {
+      const text = await (await fetch(`${d.url}/metrics`)).text();
+      return Number(/telebus_output_records_total\{[^}]*output="rec"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+    };
+    await until("records written by the worker", async () => await written() >= 200);
+    assert.equal(await d.stop(), 0, d.log());
+    assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied|mcap worker/);
+    const names: string[] = [];
+    for await (const e of Deno.readDir(join(dir, "out"))) names.push(e.name);
+    assert.equal(names.length, 1, names.join(" "));
+    const { reader, close } = await openIndexedMcap(join(dir, "out", names[0]));
+    try {
+      assert.ok((reader.statistics?.messageCount ?? 0n) >= 200n);
+    } finally {
+      close();
+    }
+  } finally {
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -39,7 +39,7 @@ async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
       stats,
       lines,
       async open(cfg) {
-        const out = await McapOutput.open(mcapSchema.parse(cfg) as McapConfig, ctx);
+        const out = await McapOutput.open(mcapSchema.parse({ worker, ...cfg }) as McapConfig, ctx);
         outputs.push(out);
         return out;
       },
@@ -47,6 +47,19 @@ async function withEnv(fn: (env: Env) => Promise<void>): Promise<void> {
   } finally {
     for (const o of outputs) await o.close().catch(() => {});
     await Deno.remove(dir, { recursive: true });
+  }
+}
+
+/** Whether the test running uses the worker: each test runs with it and without (see `test`). */
+let worker = true;
+
+/** Registers `fn` twice: with the worker (the default) and in one thread (`worker = false`). */
+function test(name: string, fn: () => Promise<void> | void): void {
+  for (const w of [true, false]) {
+    Deno.test(`${name} (${w ? "worker" : "one thread"})`, () => {
+      worker = w;
+      return fn();
+    });
   }
 }
 
@@ -86,7 +99,7 @@ async function mcapFiles(dir: string): Promise<string[]> {
   return names.sort();
 }
 
-Deno.test("json: records that came as MessagePack bytes are written from the bytes, the same maps as decoded", async () => {
+test("json: records that came as MessagePack bytes are written from the bytes, the same maps as decoded", async () => {
   await withEnv(async (env) => {
     const path = join(env.dir, "rec.mcap");
     const out = await env.open({ path, chunk_size: 2048 });
@@ -128,7 +141,7 @@ Deno.test("json: records that came as MessagePack bytes are written from the byt
 
 for (const compression of ["zstd", "lz4", "none"] as const) {
   for (const encoding of ["json", "msgpack"] as const) {
-    Deno.test(`${compression}/${encoding}: the file opens indexed and holds every record, one channel per stream`, async () => {
+    test(`${compression}/${encoding}: the file opens indexed and holds every record, one channel per stream`, async () => {
       await withEnv(async (env) => {
         const path = join(env.dir, "rec.mcap");
         // A small chunk size gives several chunks; the values cover what JSON must carry exactly.
@@ -176,7 +189,7 @@ for (const compression of ["zstd", "lz4", "none"] as const) {
   }
 }
 
-Deno.test("rotate_size starts new files, each complete and indexed, together holding every record in order", async () => {
+test("rotate_size starts new files, each complete and indexed, together holding every record in order", async () => {
   await withEnv(async (env) => {
     const out = await env.open({
       path: join(env.dir, "r-{seq}.mcap"),
@@ -200,15 +213,17 @@ Deno.test("rotate_size starts new files, each complete and indexed, together hol
   });
 });
 
-Deno.test("rotate_interval names files after their interval and starts a new one when it ends", async () => {
+test("rotate_interval names files after their interval and starts a new one when it ends", async () => {
   await withEnv(async (env) => {
     const out = await env.open({ path: join(env.dir, "i-{datetime}.mcap"), rotate_interval: "1s" });
     await out.write([rec("s", 0)]);
+    await out.settled();
     const first = out.currentPath!;
     assert.match(first, /i-\d{8}T\d{6}Z\.mcap$/);
     // Waits for the next interval by the clock the output uses.
     await until("the next interval", () => nextSecond(first), 5000);
     await out.write([rec("s", 1)]);
+    await out.settled();
     assert.notEqual(out.currentPath, first);
     await out.close();
     assert.deepEqual((await readIndexed(first)).map((m) => m[2].seq), [0]);
@@ -223,7 +238,7 @@ function nextSecond(path: string): boolean {
   return Date.now() >= ms + 1000;
 }
 
-Deno.test("flush_interval: a chunk is written without more records coming", async () => {
+test("flush_interval: a chunk is written without more records coming", async () => {
   await withEnv(async (env) => {
     const path = join(env.dir, "f.mcap");
     const out = await env.open({ path, flush_interval: "100ms" });
@@ -238,13 +253,14 @@ Deno.test("flush_interval: a chunk is written without more records coming", asyn
   });
 });
 
-Deno.test("a file left without its summary is finished at the next start and opens indexed", async () => {
+test("a file left without its summary is finished at the next start and opens indexed", async () => {
   await withEnv(async (env) => {
     const path = join(env.dir, "t.mcap");
     // No timed chunk: the crash below must find exactly what the writes left.
     const out = await env.open({ path, chunk_size: 1024, flush_interval: "1h" });
     const records = Array.from({ length: 200 }, (_, i) => rec(i % 2 ? "x" : "y", i));
     await out.write(records);
+    await out.settled();
     // A crash: the file as it is now, with half a record more at its end, and no close.
     const torn = await Deno.readFile(path);
     const cut = new Uint8Array(torn.length + 7);
@@ -265,16 +281,17 @@ Deno.test("a file left without its summary is finished at the next start and ope
   });
 });
 
-Deno.test("the schema checks placeholders and the options", () => {
+test("the schema checks placeholders and the options", () => {
   assert.throws(() => mcapSchema.parse({ path: "a/{nope}.mcap" }), /unknown placeholder \{nope\}/);
   assert.throws(() => mcapSchema.parse({ path: "a.mcap", compression: "gzip" }));
   const c = mcapSchema.parse({ path: "a.mcap" });
   assert.equal(c.compression, "zstd");
   assert.equal(c.encoding, "json");
   assert.equal(c.flush_interval, 1000);
+  assert.equal(c.worker, true);
 });
 
-Deno.test("a file the state names that is not MCAP at all is left as it is", async () => {
+test("a file the state names that is not MCAP at all is left as it is", async () => {
   await withEnv(async (env) => {
     const path = join(env.dir, "foreign.mcap");
     await Deno.writeTextFile(path, "not an MCAP file");

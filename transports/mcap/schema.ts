@@ -4,7 +4,7 @@
  * @module
  */
 import { z } from "npm:zod@^4.1.12";
-import { byteSize, duration, outputCommon } from "../../config/schema.ts";
+import { byteSize, duration, flag, outputCommon } from "../../config/schema.ts";
 import { placeholderProblem } from "../../core/path_template.ts";
 import { MCAP_COMPRESSIONS } from "../../codecs/mcap.ts";
 
@@ -43,6 +43,11 @@ export const mcapSchema = z.strictObject({
   ),
   flush_interval: duration().pipe(z.number().min(1)).default(1000).describe(
     "Write the open chunk at the latest this long after its first record: the most a `kill -9` loses.",
+  ),
+  worker: flag().default(true).describe(
+    "Make the messages (JSON from each record's MessagePack bytes or map), build and compress the chunks and write " +
+      "the files in a worker thread, while the daemon's thread goes on with the next records (see README, " +
+      "_Throughput_); `false` does it all in the daemon's thread and saves the worker's memory (~16 MiB RSS).",
   ),
 });
 
