@@ -75,9 +75,22 @@ for m in "$npm_cache"/registry.npmjs.org/cmake-ts/*/build/*.map; do
   [ -f "$m" ] && excludes+=(--exclude "$m")
 done
 
+# With `lazy-dynamic-imports` (deno.json) `deno compile` embeds only main.ts's static graph: every module that a
+# literal `import("./…")` or `new Worker(new URL("./…", import.meta.url))` of telebus's code loads (commands,
+# transports, workers) is named here, with its own static graph. Test files are left out.
+includes=()
+while IFS=: read -r file spec; do
+  includes+=(--include "$(realpath --relative-to=. "$(dirname "$file")/$spec")")
+done < <(
+  find main.ts start.ts mod.ts cli codecs config core files net processors protocol transports -name '*.ts' \
+    ! -name '*_test.ts' ! -name 'test_*.ts' ! -name '*_probe.ts' -print0 |
+    xargs -0 grep -oE 'import\("\.{1,2}/[^"]+"\)|new URL\("\.{1,2}/[^"]+\.ts", import\.meta\.url\)' |
+    sed -E 's/^([^:]+):(import\(|new URL\()"([^"]+)".*$/\1:\3/' | sort -u
+)
+
 # shellcheck disable=SC2086 # the flags are meant to split
 exec deno compile $flags \
   --node-modules-dir=none --exclude-unused-npm "${excludes[@]}" \
-  --include telemetry.toml \
+  --include telemetry.toml "${includes[@]}" \
   ${target:+--target "$target"} \
   --output "$output" main.ts

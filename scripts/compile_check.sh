@@ -25,6 +25,21 @@ grep -E '^== permissions' <<<"$clean"
 grep -E '^(├|└)|^│ (├|└)|^│   (├|└)' <<<"$clean" | grep -v '\.ts (' || true
 grep -E '^(Files|Metadata|Remote modules):' <<<"$clean"
 
+# Modules loaded only by a literal import() or a Worker: without them the binary starts and then fails on the
+# first command or transport it loads (lazy-dynamic-imports keeps them out of main.ts's static graph). The tree
+# shows a folder as `─┬ name (` or, when every file of it is embedded, `── name/* (`.
+embedded_dir() { grep -qE "(─┬ $1|── $1/\*) \(" <<<"$clean"; }
+for d in cli codecs core net processors transports $(ls -d transports/*/ | xargs -n1 basename); do
+  if ! embedded_dir "$d"; then
+    echo "compile-readiness: $d/ is not embedded (see the includes in scripts/compile.sh)" >&2
+    exit 1
+  fi
+done
+if ! grep -qE "── (mcap_worker\.ts|mcap/\*) \(" <<<"$clean"; then
+  echo "compile-readiness: transports/mcap/mcap_worker.ts is not embedded" >&2
+  exit 1
+fi
+
 total=$(stat -c %s "$tmp/telebus")
 base=$(stat -c %s "$DENORT_BIN")
 embedded=$((total - base))
