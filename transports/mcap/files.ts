@@ -253,6 +253,10 @@ export class McapFiles {
       );
       const dir = dirname(path);
       await Deno.mkdir(dir, { recursive: true });
+      if (await exists(path)) continue;
+      // The state names the file before it exists: a crash between its creation and its header must not leave an
+      // empty file nobody repairs (start-up finishes a named file, even an empty one, and skips a missing one).
+      await this.#store.save(this.#name, { open: path } satisfies McapState);
       let file: Deno.FsFile;
       try {
         file = await Deno.open(path, { write: true, createNew: true });
@@ -260,8 +264,6 @@ export class McapFiles {
         if (e instanceof Deno.errors.AlreadyExists) continue; // another process took the name first
         throw e;
       }
-      // The state names the file before a byte of it matters, so a crash from here on is repaired.
-      await this.#store.save(this.#name, { open: path } satisfies McapState);
       await syncDir(dir);
       const enc = new McapEncoder({ compression: this.#cfg.compression });
       this.#file = file;

@@ -303,3 +303,17 @@ test("a file the state names that is not MCAP at all is left as it is", async ()
     assert.ok(env.lines.some((l) => l.includes("cannot finish a torn file")), env.lines.join("\n"));
   });
 });
+
+test("a crash between naming a file in the state and its header: the empty file is finished at the next start", async () => {
+  await withEnv(async (env) => {
+    const path = join(env.dir, "empty.mcap");
+    await Deno.writeFile(path, new Uint8Array());
+    await Deno.mkdir(join(env.dir, "data", "mcap"), { recursive: true });
+    await Deno.writeTextFile(join(env.dir, "data", "mcap", "out.json"), JSON.stringify({ open: path }));
+    const out = await env.open({ path });
+    assert.notEqual(out.currentPath, path);
+    assert.ok(await hasFooter(path), env.lines.join("\n"));
+    assert.deepEqual(await readIndexed(path), []);
+    await out.close();
+  });
+});
