@@ -30,7 +30,8 @@ import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import type { TransportDefinition } from "../core/transport.ts";
 import { receiveMessage } from "../net/zmq.ts";
-import { z } from "npm:zod@^4.1.12";
+import * as v from "npm:valibot@^1.1.0";
+import { table } from "../config/table.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -116,7 +117,7 @@ const nullTransport: TransportDefinition = {
   type: "null",
   description: "counts records",
   output: {
-    schema: z.object({}).passthrough() as never,
+    schema: table(v.looseObject({})) as never,
     permissions: () => {},
     create: () => ({
       async write(records) {

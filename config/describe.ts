@@ -1,13 +1,13 @@
 /**
- * Reads a table's options out of its zod schema: key, type, default (as one
+ * Reads a table's options out of its valibot schema: key, type, default (as one
  * writes it in TOML) and description. The docs (`deno task docs`), `telebus
  * transports TYPE` and the JSON Schema of `telemetry.toml` all come from here,
  * so the schema stays the one source of an option's default and meaning.
  *
  * @module
  */
-import { globalRegistry } from "npm:zod@^4.1.12";
-import { type OptionKind, optionKinds } from "./schema.ts";
+import type { OptionKind } from "./options.ts";
+import { isTable } from "./table.ts";
 
 /** One option of a table. */
 export interface OptionDoc {
@@ -21,43 +21,58 @@ export interface OptionDoc {
   required: boolean;
   /** The default as written in TOML (`"10s"`, `10000`, `["robot/telemetry"]`); undefined when there is none. */
   default?: string;
-  /** The default as a TOML value (`"10s"` for a duration of 10000 ms), for the JSON Schema. */
+  /** The default as a TOML value (`"10s"`), for the JSON Schema. */
   defaultValue?: unknown;
   /** What it does. */
   description: string;
 }
 
-/** The parts of zod's internal definitions this module reads. */
-interface Def {
+/** A valibot schema or action, as far as this module looks into it. */
+export interface SchemaNode {
+  /** `"schema"`, `"validation"`, `"transformation"` or `"metadata"`. */
+  kind: string;
+  /** `string`, `optional`, `min_value`, `description`, … */
   type: string;
-  innerType?: Schema;
-  in?: Schema;
-  out?: Schema;
-  options?: Schema[];
-  element?: Schema;
-  valueType?: Schema;
-  shape?: Record<string, Schema>;
-  entries?: Record<string, string | number>;
-  values?: unknown[];
-  defaultValue?: unknown;
-  checks?: { _zod: { def: { check: string; format?: string; value?: number; inclusive?: boolean } } }[];
+  /** A pipe: the schema first, then its actions. */
+  pipe?: SchemaNode[];
+  /** What an optional wraps. */
+  wrapped?: SchemaNode;
+  /** An optional's default (a value, or a function giving it). */
+  default?: unknown;
+  /** An object's keys. */
+  entries?: Record<string, SchemaNode>;
+  /** A union's or variant's options; a picklist's values. */
+  options?: unknown[];
+  /** A list's item. */
+  item?: SchemaNode;
+  /** A record's value. */
+  value?: SchemaNode;
+  /** A literal's value. */
+  literal?: unknown;
+  /** A check's bound. */
+  requirement?: unknown;
+  /** A description's text. */
+  description?: string;
+  /** A metadata action's data. */
+  metadata?: { kind?: OptionKind };
 }
 
-/** A zod schema as far as this module looks into it. */
-interface Schema {
-  _zod: { def: Def };
+function isNode(s: unknown): s is SchemaNode {
+  return typeof s === "object" && s !== null && "kind" in s && "type" in s;
 }
 
-function isSchema(s: unknown): s is Schema {
-  return typeof s === "object" && s !== null && "_zod" in s;
-}
+const OBJECT_TYPES = new Set(["object", "strict_object", "loose_object"]);
 
-/** The object shape of a table's schema (refinements keep the object). Throws for a schema that is not a zod object. */
-export function shapeOf(schema: unknown): Record<string, unknown> {
-  if (!isSchema(schema) || schema._zod.def.type !== "object" || !schema._zod.def.shape) {
-    throw new Error("a table's schema must be a zod object (z.strictObject({...}))");
+/**
+ * The keys of a table's schema (a {@linkcode table} or a valibot object, piped
+ * or not). Throws for a schema that is not an object.
+ */
+export function shapeOf(schema: unknown): Record<string, SchemaNode> {
+  const s = isTable(schema) ? schema.schema : schema;
+  if (!isNode(s) || !OBJECT_TYPES.has(s.type) || !s.entries) {
+    throw new Error("a table's schema must be a valibot object (v.strictObject({...}))");
   }
-  return schema._zod.def.shape;
+  return s.entries;
 }
 
 /** `ms` as a TOML duration: `"10s"`, `"250ms"`, `"1h"`. */
@@ -76,48 +91,58 @@ export function formatSize(bytes: number): string | number {
   return bytes;
 }
 
-/** Follows a field's wrappers, collecting what the docs need. */
-function unwrap(field: Schema): {
-  base: Schema;
+/** A number check of a field: `min_value`, `gt_value`, … with its bound. */
+interface Check {
+  type: string;
+  requirement?: unknown;
+}
+
+/** Follows a field's pipes and optional wrapper, collecting what the docs need. */
+function unwrap(field: SchemaNode): {
+  base: SchemaNode;
   kind?: OptionKind;
   optional: boolean;
   hasDefault: boolean;
   defaultValue?: unknown;
   description?: string;
-  out?: Schema;
+  checks: Check[];
+  transformed: boolean;
 } {
   let s = field;
   let optional = false, hasDefault = false, defaultValue: unknown, description: string | undefined;
   let kind: OptionKind | undefined;
-  let out: Schema | undefined;
+  let transformed = false;
+  const checks: Check[] = [];
   for (let depth = 0; depth < 20; depth++) {
-    description ??= globalRegistry.get(s as never)?.description;
-    kind ??= optionKinds.get(s as never)?.kind;
-    const d = s._zod.def;
-    if (d.type === "default" && d.innerType) {
-      if (!hasDefault) defaultValue = d.defaultValue;
-      hasDefault = true;
-      s = d.innerType;
-    } else if (d.type === "optional" && d.innerType) {
+    if (s.pipe && s.pipe.length > 0) {
+      // The outermost description wins, as the last one given does in valibot.
+      for (const action of s.pipe.slice(1).reverse()) {
+        if (action.type === "description") description ??= action.description;
+        else if (action.type === "metadata") kind ??= action.metadata?.kind;
+        else if (action.kind === "validation") checks.push({ type: action.type, requirement: action.requirement });
+        else if (action.kind === "transformation") transformed = true;
+      }
+      s = s.pipe[0];
+    } else if (s.type === "optional" && s.wrapped) {
       optional = true;
-      s = d.innerType;
-    } else if (d.type === "pipe" && d.in) {
-      out ??= d.out;
-      s = d.in;
+      if (!hasDefault && s.default !== undefined) {
+        hasDefault = true;
+        defaultValue = typeof s.default === "function" ? (s.default as () => unknown)() : s.default;
+      }
+      s = s.wrapped;
     } else break;
   }
-  return { base: s, kind, optional, hasDefault, defaultValue, description, out };
+  return { base: s, kind, optional, hasDefault, defaultValue, description, checks, transformed };
 }
 
-/** The number checks of a parsed value (`int`, `min`, `max`) as text: `integer ≥ 1`. */
-function numberType(out: Schema | undefined, base: string): string {
-  const checks = out?._zod.def.type === "number" ? out._zod.def.checks ?? [] : [];
-  let type = checks.some((c) => c._zod.def.format?.includes("int")) ? "integer" : base;
-  const lo = checks.find((c) => c._zod.def.check === "greater_than")?._zod.def;
-  const hi = checks.find((c) => c._zod.def.check === "less_than")?._zod.def;
-  if (lo && hi) type += ` ${lo.value}–${hi.value}`;
-  else if (lo) type += ` ${lo.inclusive ? "≥" : ">"} ${lo.value}`;
-  else if (hi) type += ` ${hi.inclusive ? "≤" : "<"} ${hi.value}`;
+/** The number checks of a value (`integer`, `min_value`, …) as text: `integer ≥ 1`. */
+function numberType(checks: Check[], base: string): string {
+  let type = checks.some((c) => c.type === "integer") ? "integer" : base;
+  const lo = checks.find((c) => c.type === "min_value" || c.type === "gt_value");
+  const hi = checks.find((c) => c.type === "max_value" || c.type === "lt_value");
+  if (lo && hi) type += ` ${lo.requirement}–${hi.requirement}`;
+  else if (lo) type += ` ${lo.type === "min_value" ? "≥" : ">"} ${lo.requirement}`;
+  else if (hi) type += ` ${hi.type === "max_value" ? "≤" : "<"} ${hi.requirement}`;
   return type;
 }
 
@@ -127,16 +152,16 @@ function literals(values: readonly unknown[]): string {
 }
 
 /** The docs' name and the TypeScript type of a field's value. */
-function typeOf(field: Schema): { type: string; tsType: string; kind?: OptionKind } {
+function typeOf(field: SchemaNode): { type: string; tsType: string; kind?: OptionKind } {
   const u = unwrap(field);
-  const d = u.base._zod.def;
+  const d = u.base;
   switch (u.kind) {
     case "duration":
       return { type: "duration", tsType: "number", kind: "duration" };
     case "size":
-      return { type: numberType(u.out, "size").replace(/^integer/, "size"), tsType: "number", kind: "size" };
+      return { type: numberType(u.checks, "size").replace(/^integer/, "size"), tsType: "number", kind: "size" };
     case "number":
-      return { type: numberType(u.out, "number"), tsType: "number", kind: "number" };
+      return { type: numberType(u.checks, "number"), tsType: "number", kind: "number" };
     case "flag":
       return { type: "bool", tsType: "boolean", kind: "flag" };
   }
@@ -144,34 +169,37 @@ function typeOf(field: Schema): { type: string; tsType: string; kind?: OptionKin
     case "string":
       return { type: "string", tsType: "string" };
     case "number":
-      return { type: numberType(u.base, "number"), tsType: "number" };
+      return { type: numberType(u.checks, "number"), tsType: "number" };
     case "boolean":
       return { type: "bool", tsType: "boolean" };
-    case "enum": {
-      const values = Object.values(d.entries ?? {});
+    case "picklist": {
+      const values = d.options ?? [];
       return { type: literals(values), tsType: values.map((v) => JSON.stringify(v)).join(" | ") };
     }
     case "literal":
-      return { type: literals(d.values ?? []), tsType: (d.values ?? []).map((v) => JSON.stringify(v)).join(" | ") };
+      return { type: literals([d.literal]), tsType: JSON.stringify(d.literal) };
     case "array": {
-      const e = typeOf(d.element!);
+      const e = typeOf(d.item!);
       return { type: `list of ${e.type}`, tsType: `${/[ |]/.test(e.tsType) ? `(${e.tsType})` : e.tsType}[]` };
     }
     case "record": {
-      const v = typeOf(d.valueType!);
+      const v = typeOf(d.value!);
       return { type: v.type === "any" ? "table" : `table of ${v.type}`, tsType: `Record<string, ${v.tsType}>` };
     }
     case "union": {
-      const parts = (d.options ?? []).map(typeOf);
+      const parts = (d.options ?? []).filter(isNode).map(typeOf);
       const kind = parts.find((p) => p.kind)?.kind;
-      const pipedOut = u.out ? outTsType(u.out) : undefined;
       return {
         type: [...new Set(parts.map((p) => p.type))].join(" or "),
-        tsType: pipedOut ?? [...new Set(parts.map((p) => p.tsType))].join(" | "),
+        // A union that a transform turns into one form: the transports' "a string or a list" is a list after it.
+        tsType: u.transformed ? "string[]" : [...new Set(parts.map((p) => p.tsType))].join(" | "),
         kind,
       };
     }
     case "object":
+    case "strict_object":
+    case "loose_object":
+    case "variant":
       return { type: "table", tsType: "Record<string, unknown>" };
     case "unknown":
     case "any":
@@ -179,18 +207,6 @@ function typeOf(field: Schema): { type: string; tsType: string; kind?: OptionKin
     default:
       return { type: d.type, tsType: "unknown" };
   }
-}
-
-/** The TypeScript type a transform pipes a value into, where this module can tell (an array of strings). */
-function outTsType(out: Schema): string | undefined {
-  return out._zod.def.type === "transform" ? "string[]" : undefined;
-}
-
-/** `value` (a parsed default) as written in TOML, for an option of `kind`. */
-function tomlValue(value: unknown, kind: OptionKind | undefined): unknown {
-  if (typeof value === "number" && kind === "duration" && value >= 0) return formatDuration(value);
-  if (typeof value === "number" && kind === "size") return formatSize(value);
-  return value;
 }
 
 /** `value` as TOML text (strings, numbers, booleans, arrays and tables of them). */
@@ -203,22 +219,26 @@ export function tomlText(value: unknown): string {
   return JSON.stringify(value);
 }
 
-/** The options of a table's zod schema, in the schema's order. */
+/** The options of a table's schema, in the schema's order. */
 export function optionDocs(schema: unknown): OptionDoc[] {
   return Object.entries(shapeOf(schema)).map(([key, field]) => {
-    if (!isSchema(field)) throw new Error(`${key}: not a zod schema`);
+    if (!isNode(field)) throw new Error(`${key}: not a valibot schema`);
     const u = unwrap(field);
     const t = typeOf(field);
-    const raw = typeof u.defaultValue === "function" ? (u.defaultValue as () => unknown)() : u.defaultValue;
-    const value = u.hasDefault ? tomlValue(raw, t.kind) : undefined;
     return {
       key,
       type: t.type,
       tsType: t.tsType,
-      required: !u.optional && !u.hasDefault,
-      default: u.hasDefault ? tomlText(value) : undefined,
-      defaultValue: value,
+      required: !u.optional,
+      default: u.hasDefault ? tomlText(u.defaultValue) : undefined,
+      defaultValue: u.hasDefault ? u.defaultValue : undefined,
       description: u.description ?? "",
     };
   });
+}
+
+/** The description of a schema (its outermost one), or undefined. */
+export function descriptionOf(schema: unknown): string | undefined {
+  const s = isTable(schema) ? schema.schema : schema;
+  return isNode(s) ? unwrap(s).description : undefined;
 }

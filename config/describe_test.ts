@@ -1,8 +1,8 @@
 /** A table's options as the docs read them out of its schema. */
 import assert from "node:assert/strict";
-import { z } from "npm:zod@^4.1.12";
+import * as v from "npm:valibot@^1.1.0";
 import { formatDuration, formatSize, optionDocs } from "./describe.ts";
-import { duration, outputCommon, outputCommonSchema } from "./schema.ts";
+import { described, duration, FULL_POLICIES, outputCommon, outputCommonSchema, table } from "./schema.ts";
 
 Deno.test("describe: defaults are written as in TOML, with the schema's values", () => {
   assert.equal(formatDuration(10_000), "10s");
@@ -18,12 +18,13 @@ Deno.test("describe: defaults are written as in TOML, with the schema's values",
 });
 
 Deno.test("describe: types, required keys and overridden common keys", () => {
-  const docs = optionDocs(z.strictObject({
+  const docs = optionDocs(table(v.strictObject({
     ...outputCommon,
-    when_full: outputCommon.when_full.default("latest").describe("newest only"),
-    every: duration().pipe(z.number().min(1)).describe("how often"),
-    mode: z.enum(["a", "b"]).optional().describe("which"),
-  }));
+    when_full: described(v.optional(v.picklist(FULL_POLICIES), "latest"), "newest only"),
+    every: described(v.pipe(duration(), v.minValue(1)), "how often"),
+    mode: described(v.optional(v.picklist(["a", "b"])), "which"),
+    size: described(v.optional(v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(9)), 3), "how many"),
+  })));
   const byKey = new Map(docs.map((d) => [d.key, d]));
   assert.deepEqual(
     [byKey.get("when_full")?.default, byKey.get("when_full")?.description],
@@ -40,5 +41,6 @@ Deno.test("describe: types, required keys and overridden common keys", () => {
   });
   assert.equal(byKey.get("mode")?.type, '`"a"` | `"b"`');
   assert.equal(byKey.get("mode")?.required, false);
-  assert.throws(() => optionDocs(z.string()), /must be a zod object/);
+  assert.deepEqual([byKey.get("size")?.type, byKey.get("size")?.default], ["integer 1–9", "3"]);
+  assert.throws(() => optionDocs(v.string()), /must be a valibot object/);
 });

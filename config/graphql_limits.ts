@@ -6,39 +6,46 @@
  *
  * @module
  */
-import { z } from "npm:zod@^4.1.12";
-import { byteSize, numeric } from "./schema.ts";
+import * as v from "npm:valibot@^1.1.0";
+import { byteSize, described, numeric } from "./options.ts";
 
 /** The limit keys of a GraphQL endpoint's table. */
 export const graphqlLimitOptions = {
-  max_depth: numeric().pipe(z.number().int().min(1).max(100)).default(10).describe(
+  max_depth: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1), v.maxValue(100)), 10),
     "Deepest selection accepted; deeper documents are refused before execution.",
   ),
-  max_query_bytes: byteSize().pipe(z.number().int().min(1024)).default(64 * 1024).describe(
+  max_query_bytes: described(
+    v.optional(v.pipe(byteSize(), v.integer(), v.minValue(1024)), "64KiB"),
     "Longest query text accepted.",
   ),
-  max_aliases: numeric().pipe(z.number().int().min(0)).default(100).describe(
+  max_aliases: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(0)), 100),
     "Most aliases in an operation (fragments expanded).",
   ),
-  max_fields: numeric().pipe(z.number().int().min(1)).default(1000).describe(
+  max_fields: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1)), 1000),
     "Most field selections in an operation (fragments expanded) and in a document.",
   ),
-  max_cost: numeric().pipe(z.number().int().min(1)).default(10_000).describe(
+  max_cost: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1)), 10_000),
     "Highest estimated cost of an operation: 1 per field, ×10 per list level of the field's type.",
   ),
-  max_subscriptions_per_connection: numeric().pipe(z.number().int().min(1)).default(100).describe(
+  max_subscriptions_per_connection: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1)), 100),
     "Most subscriptions one WebSocket connection holds.",
   ),
-  max_subscriptions: numeric().pipe(z.number().int().min(1)).default(1000).describe(
+  max_subscriptions: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1)), 1000),
     "Most subscriptions the endpoint holds over all connections.",
   ),
 };
 
 /** The limit keys of a table, as parsed. */
-export type GraphqlLimitOptions = z.output<z.ZodObject<typeof graphqlLimitOptions>>;
+export type GraphqlLimitOptions = v.InferOutput<v.ObjectSchema<typeof graphqlLimitOptions, undefined>>;
 
 /** `shape` with every key prefixed (`max_depth` → `graphql_max_depth`), for a table that holds several things. */
-export function prefixed<P extends string, T extends Record<string, z.ZodType>>(
+export function prefixed<P extends string, T extends Record<string, v.GenericSchema>>(
   prefix: P,
   shape: T,
 ): { [K in keyof T & string as `${P}${K}`]: T[K] } {
@@ -79,4 +86,4 @@ export function limitsOf(c: GraphqlLimitOptions): GraphqlLimits {
 }
 
 /** The defaults of the `graphql` output's table and the streamer's `graphql_*` keys. */
-export const DEFAULT_LIMITS: GraphqlLimits = limitsOf(z.object(graphqlLimitOptions).parse({}));
+export const DEFAULT_LIMITS: GraphqlLimits = limitsOf(v.parse(v.object(graphqlLimitOptions), {}));

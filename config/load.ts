@@ -12,7 +12,8 @@ import { daemonSchema } from "./schema.ts";
 import type { DaemonConfig, InputCommon, OutputCommon } from "./types.ts";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { substituteAll, type TomlValue } from "./env.ts";
-import { didYouMean, keysAt } from "./suggest.ts";
+import { didYouMean } from "./suggest.ts";
+import { keysAt } from "./table.ts";
 
 /** A whole validated configuration: the daemon's plan, and the file it came from. */
 export interface TelebusConfig extends DaemonPlan {
@@ -320,16 +321,16 @@ function reportIssue(
   base: PropertyKey[],
   table: unknown,
   schema: unknown,
-  issue: { path: readonly PropertyKey[]; message: string; code?: string; keys?: string[] },
+  issue: { path: readonly PropertyKey[]; message: string; code?: string; keys?: readonly string[] },
   problem: (path: readonly PropertyKey[], message: string) => void,
 ) {
   if (issue.code === "unrecognized_keys" && issue.keys) {
-    const known = keysAt(schema, issue.path);
+    const known = keysAt(schema, issue.path, table);
     for (const k of issue.keys) problem([...base, ...issue.path, k], `unknown key${didYouMean(k, known)}`);
     return;
   }
   const value = valueAt(table, issue.path);
-  const msg = issue.message.replace(/^Invalid input: /, "").replace(/^Invalid option: /, "");
+  const msg = issue.message;
   if (value === undefined) problem([...base, ...issue.path], issue.code === "invalid_type" ? `missing: ${msg}` : msg);
   else problem([...base, ...issue.path], `bad value ${show(value)}: ${msg}`);
 }

@@ -1,6 +1,6 @@
 /**
  * The parsed `[daemon]` table and the keys every input and output table has, written out from their schemas in
- * `schema.ts` by `deno task docs` (a test fails when they differ): the library's public API names no zod type.
+ * `schema.ts` by `deno task docs` (a test fails when they differ): the library's public API names no valibot type.
  * Do not edit; edit the schemas.
  *
  * @module

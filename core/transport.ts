@@ -122,17 +122,19 @@ export interface SchemaIssue {
   path: readonly PropertyKey[];
   /** What is wrong. */
   message: string;
-  /** zod's issue code (`unrecognized_keys`, `invalid_type`, …). */
+  /** `unrecognized_keys`, `invalid_type` (missing or mistyped), or the check that failed (`min_value`, …). */
   code?: string;
+  /** With `unrecognized_keys`: every unknown key of the table at `path`. */
+  keys?: readonly string[];
 }
 
 /**
- * The schema of one `[[inputs.<type>]]` / `[[outputs.<type>]]` table: a zod
- * object schema (`z.strictObject`, spreading `inputCommon` or `outputCommon`
- * of `config/schema.ts`), which validates and fills defaults, and whose
- * `describe()` texts are the option docs (README tables, `telebus transports
- * TYPE`, the JSON Schema). Only what the loader calls is named here, so the
- * library's API names no zod type.
+ * The schema of one `[[inputs.<type>]]` / `[[outputs.<type>]]` table: a
+ * valibot object schema (`v.strictObject`, spreading `inputCommon` or
+ * `outputCommon` of `config/schema.ts`) wrapped by `table()`, which validates
+ * and fills defaults, and whose descriptions (`described()`) are the option
+ * docs (README tables, `telebus transports TYPE`, the JSON Schema). Only what
+ * the loader calls is named here, so the library's API names no valibot type.
  */
 export interface TableSchema<C> {
   /** Validates a table and fills its defaults; throws on a problem. */

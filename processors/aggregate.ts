@@ -6,12 +6,12 @@
 import type { BusRecord, Dict } from "../core/record.ts";
 import { makeRecord } from "../core/record.ts";
 import { globMatcher } from "../core/glob.ts";
-import type { z } from "npm:zod@^4.1.12";
+import type * as v from "npm:valibot@^1.1.0";
 import type { aggregateSchema } from "./schema.ts";
 import { AckHolder, dropRecords, type Processor, type ProcessorContext } from "./processor.ts";
 
 /** The parsed `aggregate` table. */
-export type AggregateConfig = z.output<typeof aggregateSchema>;
+export type AggregateConfig = v.InferOutput<typeof aggregateSchema>;
 
 /** Running statistics of one key. */
 interface KeyStats {

@@ -7,12 +7,12 @@ import type { BusRecord, Value } from "../core/record.ts";
 import { globMatcher } from "../core/glob.ts";
 import { lookupPath } from "../core/flatten.ts";
 import type { filterSchema } from "./schema.ts";
-import type { z } from "npm:zod@^4.1.12";
+import type * as v from "npm:valibot@^1.1.0";
 import { type Condition, parseCondition } from "./condition.ts";
 import { dropRecords, type Processor, type ProcessorContext } from "./processor.ts";
 
 /** The parsed `filter` table. */
-export type FilterConfig = z.output<typeof filterSchema>;
+export type FilterConfig = v.InferOutput<typeof filterSchema>;
 
 /** True when `v` meets `c` (a missing key or a value of another type does not). */
 export function meets(c: Condition, v: Value | undefined): boolean {

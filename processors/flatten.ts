@@ -5,12 +5,12 @@
  */
 import type { BusRecord } from "../core/record.ts";
 import { flatten } from "../core/flatten.ts";
-import type { z } from "npm:zod@^4.1.12";
+import type * as v from "npm:valibot@^1.1.0";
 import type { flattenSchema } from "./schema.ts";
 import { derive, type Processor, type ProcessorContext } from "./processor.ts";
 
 /** The parsed `flatten` table. */
-export type FlattenConfig = z.output<typeof flattenSchema>;
+export type FlattenConfig = v.InferOutput<typeof flattenSchema>;
 
 /** Flattens each record's dictionary; a flat record passes as it is (its encodings kept). */
 export class FlattenProcessor implements Processor {

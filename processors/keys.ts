@@ -6,16 +6,16 @@
 import type { BusRecord, Dict } from "../core/record.ts";
 import { globMatcher } from "../core/glob.ts";
 import { isDict } from "../core/flatten.ts";
-import type { z } from "npm:zod@^4.1.12";
+import type * as v from "npm:valibot@^1.1.0";
 import type { dropSchema, renameSchema, selectSchema } from "./schema.ts";
 import { derive, dropRecords, type Processor, type ProcessorContext } from "./processor.ts";
 
 /** The parsed `select` table. */
-export type SelectConfig = z.output<typeof selectSchema>;
+export type SelectConfig = v.InferOutput<typeof selectSchema>;
 /** The parsed `drop` table. */
-export type DropConfig = z.output<typeof dropSchema>;
+export type DropConfig = v.InferOutput<typeof dropSchema>;
 /** The parsed `rename` table. */
-export type RenameConfig = z.output<typeof renameSchema>;
+export type RenameConfig = v.InferOutput<typeof renameSchema>;
 
 /** The keys of `d` whose path matches (dictionaries that match kept whole); undefined when none. */
 function selectKeys(d: Dict, match: (path: string) => boolean, prefix: string): Dict | undefined {

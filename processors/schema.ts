@@ -1,96 +1,117 @@
 /**
- * The processors' schemas: one zod object per processor type, with a `type`
- * literal, every option described and its default stated here only. The
+ * The processors' schemas: one valibot object per processor type, with a `type`
+ * literal, every option described and its default stated here only (a
+ * processor's own description is in {@linkcode processorDescriptions}: a
+ * variant's options must be plain objects). The
  * `processors` key of every input and output table (`config/schema.ts`) is a
  * list of them; `deno task docs` writes docs/processors.md from them.
  *
  * @module
  */
-import { z } from "npm:zod@^4.1.12";
-import { duration, numeric } from "../config/options.ts";
+import * as v from "npm:valibot@^1.1.0";
+import { described, duration, numeric } from "../config/options.ts";
 import { parseCondition } from "./condition.ts";
 
-const globs = (what: string) => z.array(z.string()).describe(what);
+const globs = (what: string) => described(v.array(v.string()), what);
+const optionalGlobs = (what: string) => described(v.optional(v.array(v.string())), what);
 
 /** `filter`: keeps the records of some streams, or those whose key meets a condition. */
-export const filterSchema = z.strictObject({
-  type: z.literal("filter").describe("`filter`"),
-  streams: globs("Keep only these streams (globs; default: all).").optional(),
-  exclude: globs("Leave out these streams (globs), even when `streams` selects them.").optional(),
-  where: z.string().superRefine((v, ctx) => {
-    try {
-      parseCondition(v);
-    } catch (e) {
-      ctx.addIssue({ code: "custom", message: (e as Error).message });
-    }
-  }).optional().describe(
+export const filterSchema = v.strictObject({
+  type: described(v.literal("filter"), "`filter`"),
+  streams: optionalGlobs("Keep only these streams (globs; default: all)."),
+  exclude: optionalGlobs("Leave out these streams (globs), even when `streams` selects them."),
+  where: described(
+    v.optional(v.pipe(
+      v.string(),
+      v.rawCheck(({ dataset, addIssue }) => {
+        if (!dataset.typed) return;
+        try {
+          parseCondition(dataset.value);
+        } catch (e) {
+          addIssue({ message: (e as Error).message });
+        }
+      }),
+    )),
     "Keep only records whose key meets this condition: `KEY OP VALUE`, OP one of `==` `!=` `<` `<=` `>` `>=`, " +
       'VALUE a number, a quoted string, `true` or `false` (`battery < 20`, `mode == "auto"`). KEY may be a path ' +
       "(`pose/x`). A record without the key, or whose value is of another type, fails the condition.",
   ),
-}).describe("Keeps the records of some streams, or those whose key meets a condition; drops the others.");
+});
 
 /** `select`: keeps only some keys. */
-export const selectSchema = z.strictObject({
-  type: z.literal("select").describe("`select`"),
+export const selectSchema = v.strictObject({
+  type: described(v.literal("select"), "`select`"),
   keys: globs(
     "Keys to keep, as globs over their paths (`pose/*`, `battery`); a dictionary whose path matches is kept whole.",
   ),
-}).describe("Keeps only the keys that match; a record left with no key is dropped.");
+});
 
 /** `drop`: removes some keys. */
-export const dropSchema = z.strictObject({
-  type: z.literal("drop").describe("`drop`"),
+export const dropSchema = v.strictObject({
+  type: described(v.literal("drop"), "`drop`"),
   keys: globs("Keys to remove, as globs over their paths (`debug/*`, `raw`)."),
-}).describe("Removes the keys that match; a record left with no key is dropped.");
+});
 
 /** `rename`: renames keys and streams. */
-export const renameSchema = z.strictObject({
-  type: z.literal("rename").describe("`rename`"),
-  keys: z.record(z.string(), z.string()).optional().describe(
+export const renameSchema = v.strictObject({
+  type: described(v.literal("rename"), "`rename`"),
+  keys: described(
+    v.optional(v.record(v.string(), v.string())),
     "Old key → new key (top-level keys; flatten first for nested ones).",
   ),
-  streams: z.record(z.string(), z.string()).optional().describe("Old stream name → new stream name."),
-}).describe("Renames keys and streams (old → new).");
+  streams: described(v.optional(v.record(v.string(), v.string())), "Old stream name → new stream name."),
+});
 
 /** `throttle`: at most one record per stream per interval, the newest. */
-export const throttleSchema = z.strictObject({
-  type: z.literal("throttle").describe("`throttle`"),
-  interval: duration().pipe(z.number().gt(0)).describe("At most one record per stream per this long."),
-}).describe(
-  "At most one record per stream per `interval`, keeping the newest: a stream's first record passes at once, " +
-    "the last one of the interval that follows passes at its end (records in between are dropped). What it holds " +
-    "is passed on when the part stops.",
-);
+export const throttleSchema = v.strictObject({
+  type: described(v.literal("throttle"), "`throttle`"),
+  interval: described(v.pipe(duration(), v.gtValue(0)), "At most one record per stream per this long."),
+});
 
 /** `every`: one record in N per stream. */
-export const everySchema = z.strictObject({
-  type: z.literal("every").describe("`every`"),
-  n: numeric().pipe(z.number().int().min(1)).describe("Pass one record in this many, per stream (the first)."),
-}).describe("Passes one record in `n` per stream (the 1st, the n+1st, …) and drops the others.");
+export const everySchema = v.strictObject({
+  type: described(v.literal("every"), "`every`"),
+  n: described(
+    v.pipe(numeric(), v.integer(), v.minValue(1)),
+    "Pass one record in this many, per stream (the first).",
+  ),
+});
 
 /** The functions `aggregate` can compute. */
 export const AGGREGATE_FUNCTIONS = ["mean", "min", "max", "last", "count"] as const;
 
 /** `aggregate`: per stream and window, statistics of numeric keys. */
-export const aggregateSchema = z.strictObject({
-  type: z.literal("aggregate").describe("`aggregate`"),
-  window: duration().pipe(z.number().gt(0)).describe("Length of a window."),
-  functions: z.array(z.enum(AGGREGATE_FUNCTIONS)).min(1).default(["mean", "min", "max"]).describe(
+export const aggregateSchema = v.strictObject({
+  type: described(v.literal("aggregate"), "`aggregate`"),
+  window: described(v.pipe(duration(), v.gtValue(0)), "Length of a window."),
+  functions: described(
+    v.optional(v.pipe(v.array(v.picklist(AGGREGATE_FUNCTIONS)), v.minLength(1)), ["mean", "min", "max"]),
     "What each output record holds per numeric key `K`: `K_mean`, `K_min`, `K_max`, `K_last`, `K_count`.",
   ),
-  keys: globs("Numeric keys to aggregate, as globs (default: every top-level numeric key).").optional(),
-}).describe(
-  "Per stream and window, replaces the records by one with the mean, min, max, last value or count of each " +
-    "top-level numeric key (flatten first for nested ones), at the end of the window; its time is the window's " +
-    "last record's. Records with no such key are dropped. What it holds is passed on when the part stops.",
-);
+  keys: optionalGlobs("Numeric keys to aggregate, as globs (default: every top-level numeric key)."),
+});
 
 /** `flatten`: nested dictionaries to `a/b` keys. */
-export const flattenSchema = z.strictObject({
-  type: z.literal("flatten").describe("`flatten`"),
-  separator: z.string().min(1).default("/").describe("Put between the keys of a path."),
-}).describe('Flattens nested dictionaries: `{pose: {x: 1}}` becomes `{"pose/x": 1}`.');
+export const flattenSchema = v.strictObject({
+  type: described(v.literal("flatten"), "`flatten`"),
+  separator: described(v.optional(v.pipe(v.string(), v.minLength(1)), "/"), "Put between the keys of a path."),
+});
+
+/** What each processor does, as the docs say it. */
+export const processorDescriptions: Record<keyof typeof processorSchemas, string> = {
+  filter: "Keeps the records of some streams, or those whose key meets a condition; drops the others.",
+  select: "Keeps only the keys that match; a record left with no key is dropped.",
+  drop: "Removes the keys that match; a record left with no key is dropped.",
+  rename: "Renames keys and streams (old → new).",
+  throttle: "At most one record per stream per `interval`, keeping the newest: a stream's first record passes at " +
+    "once, the last one of the interval that follows passes at its end (records in between are dropped). What it " +
+    "holds is passed on when the part stops.",
+  every: "Passes one record in `n` per stream (the 1st, the n+1st, …) and drops the others.",
+  aggregate: "Per stream and window, replaces the records by one with the mean, min, max, last value or count of " +
+    "each top-level numeric key (flatten first for nested ones), at the end of the window; its time is the window's " +
+    "last record's. Records with no such key are dropped. What it holds is passed on when the part stops.",
+  flatten: 'Flattens nested dictionaries: `{pose: {x: 1}}` becomes `{"pose/x": 1}`.',
+};
 
 /** Every processor's schema, by type, in the order the docs list them. */
 export const processorSchemas = {
@@ -105,7 +126,7 @@ export const processorSchemas = {
 } as const;
 
 /** One processor's table: a discriminated union on `type`. */
-export const processorSchema = z.discriminatedUnion("type", [
+export const processorSchema = v.variant("type", [
   filterSchema,
   selectSchema,
   dropSchema,
@@ -117,10 +138,10 @@ export const processorSchema = z.discriminatedUnion("type", [
 ]);
 
 /** The `processors` key: processors applied in order. */
-export const processorsSchema = z.array(processorSchema);
+export const processorsSchema = v.array(processorSchema);
 
 /** A parsed processor table. */
-export type ProcessorConfig = z.output<typeof processorSchema>;
+export type ProcessorConfig = v.InferOutput<typeof processorSchema>;
 /** The type names of the processors. */
 export type ProcessorType = ProcessorConfig["type"];
 

@@ -4,14 +4,14 @@
  * @module
  */
 import type { BusRecord } from "../core/record.ts";
-import type { z } from "npm:zod@^4.1.12";
+import type * as v from "npm:valibot@^1.1.0";
 import type { everySchema, throttleSchema } from "./schema.ts";
 import { dropRecords, type Processor, type ProcessorContext } from "./processor.ts";
 
 /** The parsed `throttle` table. */
-export type ThrottleConfig = z.output<typeof throttleSchema>;
+export type ThrottleConfig = v.InferOutput<typeof throttleSchema>;
 /** The parsed `every` table. */
-export type EveryConfig = z.output<typeof everySchema>;
+export type EveryConfig = v.InferOutput<typeof everySchema>;
 
 /** Most streams remembered; beyond it the counts start again (a source that makes up stream names). */
 const MAX_STREAMS = 100_000;

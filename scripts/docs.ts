@@ -9,7 +9,7 @@
  * - `docs/processors.md`: each processor's options and an example;
  * - `docs/telemetry.schema.json`: a JSON Schema of the whole `telemetry.toml`, for editors;
  * - `config/types.ts`: the public types of the `[daemon]` table and the common keys (the library's API names no
- *   zod type, so these are written out from the schemas rather than inferred).
+ *   valibot type, so these are written out from the schemas rather than inferred).
  *
  *   deno task docs                                                              # write
  *   deno task docs --check                                                      # list what differs, exit 1 if any
@@ -17,12 +17,13 @@
  * @module
  */
 import { dirname, join } from "node:path";
-import { z } from "npm:zod@^4.1.12";
 import type { TransportDefinition, TransportRegistry } from "../core/transport.ts";
-import { type OptionDoc, optionDocs, shapeOf } from "../config/describe.ts";
+import { type OptionDoc, optionDocs, type SchemaNode, shapeOf } from "../config/describe.ts";
+import { inputJsonSchema } from "./json_schema.ts";
+import { isTable } from "../config/table.ts";
 import { daemonSchema, inputCommonSchema, outputCommonSchema } from "../config/schema.ts";
 import { transports } from "../transports/mod.ts";
-import { processorExamples, processorSchemas } from "../processors/schema.ts";
+import { processorDescriptions, processorExamples, processorSchemas } from "../processors/schema.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -141,7 +142,7 @@ export function processorsDoc(): string {
   const sections = Object.entries(processorSchemas).flatMap(([type, schema]) => [
     `## \`${type}\``,
     "",
-    z.globalRegistry.get(schema)?.description ?? "",
+    processorDescriptions[type as keyof typeof processorDescriptions],
     "",
     optionTable(optionDocs(schema).filter((d) => d.key !== "type")),
     "",
@@ -172,17 +173,12 @@ export function processorsDoc(): string {
 
 /** The JSON Schema of one table (draft 4: Taplo, behind Even Better TOML, reads no later one), defaults as in TOML. */
 function tableJsonSchema(schema: unknown, description?: string): Record<string, unknown> {
-  const json = z.toJSONSchema(schema as z.ZodType, { io: "input", target: "draft-4", unrepresentable: "any" }) as {
-    properties?: Record<string, Record<string, unknown>>;
-    [k: string]: unknown;
-  };
-  delete json.$schema;
+  const node = (isTable(schema) ? schema.schema : schema) as SchemaNode;
+  const json = inputJsonSchema(node) as { properties?: Record<string, Record<string, unknown>>; description?: string };
   for (const d of optionDocs(schema)) {
     const p = json.properties?.[d.key];
     if (!p) continue;
-    // zod leaves out the default of a piped value (a duration's is its parsed milliseconds); the TOML form goes in.
     if (d.defaultValue !== undefined) p.default = d.defaultValue;
-    else delete p.default;
     if (d.description) p.description = d.description;
   }
   if (description) json.description = description;
@@ -206,6 +202,16 @@ function allowVariables(json: unknown): unknown {
   };
 }
 
+/** The `processors` list's JSON Schema with each processor's description on its table (one per `type`). */
+function withProcessorDescriptions(definition: Record<string, unknown>): Record<string, unknown> {
+  const items = definition.items as { anyOf?: Record<string, unknown>[] } | undefined;
+  const types = Object.keys(processorSchemas) as (keyof typeof processorDescriptions)[];
+  items?.anyOf?.forEach((table, i) => {
+    if (types[i]) Object.assign(table, { description: processorDescriptions[types[i]] });
+  });
+  return definition;
+}
+
 /** The JSON Schema of a whole `telemetry.toml` with `registry`'s transports. */
 export async function configJsonSchema(registry: TransportRegistry): Promise<Record<string, unknown>> {
   const sections = { inputs: {} as Record<string, unknown>, outputs: {} as Record<string, unknown> };
@@ -226,7 +232,7 @@ export async function configJsonSchema(registry: TransportRegistry): Promise<Rec
       const props = s.items.properties;
       if (!props?.processors) continue;
       const { description, ...definition } = props.processors as Record<string, unknown>;
-      processors ??= definition;
+      processors ??= withProcessorDescriptions(definition);
       props.processors = { description, $ref: "#/definitions/processors" };
     }
   }
@@ -264,7 +270,7 @@ export function typesModule(): string {
   return [
     "/**",
     " * The parsed `[daemon]` table and the keys every input and output table has, written out from their schemas in",
-    " * `schema.ts` by `deno task docs` (a test fails when they differ): the library's public API names no zod type.",
+    " * `schema.ts` by `deno task docs` (a test fails when they differ): the library's public API names no valibot type.",
     " * Do not edit; edit the schemas.",
     " *",
     " * @module",

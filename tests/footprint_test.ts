@@ -47,11 +47,12 @@ Deno.test("footprint: `telebus run` loads no transport, no node:crypto, no Commo
   assert.deepEqual(all.filter((s) => s.startsWith("transports/")), ["transports/mod.ts"]);
   // Each package and Node module below costs resident memory in every daemon (measured in README, "Footprint"):
   // node:crypto ~2.5 MiB (the session cookie uses WebCrypto); a CommonJS entry point (fastest-levenshtein's
-  // `main`) ~5 MiB, for Node's module loader. A new one here must be worth its memory.
+  // `main`) ~5 MiB, for Node's module loader; zod, the schemas' first library, ~10 MiB (valibot: ~2.5). A new one here
+  // must be worth its memory.
   assert.deepEqual(all.filter((s) => s.startsWith("npm:")).sort(), [
     "npm:fastest-levenshtein@^1.0.16/esm/mod.js",
     "npm:smol-toml@^1.4.2",
-    "npm:zod@^4.1.12",
+    "npm:valibot@^1.1.0",
   ]);
   assert.deepEqual(all.filter((s) => s.startsWith("node:")).sort(), ["node:path", "node:util"]);
 });

@@ -10,7 +10,8 @@ import { createLogger } from "../core/log.ts";
 import { makeRecord } from "../core/record.ts";
 import type { InputContext, Output, TransportDefinition } from "../core/transport.ts";
 import { validateConfig } from "../config/load.ts";
-import { outputCommonSchema } from "../config/schema.ts";
+import * as v from "npm:valibot@^1.1.0";
+import { outputCommon, table } from "../config/schema.ts";
 import { transports } from "../transports/mod.ts";
 import { decodeMsgpackMultiple, encodeMsgpack } from "../codecs/msgpack.ts";
 import { letTimePass, makeTestCerts, until } from "../testing/mod.ts";
@@ -28,7 +29,7 @@ const fake: TransportDefinition = {
   type: "fake",
   description: "test output",
   output: {
-    schema: outputCommonSchema.loose(),
+    schema: table(v.looseObject(outputCommon)),
     permissions: () => {},
     create: (async (
       config: { tag: string; fail?: boolean },

@@ -5,22 +5,33 @@
  *
  * @module
  */
-import { z } from "npm:zod@^4.1.12";
-import { byteSize, numeric, outputCommon } from "../../config/schema.ts";
+import * as v from "npm:valibot@^1.1.0";
+import {
+  byteSize,
+  described,
+  FULL_POLICIES,
+  numeric,
+  outputCommon,
+  table,
+  type TableOutput,
+} from "../../config/schema.ts";
 
 /** Schema of one `[[outputs.dashboard]]` table. */
-export const dashboardSchema = z.strictObject({
+export const dashboardSchema = table(v.strictObject({
   ...outputCommon,
-  when_full: outputCommon.when_full.default("latest").describe(
+  when_full: described(
+    v.optional(v.picklist(FULL_POLICIES), "latest"),
     "As for every output; `latest` here: a page only needs the newest values, so it never slows the bus.",
   ),
-  max_streams: numeric().pipe(z.number().int().min(1)).default(1000).describe(
+  max_streams: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(1)), 1000),
     "Streams whose rates are tracked; more are counted together as `(other)`.",
   ),
-  max_buffered: byteSize().pipe(z.number().int().min(1024)).default(1024 * 1024).describe(
+  max_buffered: described(
+    v.optional(v.pipe(byteSize(), v.integer(), v.minValue(1024)), "1MiB"),
     "Unsent bytes beyond which a page is slow and gets only the newest record of each stream.",
   ),
-});
+}));
 
 /** The parsed `[[outputs.dashboard]]` table. */
-export type DashboardConfig = z.output<typeof dashboardSchema>;
+export type DashboardConfig = TableOutput<typeof dashboardSchema>;

@@ -3,28 +3,33 @@
  *
  * @module
  */
-import { z } from "npm:zod@^4.1.12";
-import { inputCommon, numeric } from "../../config/schema.ts";
+import * as v from "npm:valibot@^1.1.0";
+import { described, inputCommon, numeric, table, type TableOutput } from "../../config/schema.ts";
 
 /** One `[[inputs.generator]]` table. */
-export const generatorSchema = z.strictObject({
+export const generatorSchema = table(v.strictObject({
   ...inputCommon,
-  rate: numeric().pipe(z.number().min(0)).default(100).describe(
+  rate: described(
+    v.optional(v.pipe(numeric(), v.minValue(0)), 100),
     "Records per second, all streams together; `0` = as fast as the outputs take them (benchmarks).",
   ),
-  streams: z.array(z.string().min(1)).min(1).default(["robot/telemetry"]).describe(
+  streams: described(
+    v.optional(v.pipe(v.array(v.pipe(v.string(), v.minLength(1))), v.minLength(1)), ["robot/telemetry"]),
     "Stream names; records go round-robin over them.",
   ),
-  keys: numeric().pipe(z.number().int().min(2).max(10_000)).default(20).describe(
+  keys: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(2), v.maxValue(10_000)), 20),
     "Keys per dictionary, 2 to 10000 (`time` and `seq` included).",
   ),
-  count: numeric().pipe(z.number().int().min(0)).optional().describe(
+  count: described(
+    v.optional(v.pipe(numeric(), v.integer(), v.minValue(0))),
     "Stop after this many records (default: run until stopped; with `[daemon] exit_when_done` the daemon then stops).",
   ),
-  seed: numeric().pipe(z.number().int()).default(1).describe(
+  seed: described(
+    v.optional(v.pipe(numeric(), v.integer()), 1),
     "Seed of the pseudo-random values: the same seed gives the same values.",
   ),
-});
+}));
 
 /** The parsed `generator` config. */
-export type GeneratorConfig = z.output<typeof generatorSchema>;
+export type GeneratorConfig = TableOutput<typeof generatorSchema>;

@@ -7,14 +7,15 @@
  */
 import { parseLine } from "../../codecs/line_protocol_parse.ts";
 import { type Poster, postOnce } from "./post_thread.ts";
+import * as v from "npm:valibot@^1.1.0";
 import { influxdbSchema, type InfluxTarget } from "./schema.ts";
 
 export type { InfluxTarget } from "./schema.ts";
 
 /** What a target leaves out is as in an `[[outputs.influxdb]]` table that leaves it out. */
 const TARGET_DEFAULTS = {
-  gzip: influxdbSchema.shape.gzip.parse(undefined),
-  timeout: influxdbSchema.shape.timeout.parse(undefined),
+  gzip: v.parse(influxdbSchema.schema.pipe[0].entries.gzip, undefined),
+  timeout: v.parse(influxdbSchema.schema.pipe[0].entries.timeout, undefined),
 };
 
 /** What one write request came to. */

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import * as v from "npm:valibot@^1.1.0";
 import { Buffer } from "node:buffer";
 import { ErrorReply, RESP_TYPES } from "npm:redis@^5.8.0";
 import type { Logger } from "../../core/log.ts";
@@ -18,7 +19,7 @@ import type { AddOptions, ReadOptions, StreamEntry, StreamInfo, StreamStore } fr
 import { storeKeys } from "./schema.ts";
 
 // Without a `maxlen` (the library, tests) the config schema's default applies: it is stated only there.
-const DEFAULT_MAXLEN: number = storeKeys.maxlen.parse(undefined);
+const DEFAULT_MAXLEN: number = v.parse(storeKeys.maxlen, undefined);
 
 /** Options of {@linkcode RedisStreamStore}. */
 export interface RedisStreamStoreOptions {

@@ -9,6 +9,7 @@
  *
  * @module
  */
+import * as v from "npm:valibot@^1.1.0";
 import {
   compareEntryIds,
   type EntryId,
@@ -20,9 +21,9 @@ import { globToRegExp } from "../../core/glob.ts";
 import { storeKeys } from "./schema.ts";
 
 // A store made without limits (the library, tests) takes the config schema's defaults: they are stated only there.
-const DEFAULT_MAXLEN: number = storeKeys.maxlen.parse(undefined);
-const DEFAULT_MAX_STREAM_BYTES: number = storeKeys.max_stream_bytes.parse(undefined);
-const DEFAULT_MAX_STREAMS: number = storeKeys.max_streams.parse(undefined);
+const DEFAULT_MAXLEN: number = v.parse(storeKeys.maxlen, undefined);
+const DEFAULT_MAX_STREAM_BYTES: number = v.parse(storeKeys.max_stream_bytes, undefined);
+const DEFAULT_MAX_STREAMS: number = v.parse(storeKeys.max_streams, undefined);
 
 /** One entry of a stream. */
 export interface StreamEntry {

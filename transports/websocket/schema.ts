@@ -5,12 +5,12 @@
  *
  * @module
  */
-import { z } from "npm:zod@^4.1.12";
-import { outputCommon } from "../../config/schema.ts";
+import * as v from "npm:valibot@^1.1.0";
+import { outputCommon, table, type TableOutput } from "../../config/schema.ts";
 import { websocketServerOptions } from "../../config/websocket.ts";
 
 /** Schema of one `[[outputs.websocket]]` table. */
-export const websocketSchema = z.strictObject({ ...outputCommon, ...websocketServerOptions });
+export const websocketSchema = table(v.strictObject({ ...outputCommon, ...websocketServerOptions }));
 
 /** The parsed `[[outputs.websocket]]` table. */
-export type WebsocketConfig = z.output<typeof websocketSchema>;
+export type WebsocketConfig = TableOutput<typeof websocketSchema>;
