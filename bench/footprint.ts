@@ -208,6 +208,15 @@ async function main() {
       say(`idle: ${JSON.stringify(results.idle)}`);
     }
 
+    // 2b. The shipped config as it comes: its generator writes 100 records/s to a file, the dashboard is served.
+    {
+      const { d } = await start(dir, shipped);
+      await sleep(3000);
+      results.shipped = await measure(d, WINDOW_S);
+      await d.stop();
+      say(`shipped config: ${JSON.stringify(results.shipped)}`);
+    }
+
     // 3. and 4. Under load.
     for (const [name, rate, keys] of [["load_1khz_20keys", 1000, 20], ["load_10k_per_s_20keys", 10_000, 20]] as const) {
       const { d } = await start(dir, LOAD(rate, keys));

@@ -75,22 +75,6 @@ export function shapeOf(schema: unknown): Record<string, SchemaNode> {
   return s.entries;
 }
 
-/** `ms` as a TOML duration: `"10s"`, `"250ms"`, `"1h"`. */
-export function formatDuration(ms: number): string {
-  for (const [unit, n] of [["d", 86_400_000], ["h", 3_600_000], ["m", 60_000], ["s", 1000]] as const) {
-    if (ms >= n && ms % n === 0) return `${ms / n}${unit}`;
-  }
-  return ms === 0 ? "0s" : `${ms}ms`;
-}
-
-/** `bytes` as a TOML size: `"64MiB"`, `"1KiB"`, or the bare number. */
-export function formatSize(bytes: number): string | number {
-  for (const [unit, n] of [["GiB", 1024 ** 3], ["MiB", 1024 ** 2], ["KiB", 1024]] as const) {
-    if (bytes >= n && bytes % n === 0) return `${bytes / n}${unit}`;
-  }
-  return bytes;
-}
-
 /** A number check of a field: `min_value`, `gt_value`, … with its bound. */
 interface Check {
   type: string;
