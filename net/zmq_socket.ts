@@ -66,6 +66,12 @@ export interface ZmqSender {
 }
 
 let chosen: ZmqBinding | undefined;
+const opened: Record<ZmqBinding, number> = { ffi: 0, "zeromq.js": 0 };
+
+/** How many sockets each binding has opened in this process (tests check that the binding they ask for is used). */
+export function socketsOpened(): Readonly<Record<ZmqBinding, number>> {
+  return { ...opened };
+}
 
 /**
  * Makes every socket opened from now on use `binding` (`undefined`: the
@@ -88,7 +94,9 @@ export async function openZmqReceiver(address: string, o: ReceiverOptions): Prom
   const ffi = ffiOrUndefined((force) =>
     openFfiSocket({ type: o.mode, connType: o.connType, address, queueSize: o.queueSize, topics: o.topics }, force)
   );
-  return ffi ? new FfiReceiver(ffi) : new JsReceiver(await openReceiver(address, o));
+  const sock = ffi ? new FfiReceiver(ffi) : new JsReceiver(await openReceiver(address, o));
+  opened[sock.binding]++;
+  return sock;
 }
 
 /** Opens a sending socket: FFI where libzmq loads, else zeromq.js (options as {@linkcode openSender}). */
@@ -99,11 +107,13 @@ export async function openZmqSender(address: string, o: SenderOptions): Promise<
       force,
     )
   );
-  return ffi ? new FfiSender(ffi) : new JsSender(await openSender(address, o));
+  const sock = ffi ? new FfiSender(ffi) : new JsSender(await openSender(address, o));
+  opened[sock.binding]++;
+  return sock;
 }
 
 class FfiReceiver implements ZmqReceiver {
-  readonly binding = "ffi";
+  readonly binding: ZmqBinding = "ffi";
   constructor(readonly sock: FfiSocket) {}
   get closed(): boolean {
     return this.sock.closed;
@@ -132,7 +142,7 @@ class FfiReceiver implements ZmqReceiver {
 }
 
 class FfiSender implements ZmqSender {
-  readonly binding = "ffi";
+  readonly binding: ZmqBinding = "ffi";
   constructor(readonly sock: FfiSocket) {}
   get closed(): boolean {
     return this.sock.closed;
@@ -165,7 +175,7 @@ class FfiSender implements ZmqSender {
 }
 
 class JsReceiver implements ZmqReceiver {
-  readonly binding = "zeromq.js";
+  readonly binding: ZmqBinding = "zeromq.js";
   constructor(readonly sock: ReceiveSocket) {}
   get closed(): boolean {
     return this.sock.closed;
@@ -207,7 +217,7 @@ function plain(buffers: Uint8Array[]): Uint8Array[] {
 }
 
 class JsSender implements ZmqSender {
-  readonly binding = "zeromq.js";
+  readonly binding: ZmqBinding = "zeromq.js";
   constructor(readonly sock: SendSocket) {}
   get closed(): boolean {
     return this.sock.closed;
