@@ -1,10 +1,11 @@
 /**
  * libzmq called directly through `Deno.dlopen` (Debian's `libzmq5`), for the
- * hot loops of the `stats` and `generate` commands: a receive or send is one
- * foreign call with ZMQ_DONTWAIT instead of a promise through zeromq.js, and
- * an idle socket waits in `zmq_poll` on one of the runtime's threads instead
- * of being polled with timers. Measured with bench/zmq_ffi_probe.ts: about
- * 1.5× zeromq.js's receive rate and 3× its send rate for 1 KiB messages.
+ * daemon's `zmq` input and output (through net/zmq_socket.ts) and the hot
+ * loops of the `stats` and `generate` commands: a receive or send is one
+ * foreign call per frame with ZMQ_DONTWAIT instead of a promise through
+ * zeromq.js, and an idle socket waits in `zmq_poll` on one of the runtime's
+ * threads instead of being polled with timers. Measured with
+ * bench/zmq_throughput.ts (the daemon) and bench/zmq_ffi_probe.ts (bare loops).
  *
  * Only where libzmq loads ({@linkcode openFfiSocket} returns undefined
  * otherwise, and the callers use zeromq.js): the permission is the one
