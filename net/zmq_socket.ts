@@ -65,6 +65,9 @@ export interface ZmqSender {
   close(): void;
 }
 
+/** A batch of the FFI receiver ends once it holds this many bytes: large frames are not copied out 256 at a time. */
+const BATCH_BYTES = 1 << 20;
+
 let chosen: ZmqBinding | undefined;
 const opened: Record<ZmqBinding, number> = { ffi: 0, "zeromq.js": 0 };
 
@@ -124,12 +127,13 @@ class FfiReceiver implements ZmqReceiver {
   async receiveBatch(max: number, onMessage: (frames: Uint8Array[]) => void): Promise<boolean> {
     const s = this.sock;
     for (;;) {
-      let n = 0;
-      while (n < max && !s.closed) {
+      let n = 0, bytes = 0;
+      while (n < max && bytes < BATCH_BYTES && !s.closed) {
         const m = s.tryReceive();
         if (m === null) break;
         onMessage(m);
         n++;
+        for (let i = 0; i < m.length; i++) bytes += m[i].length;
       }
       if (s.closed) return false;
       if (n > 0) return true;
