@@ -347,7 +347,7 @@ for (const binding of ["ffi", "zeromq.js"]) {
           `[[inputs.zmq]]\naddress = "tcp://127.0.0.1:${pin}"\nconn_type = "bind"\nformat = "raw"\n` +
           `[[outputs.zmq]]\naddress = "tcp://127.0.0.1:${pout}"\nformat = "raw"\n`,
       );
-      const env: Record<string, string> = binding === "zeromq.js" ? { TELEBUS_ZMQ: "zeromq.js" } : {};
+      const env = { TELEBUS_ZMQ: binding }; // anything but "zeromq.js" is the default, FFI
       const flags = await printedFlags("z.toml", dir, env);
       assert.ok(flags.includes("--allow-ffi"), flags.join(" "));
       assert.ok(flags.some((f) => f.startsWith("--allow-env=") && f.includes("TELEBUS_ZMQ")), flags.join(" "));
