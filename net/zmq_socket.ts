@@ -14,16 +14,12 @@
  * @module
  */
 import { type FfiSocket, openFfiSocket } from "./zmq_ffi.ts";
-import {
-  openReceiver,
-  openSender,
-  receiveMessage,
-  type ReceiverOptions,
-  type ReceiveSocket,
-  type SenderOptions,
-  sendMessage,
-  type SendSocket,
-} from "./zmq.ts";
+import type { ReceiverOptions, ReceiveSocket, SenderOptions, SendSocket } from "./zmq.ts";
+
+/** zeromq.js, loaded only when a socket falls back to it (it costs ~75 ms and ~14 MB to load). */
+type ZeromqJs = typeof import("./zmq.ts");
+let zeromqJs: Promise<ZeromqJs> | undefined;
+const loadZeromqJs = () => zeromqJs ??= import("./zmq.ts");
 
 /** The library that drives a socket. */
 export type ZmqBinding = "ffi" | "zeromq.js";
@@ -92,17 +88,22 @@ function ffiOrUndefined(open: (force: boolean) => FfiSocket | undefined): FfiSoc
   return s;
 }
 
-/** Opens a receiving socket: FFI where libzmq loads, else zeromq.js (options as {@linkcode openReceiver}). */
+/** Opens a receiving socket: FFI where libzmq loads, else zeromq.js (options as net/zmq.ts's `openReceiver`). */
 export async function openZmqReceiver(address: string, o: ReceiverOptions): Promise<ZmqReceiver> {
   const ffi = ffiOrUndefined((force) =>
     openFfiSocket({ type: o.mode, connType: o.connType, address, queueSize: o.queueSize, topics: o.topics }, force)
   );
-  const sock = ffi ? new FfiReceiver(ffi) : new JsReceiver(await openReceiver(address, o));
+  let sock: ZmqReceiver;
+  if (ffi) sock = new FfiReceiver(ffi);
+  else {
+    const js = await loadZeromqJs();
+    sock = new JsReceiver(await js.openReceiver(address, o), js);
+  }
   opened[sock.binding]++;
   return sock;
 }
 
-/** Opens a sending socket: FFI where libzmq loads, else zeromq.js (options as {@linkcode openSender}). */
+/** Opens a sending socket: FFI where libzmq loads, else zeromq.js (options as net/zmq.ts's `openSender`). */
 export async function openZmqSender(address: string, o: SenderOptions): Promise<ZmqSender> {
   const ffi = ffiOrUndefined((force) =>
     openFfiSocket(
@@ -110,7 +111,12 @@ export async function openZmqSender(address: string, o: SenderOptions): Promise<
       force,
     )
   );
-  const sock = ffi ? new FfiSender(ffi) : new JsSender(await openSender(address, o));
+  let sock: ZmqSender;
+  if (ffi) sock = new FfiSender(ffi);
+  else {
+    const js = await loadZeromqJs();
+    sock = new JsSender(await js.openSender(address, o), js);
+  }
   opened[sock.binding]++;
   return sock;
 }
@@ -180,7 +186,7 @@ class FfiSender implements ZmqSender {
 
 class JsReceiver implements ZmqReceiver {
   readonly binding: ZmqBinding = "zeromq.js";
-  constructor(readonly sock: ReceiveSocket) {}
+  constructor(readonly sock: ReceiveSocket, readonly js: ZeromqJs) {}
   get closed(): boolean {
     return this.sock.closed;
   }
@@ -189,7 +195,7 @@ class JsReceiver implements ZmqReceiver {
   }
   async receiveBatch(max: number, onMessage: (frames: Uint8Array[]) => void): Promise<boolean> {
     const s = this.sock;
-    const first = await receiveMessage(s);
+    const first = await this.js.receiveMessage(s);
     if (!first) return false;
     onMessage(plain(first));
     // Take what is already queued without waiting (receive() directly: the socket says it has a message).
@@ -222,7 +228,7 @@ function plain(buffers: Uint8Array[]): Uint8Array[] {
 
 class JsSender implements ZmqSender {
   readonly binding: ZmqBinding = "zeromq.js";
-  constructor(readonly sock: SendSocket) {}
+  constructor(readonly sock: SendSocket, readonly js: ZeromqJs) {}
   get closed(): boolean {
     return this.sock.closed;
   }
@@ -230,7 +236,7 @@ class JsSender implements ZmqSender {
     return this.sock.lastEndpoint ?? null;
   }
   send(frames: Uint8Array[], timeoutMs?: number, signal?: AbortSignal): Promise<boolean> {
-    return sendMessage(this.sock, frames, timeoutMs, signal);
+    return this.js.sendMessage(this.sock, frames, timeoutMs, signal);
   }
   close(): void {
     this.sock.close();

@@ -20,7 +20,7 @@ import { decodeCbor } from "../../codecs/cbor.ts";
 import { MflowDecoder, MflowError, preview } from "../../codecs/mflow.ts";
 import { checkRecordLimits, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
-import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq.ts";
+import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq_stats.ts";
 import { openZmqReceiver, type ZmqBinding, type ZmqReceiver } from "../../net/zmq_socket.ts";
 import type { ZmqInputConfig } from "./schema.ts";
 

@@ -13,7 +13,7 @@ import { createZmqOutput } from "./output.ts";
 export { type ZmqFormat, type ZmqInputConfig, type ZmqOutputConfig } from "./schema.ts";
 export { createZmqInput, ZmqInput } from "./input.ts";
 export { createZmqOutput, mflowFrames, ZmqOutput } from "./output.ts";
-export { type RateSample, ThroughputStatistics } from "../../net/zmq.ts";
+export { type RateSample, ThroughputStatistics } from "../../net/zmq_stats.ts";
 
 /**
  * libzmq is loaded through FFI (Debian's libzmq.so.5, or zeromq.js's native addon where it is missing): it needs

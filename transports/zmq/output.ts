@@ -21,7 +21,7 @@ import { RecordRejects } from "../../core/reject.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { toJson } from "../../codecs/json.ts";
 import { encodeArrayMessage, encodeMflow } from "../../codecs/mflow.ts";
-import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq.ts";
+import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq_stats.ts";
 import { openZmqSender, type ZmqBinding, type ZmqSender } from "../../net/zmq_socket.ts";
 import type { ZmqOutputConfig } from "./schema.ts";
 
