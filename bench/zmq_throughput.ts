@@ -1,190 +1,176 @@
 /**
- * zmq input → bus → null output, beside a bare zeromq.js PULL loop in the
- * same run, for 1 KiB and 1 MiB `array-1.0` messages (uint8, so decoding
- * makes one typed-array view per message).
+ * The daemon's `zmq` input and output on both bindings (libzmq through FFI,
+ * zeromq.js), beside a bare zeromq.js loop, in one run:
  *
- *   deno run -A bench/zmq_throughput.ts [--small 100000] [--large 2000] [--rounds 3]
+ * - input: a peer PUSH sends; measured are the daemon (`zmq` input → bus →
+ *   an output that only counts) with each binding, and a bare zeromq.js
+ *   PULL loop; messages per second from the first to the last.
+ * - output: measured are the daemon (an input of prebuilt records → bus →
+ *   `zmq` output) with each binding, and a bare zeromq.js PUSH loop; the
+ *   peer PULL counts and times them.
  *
- * 1 KiB: the receiving end alone. A PUSH socket in a worker first sends every
- * message into the receiver's unbounded queue (both high-water marks 0) while
- * the receiver does not read; then the clock starts and the receiver drains
- * the queue. For the pipeline the daemon runs with the real `zmq` input
- * (mflow decoding, statistics, bus) and an output that only counts, whose
- * first write waits for the start signal (so the input stops reading once the
- * bus queue is full); the rate is computed over the messages the input took
- * from ZeroMQ after the start only. (`--small` × 1 KiB must fit in memory.)
+ * The peer (bench/zmq_bench_peer.ts, libzmq through FFI) and the measured end
+ * (bench/zmq_bench_run.ts) are separate processes: a daemon started inside
+ * the process that also drives the peer used to hang this bench. Every
+ * measurement has a stall timeout (`--timeout`, seconds): a stuck process is
+ * killed and named, never waited for silently. Sides alternate in order
+ * from round to round; medians are printed.
  *
- * 1 MiB: streamed. The same sender (high-water marks 100) sends while the
- * receiver reads; timed from the first message to the last. Here the copying
- * of the bytes through ZeroMQ is the work, as in real use.
+ *   deno run -A bench/zmq_throughput.ts [--rounds 3] [--scale 1] [--cases raw-1k,…] [--directions in,out]
  *
- * The bare loop is what an application would write: `receive()` while the
- * socket is readable (see net/zmq.ts for why not a waiting
- * receive), sum the bytes, nothing else.
+ * Cases (bench/zmq_bench_cases.ts): raw-1k, mflow-1k, msgpack (a ~150 B
+ * telemetry map), raw-64k, raw-1m.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import * as zmq from "npm:zeromq@^6.5.0";
-import { startDaemon } from "../start.ts";
-import { createLogger } from "../core/log.ts";
-import type { TransportDefinition } from "../core/transport.ts";
-import { receiveMessage } from "../net/zmq.ts";
-import * as v from "npm:valibot@^1.1.0";
-import { table } from "../config/table.ts";
+import { CASES, messageBytes } from "./zmq_bench_cases.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
   options: {
-    small: { type: "string", default: "100000" },
-    large: { type: "string", default: "2000" },
     rounds: { type: "string", default: "3" },
+    scale: { type: "string", default: "1" },
+    cases: { type: "string", default: CASES.map((c) => c.name).join(",") },
+    directions: { type: "string", default: "in,out" },
+    timeout: { type: "string", default: "120" },
   },
 });
 const ROUNDS = Number(values.rounds);
+const TIMEOUT_MS = Number(values.timeout) * 1000;
+const HERE = new URL(".", import.meta.url).pathname;
 
-/** A worker that binds a PUSH socket and sends `count` messages of `size` bytes (+ header) when asked. */
-const WORKER = `
-import * as zmq from "npm:zeromq@^6.5.0";
-self.onmessage = async (e) => {
-  const { count, size, hwm } = e.data;
-  const sock = new zmq.Push({ sendHighWaterMark: hwm, linger: -1 });
-  await sock.bind("tcp://127.0.0.1:*");
-  self.postMessage({ endpoint: sock.lastEndpoint });
-  const header = new TextEncoder().encode(JSON.stringify({ htype: "array-1.0", type: "uint8", shape: [size] }));
-  const body = new Uint8Array(size).fill(7);
-  for (let i = 0; i < count; i++) {
-    while (!sock.writable) await new Promise((r) => setTimeout(r, 1));
-    try { await sock.send([header, body]); } catch { i--; }
+/** A child process and the JSON lines it prints. */
+class Proc {
+  readonly child: Deno.ChildProcess;
+  readonly #lines: AsyncIterator<string>;
+  #stderr = "";
+  constructor(script: string, args: string[]) {
+    this.child = new Deno.Command(Deno.execPath(), {
+      args: ["run", "-A", HERE + script, ...args],
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#lines = this.child.stdout.pipeThrough(new TextDecoderStream()).pipeThrough(splitLines())[
+      Symbol.asyncIterator
+    ]();
+    const child = this.child;
+    (async () => {
+      for await (const t of child.stderr.pipeThrough(new TextDecoderStream())) {
+        this.#stderr = (this.#stderr + t).slice(-2000);
+      }
+    })();
   }
-  self.postMessage({ done: true });
-  await new Promise((r) => setTimeout(r, 100000));
-};`;
-
-/** Starts the sender; `done` resolves once it has handed every message to ZeroMQ. */
-async function sender(
-  count: number,
-  size: number,
-  hwm: number,
-): Promise<{ endpoint: string; done: Promise<void>; worker: Worker }> {
-  const url = URL.createObjectURL(new Blob([WORKER], { type: "application/javascript" }));
-  const worker = new Worker(url, { type: "module" });
-  let resolveDone!: () => void;
-  const done = new Promise<void>((r) => resolveDone = r);
-  const endpoint = await new Promise<string>((resolve) => {
-    worker.onmessage = (e) => {
-      if (e.data.endpoint) resolve(e.data.endpoint);
-      if (e.data.done) resolveDone();
-    };
-    worker.postMessage({ count, size, hwm });
-  });
-  return { endpoint, done, worker };
+  /** The next JSON line that has `key`; throws when the process ends first or `TIMEOUT_MS` passes. */
+  async next(key: string, what: string): Promise<Record<string, number | string>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stall = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`STALLED: ${what}: no "${key}" within ${TIMEOUT_MS / 1000} s; stderr: ${this.#stderr}`)),
+        TIMEOUT_MS,
+      );
+    });
+    try {
+      for (;;) {
+        const r = await Promise.race([this.#lines.next(), stall]);
+        if (r.done) throw new Error(`${what} ended without "${key}"; stderr: ${this.#stderr}`);
+        const v = JSON.parse(r.value);
+        if (key in v) return v;
+      }
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  async kill(): Promise<void> {
+    try {
+      this.child.kill("SIGKILL");
+    } catch {
+      // ended already
+    }
+    await this.child.status;
+  }
 }
 
-/** Lets the last bytes cross loopback into the receiver's queue after the sender finished. */
-const SETTLE_MS = 500;
-
-/** The bare loop: PULL, receive while readable, count. Returns [ms, messages timed]. */
-async function bare(count: number, size: number, prefill: boolean): Promise<[number, number]> {
-  const { endpoint, done, worker } = await sender(count, size, prefill ? 0 : 100);
-  const sock = new zmq.Pull({ receiveHighWaterMark: prefill ? 0 : 100, linger: 0 });
-  sock.connect(endpoint);
-  if (prefill) {
-    await done;
-    await new Promise((r) => setTimeout(r, SETTLE_MS));
-  }
-  let t0 = performance.now();
-  let n = 0, bytes = 0;
-  while (n < count) {
-    const m = await receiveMessage(sock);
-    if (!m) break;
-    if (n === 0 && !prefill) t0 = performance.now();
-    for (const f of m) bytes += f.length;
-    n++;
-  }
-  const t = performance.now() - t0;
-  sock.close();
-  worker.terminate();
-  if (bytes < count * size) throw new Error("bare loop lost data");
-  return [t, prefill ? count : count - 1];
-}
-
-/** An output that only counts; its first write waits for `gate`. */
-let counted = 0;
-let firstAt = 0;
-let gate: Promise<void> = Promise.resolve();
-const nullTransport: TransportDefinition = {
-  type: "null",
-  description: "counts records",
-  output: {
-    schema: table(v.looseObject({})) as never,
-    permissions: () => {},
-    create: () => ({
-      async write(records) {
-        await gate;
-        if (counted === 0) firstAt = performance.now();
-        counted += records.length;
-      },
-      close: () => Promise.resolve(),
-    }),
-  },
-};
-
-async function pipeline(count: number, size: number, prefill: boolean): Promise<[number, number]> {
-  const { endpoint, done, worker } = await sender(count, size, prefill ? 0 : 100);
-  counted = 0;
-  let open!: () => void;
-  gate = prefill ? new Promise((r) => open = r) : Promise.resolve();
-  const daemon = await startDaemon({
-    config: {
-      daemon: { http: "off", data_dir: await Deno.makeTempDir({ prefix: "telebus-bench-" }), dashboard: false },
-      inputs: { zmq: [{ name: "zin", address: endpoint, queue_size: prefill ? 0 : 100 }] },
-      outputs: { null: [{ name: "null" }] },
+function splitLines(): TransformStream<string, string> {
+  let rest = "";
+  return new TransformStream({
+    transform(chunk, out) {
+      const parts = (rest + chunk).split("\n");
+      rest = parts.pop()!;
+      for (const p of parts) if (p.trim()) out.enqueue(p);
     },
-  }, {
-    transports: { null: () => Promise.resolve({ transport: nullTransport }) },
-    log: createLogger("bench", { level: "warn", write: (l) => console.error(l) }),
+    flush(out) {
+      if (rest.trim()) out.enqueue(rest);
+    },
   });
-  if (!prefill) {
-    // Streaming: from the first record out to the last, as the bare loop times it.
-    while (counted < count) await new Promise((r) => setTimeout(r, 1));
-    const t = performance.now() - firstAt;
-    await daemon.stop();
-    await done;
-    worker.terminate();
-    return [t, count - 1];
+}
+
+type Side = "bare zeromq.js" | "daemon ffi" | "daemon zeromq.js";
+const SIDES: Side[] = ["bare zeromq.js", "daemon ffi", "daemon zeromq.js"];
+
+/** One measurement: messages per second. */
+async function measure(caseName: string, count: number, direction: "in" | "out", side: Side): Promise<number> {
+  const what = `${caseName} ${direction} ${side}`;
+  const peer = new Proc("zmq_bench_peer.ts", [direction === "in" ? "send" : "receive", caseName, String(count)]);
+  let run: Proc | undefined;
+  try {
+    const { endpoint } = await peer.next("endpoint", `${what} (peer)`);
+    const [kind, binding] = side === "bare zeromq.js" ? ["bare", "zeromq.js"] : side.split(" ");
+    run = new Proc("zmq_bench_run.ts", [
+      direction,
+      kind,
+      caseName,
+      String(count),
+      String(endpoint),
+      "--binding",
+      binding,
+    ]);
+    const r = direction === "in" ? await run.next("msgs", what) : await peer.next("msgs", `${what} (peer)`);
+    return Number(r.msgs) / (Number(r.ms) / 1000);
+  } finally {
+    await peer.kill();
+    await run?.kill();
   }
-  await done;
-  await new Promise((r) => setTimeout(r, SETTLE_MS));
-  const input = daemon.stats.find((s) => s.name === "zin")!;
-  const before = input.records;
-  const t0 = performance.now();
-  open();
-  while (counted < count) await new Promise((r) => setTimeout(r, 1));
-  const t = performance.now() - t0;
-  await daemon.stop();
-  worker.terminate();
-  return [t, count - before];
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const SIZES = [
-  ["1 KiB, queue prefilled", Number(values.small), 1024, true],
-  ["1 MiB, streamed", Number(values.large), 1 << 20, false],
-] as const;
-for (const [label, count, size, prefill] of SIZES) {
-  const b: number[] = [], p: number[] = [];
-  for (let r = 0; r < ROUNDS; r++) {
-    const [bt, bn] = await bare(count, size, prefill);
-    b.push(bn / (bt / 1000));
-    const [pt, pn] = await pipeline(count, size, prefill);
-    p.push(pn / (pt / 1000));
+const fmt = (rate: number, bytes: number) =>
+  `${Math.round(rate).toLocaleString("en")} msg/s ${(rate * bytes / 1e6).toFixed(0)} MB/s`;
+const rows: string[] = [];
+try {
+  for (const name of values.cases.split(",")) {
+    const c = CASES.find((x) => x.name === name);
+    if (!c) throw new Error(`unknown case ${name}`);
+    const count = Math.max(10, Math.round(c.count * Number(values.scale)));
+    for (const direction of values.directions.split(",") as ("in" | "out")[]) {
+      const rates = new Map<Side, number[]>(SIDES.map((s) => [s, []]));
+      for (let r = 0; r < ROUNDS; r++) {
+        // Alternate the order so that no side always runs first (or last) in a round.
+        const order = SIDES.map((_, i) => SIDES[(i + r) % SIDES.length]);
+        for (const side of order) rates.get(side)!.push(await measure(name, count, direction, side));
+      }
+      const [bare, ffi, js] = SIDES.map((s) => median(rates.get(s)!));
+      const bytes = messageBytes(c);
+      const line =
+        `${name} ${direction} × ${count}: daemon ffi ${fmt(ffi, bytes)}, daemon zeromq.js ${fmt(js, bytes)} ` +
+        `(ffi ${(ffi / js).toFixed(2)}× zeromq.js); bare zeromq.js loop ${fmt(bare, bytes)} ` +
+        `(daemon ffi ${(100 * ffi / bare).toFixed(0)} %, zeromq.js ${(100 * js / bare).toFixed(0)} % of it); ` +
+        `median of ${ROUNDS}`;
+      console.log(line);
+      rows.push(
+        `| ${name} | ${direction} | ${Math.round(ffi).toLocaleString("en")} | ${
+          Math.round(js).toLocaleString("en")
+        } | ` +
+          `${(ffi / js).toFixed(2)}× | ${Math.round(bare).toLocaleString("en")} |`,
+      );
+    }
   }
-  const [br, pr] = [median(b), median(p)];
-  const mb = (rate: number) => ((rate * size) / 1e6).toFixed(0);
-  console.log(
-    `${label} × ${count}: bare PULL loop ${Math.round(br).toLocaleString("en")} msgs/s ${mb(br)} MB/s; ` +
-      `zmq input → bus → null ${Math.round(pr).toLocaleString("en")} msgs/s ${mb(pr)} MB/s = ` +
-      `${(100 * pr / br).toFixed(0)} % of the bare loop (median of ${ROUNDS})`,
-  );
+} catch (e) {
+  console.error((e as Error).message);
+  Deno.exit(1);
 }
+console.log(
+  "\n| case | direction | daemon, FFI msg/s | daemon, zeromq.js msg/s | FFI ÷ zeromq.js | bare zeromq.js loop msg/s |",
+);
+console.log("| --- | --- | ---: | ---: | ---: | ---: |");
+for (const r of rows) console.log(r);

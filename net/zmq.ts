@@ -1,12 +1,15 @@
 /**
- * What the zmq input, output and the mflow commands share: sockets made as
- * mflow's `connect()` makes them, and mflow-like throughput statistics.
+ * zeromq.js sockets made as mflow's `connect()` makes them, for the mflow
+ * commands and the zeromq.js binding of the zmq input and output
+ * (net/zmq_socket.ts); the throughput statistics (net/zmq_stats.ts) are
+ * re-exported.
  *
  * @module
  */
 import * as zmq from "npm:zeromq@^6.5.0";
-import type { PartStats } from "../core/stats.ts";
 import { sleep } from "../core/async.ts";
+
+export { exposeThroughput, openEach, type RateSample, ThroughputStatistics } from "./zmq_stats.ts";
 
 /** A socket that receives. */
 export type ReceiveSocket = zmq.Pull | zmq.Subscriber;
@@ -81,21 +84,6 @@ export async function openSender(address: string, o: SenderOptions): Promise<Sen
   return sock;
 }
 
-/** Opens one socket per address; when one fails, closes those already open and rethrows. */
-export async function openEach<S extends { close(): void }>(
-  addresses: readonly string[],
-  open: (address: string) => Promise<S>,
-): Promise<S[]> {
-  const sockets: S[] = [];
-  try {
-    for (const a of addresses) sockets.push(await open(a));
-  } catch (e) {
-    for (const s of sockets) s.close();
-    throw e;
-  }
-  return sockets;
-}
-
 /** The address actually bound or connected (`tcp://127.0.0.1:*` becomes the chosen port). */
 export function endpointOf(sock: ReceiveSocket | SendSocket, address: string): string {
   return sock.lastEndpoint ?? address;
@@ -168,100 +156,4 @@ export async function sendMessage(
     await sleep(Math.min(wait, left), signal);
     wait = Math.min(wait * 2, MAX_IDLE_WAIT_MS);
   }
-}
-
-/** One rate sample, as mflow's `ThroughputStatistics` keeps them. */
-export interface RateSample {
-  /** Messages per second over the sample. */
-  message_rate: number;
-  /** Bytes per second over the sample. */
-  data_rate: number;
-}
-
-/**
- * mflow's statistics of a stream: the counters of `message.statistics`
- * (`bytes_received`, `total_bytes_received`, `messages_received`) and the
- * rates and summary of `utils.ThroughputStatistics`.
- */
-export class ThroughputStatistics {
-  /** Bytes of the last message (header included). */
-  bytes_received = 0;
-  /** Bytes of every message. */
-  total_bytes_received = 0;
-  /** Messages. */
-  messages_received = 0;
-  /** The newest rate samples (at most 100, as mflow's deque). */
-  readonly samples: RateSample[] = [];
-  readonly #start = performance.now();
-  #last = { t: performance.now(), msgs: 0, bytes: 0 };
-
-  /** Counts one message of `bytes` bytes. */
-  add(bytes: number): void {
-    this.bytes_received = bytes;
-    this.total_bytes_received += bytes;
-    this.messages_received++;
-  }
-
-  /** Appends a rate sample when more than `intervalMs` has passed since the last one; returns it then. */
-  sample(intervalMs: number): RateSample | undefined {
-    const now = performance.now();
-    const dt = (now - this.#last.t) / 1000;
-    if (dt * 1000 < intervalMs) return undefined;
-    const s = {
-      message_rate: (this.messages_received - this.#last.msgs) / dt,
-      data_rate: (this.total_bytes_received - this.#last.bytes) / dt,
-    };
-    this.samples.push(s);
-    if (this.samples.length > 100) this.samples.shift();
-    this.#last = { t: now, msgs: this.messages_received, bytes: this.total_bytes_received };
-    return s;
-  }
-
-  /** The newest sample, or zeros. */
-  get latest(): RateSample {
-    return this.samples.at(-1) ?? { message_rate: 0, data_rate: 0 };
-  }
-
-  /** mflow's summary. */
-  summary(): {
-    total_elapsed_time: number;
-    average_message_size: number;
-    total_bytes_received: number;
-    average_data_rate: number;
-    messages_received: number;
-    average_message_rate: number;
-  } {
-    const t = (performance.now() - this.#start) / 1000;
-    return {
-      total_elapsed_time: t,
-      average_message_size: this.messages_received ? this.total_bytes_received / this.messages_received : 0,
-      total_bytes_received: this.total_bytes_received,
-      average_data_rate: t > 0 ? this.total_bytes_received / t : 0,
-      messages_received: this.messages_received,
-      average_message_rate: t > 0 ? this.messages_received / t : 0,
-    };
-  }
-
-  /** The per-message statistics object mflow attaches to each message. */
-  toDict(): { bytes_received: number; total_bytes_received: number; messages_received: number } {
-    return {
-      bytes_received: this.bytes_received,
-      total_bytes_received: this.total_bytes_received,
-      messages_received: this.messages_received,
-    };
-  }
-}
-
-/**
- * Publishes a part's throughput as `/metrics` gauges (`message_rate`,
- * `data_rate`, `average_message_size`), sampled every `intervalMs`; returns
- * the function that stops the sampling timer.
- */
-export function exposeThroughput(stats: PartStats, t: ThroughputStatistics, intervalMs: number): () => void {
-  stats.gauges.set("message_rate", () => t.latest.message_rate);
-  stats.gauges.set("data_rate_bytes", () => t.latest.data_rate);
-  stats.gauges.set("average_message_size_bytes", () => t.summary().average_message_size);
-  const timer = setInterval(() => t.sample(intervalMs), intervalMs);
-  Deno.unrefTimer(timer);
-  return () => clearInterval(timer);
 }

@@ -1,10 +1,11 @@
 /**
  * libzmq called directly through `Deno.dlopen` (Debian's `libzmq5`), for the
- * hot loops of the `stats` and `generate` commands: a receive or send is one
- * foreign call with ZMQ_DONTWAIT instead of a promise through zeromq.js, and
- * an idle socket waits in `zmq_poll` on one of the runtime's threads instead
- * of being polled with timers. Measured with bench/zmq_ffi_probe.ts: about
- * 1.5× zeromq.js's receive rate and 3× its send rate for 1 KiB messages.
+ * daemon's `zmq` input and output (through net/zmq_socket.ts) and the hot
+ * loops of the `stats` and `generate` commands: a receive or send is one
+ * foreign call per frame with ZMQ_DONTWAIT instead of a promise through
+ * zeromq.js, and an idle socket waits in `zmq_poll` on one of the runtime's
+ * threads instead of being polled with timers. Measured with
+ * bench/zmq_throughput.ts (the daemon) and bench/zmq_ffi_probe.ts (bare loops).
  *
  * Only where libzmq loads ({@linkcode openFfiSocket} returns undefined
  * otherwise, and the callers use zeromq.js): the permission is the one
@@ -28,6 +29,7 @@ const SYMBOLS = {
   zmq_send: { parameters: ["pointer", "buffer", "usize", "i32"], result: "i32" },
   zmq_msg_init: { parameters: ["buffer"], result: "i32" },
   zmq_msg_recv: { parameters: ["buffer", "pointer", "i32"], result: "i32" },
+  zmq_msg_data: { parameters: ["buffer"], result: "pointer" },
   zmq_msg_more: { parameters: ["buffer"], result: "i32" },
   zmq_msg_close: { parameters: ["buffer"], result: "i32" },
   zmq_errno: { parameters: [], result: "i32" },
@@ -62,20 +64,27 @@ let lib: Lib | undefined;
 let ctx: Deno.PointerValue = null;
 let tried = false;
 
-/** libzmq's symbols, loaded once; undefined where it cannot be (not installed, no FFI permission, or disabled). */
-function load(): Lib | undefined {
-  if (tried) return lib;
-  tried = true;
+/** True when `TELEBUS_ZMQ=zeromq.js` asks for zeromq.js (read only where the environment is readable already). */
+export function zeromqJsRequested(): boolean {
   try {
     // TELEBUS_ZMQ=zeromq.js keeps the tools on zeromq.js (for comparison, or a broken libzmq). Read only when
     // allowed already: a permission prompt for it would be worse than the default.
     const env = { name: "env", variable: "TELEBUS_ZMQ" } as const;
-    if (Deno.permissions.querySync(env).state === "granted" && Deno.env.get("TELEBUS_ZMQ") === "zeromq.js") {
-      return undefined;
-    }
+    return Deno.permissions.querySync(env).state === "granted" && Deno.env.get("TELEBUS_ZMQ") === "zeromq.js";
   } catch {
-    // the default then
+    return false; // the default then
   }
+}
+
+/** libzmq's symbols, loaded once; undefined where it cannot be (not installed, no FFI permission, or disabled). */
+function load(): Lib | undefined {
+  return zeromqJsRequested() ? undefined : loadLibzmq();
+}
+
+/** libzmq's symbols whatever `TELEBUS_ZMQ` says; undefined where libzmq is not installed or FFI not allowed. */
+function loadLibzmq(): Lib | undefined {
+  if (tried) return lib;
+  tried = true;
   try {
     // Likewise, no prompt for FFI: zeromq.js (which needs the same permission) reports a refusal better.
     if (Deno.permissions.querySync({ name: "ffi" }).state !== "granted") return undefined;
@@ -112,6 +121,8 @@ export interface FfiSocketOptions {
   queueSize: number;
   /** Ms queued messages may still go out after close (senders). */
   linger?: number;
+  /** SUB prefixes (default: everything). */
+  topics?: readonly string[];
 }
 
 /** What a receive counted: the first frame's size and the bytes of all frames. */
@@ -145,7 +156,12 @@ export class FfiSocket {
     const sending = o.type === "push" || o.type === "pub";
     l.zmq_setsockopt(s, sending ? Z.SNDHWM : Z.RCVHWM, int32(o.queueSize), 4n);
     l.zmq_setsockopt(s, Z.LINGER, int32(sending ? o.linger ?? 1000 : 0), 4n);
-    if (o.type === "sub") l.zmq_setsockopt(s, Z.SUBSCRIBE, new Uint8Array(0), 0n);
+    if (o.type === "sub") {
+      for (const t of o.topics ?? [""]) {
+        const b = enc.encode(t);
+        l.zmq_setsockopt(s, Z.SUBSCRIBE, b, BigInt(b.length));
+      }
+    }
     const rc = o.connType === "bind" ? l.zmq_bind(s, cstr(o.address)) : l.zmq_connect(s, cstr(o.address));
     if (rc !== 0) {
       const why = lastError(l).message;
@@ -198,6 +214,30 @@ export class FfiSocket {
     }
   }
 
+  /**
+   * Takes the next message if one is there, each frame copied out of libzmq
+   * into a new array the caller keeps; null when none is waiting.
+   */
+  tryReceive(): Uint8Array[] | null {
+    const l = this.#lib;
+    const msg = this.#msg;
+    let frames: Uint8Array[] | undefined;
+    for (;;) {
+      const n = l.zmq_msg_recv(msg, this.#sock, frames === undefined ? Z.DONTWAIT : 0);
+      if (n < 0) {
+        const e = l.zmq_errno();
+        if (frames === undefined && (e === Z.EAGAIN || e === Z.EINTR)) return null;
+        if (e === Z.EINTR) continue;
+        throw lastError(l);
+      }
+      const f = new Uint8Array(n);
+      if (n > 0) Deno.UnsafePointerView.copyInto(l.zmq_msg_data(msg)!, f);
+      if (frames === undefined) frames = [f];
+      else frames.push(f);
+      if (!l.zmq_msg_more(msg)) return frames;
+    }
+  }
+
   /** Sends one message if the socket takes it now; false when it would have to wait. */
   trySend(frames: readonly Uint8Array[]): boolean {
     const l = this.#lib;
@@ -217,12 +257,12 @@ export class FfiSocket {
 
   /**
    * Waits until the socket can receive (`in`) or send (`out`), for at most
-   * {@linkcode POLL_MS}. Returns false once the socket is closed.
+   * `ms` (at most {@linkcode POLL_MS}). Returns false once the socket is closed.
    */
-  async wait(direction: "in" | "out"): Promise<boolean> {
+  async wait(direction: "in" | "out", ms: number = POLL_MS): Promise<boolean> {
     if (this.#closed) return false;
     new DataView(this.#item.buffer).setInt16(12, direction === "in" ? Z.POLLIN : Z.POLLOUT, true);
-    const p = this.#lib.zmq_poll(this.#item, 1, BigInt(POLL_MS));
+    const p = this.#lib.zmq_poll(this.#item, 1, BigInt(Math.max(0, Math.min(POLL_MS, Math.ceil(ms)))));
     this.#polling = p;
     try {
       await p;
@@ -247,8 +287,12 @@ export class FfiSocket {
   }
 }
 
-/** Opens a socket through libzmq; undefined when libzmq cannot be loaded (the caller uses zeromq.js). */
-export function openFfiSocket(o: FfiSocketOptions): FfiSocket | undefined {
-  const l = load();
+/**
+ * Opens a socket through libzmq; undefined when libzmq cannot be loaded or
+ * `TELEBUS_ZMQ=zeromq.js` (the caller uses zeromq.js). `force` ignores
+ * `TELEBUS_ZMQ` (tests of both bindings).
+ */
+export function openFfiSocket(o: FfiSocketOptions, force = false): FfiSocket | undefined {
+  const l = force ? loadLibzmq() : load();
   return l ? new FfiSocket(l, o) : undefined;
 }

@@ -14,7 +14,7 @@ const enc = new TextEncoder();
 Deno.test("ffi: libzmq loads, and a zeromq.js PUSH reaches an FFI PULL (frames counted, wait returns)", async () => {
   const push = new zmq.Push({ linger: 0 });
   await push.bind("tcp://127.0.0.1:*");
-  const pull = openFfiSocket({ type: "pull", connType: "connect", address: push.lastEndpoint!, queueSize: 100 });
+  const pull = openFfiSocket({ type: "pull", connType: "connect", address: push.lastEndpoint!, queueSize: 100 }, true);
   assert.ok(pull, "libzmq5 could not be loaded");
   try {
     assert.equal(pull.tryReceiveSizes(), null, "nothing there yet");
@@ -40,7 +40,7 @@ Deno.test("ffi: an FFI PUSH bound at a wildcard port reaches a zeromq.js PULL, f
     address: "tcp://127.0.0.1:*",
     queueSize: 100,
     linger: 0,
-  });
+  }, true);
   assert.ok(push, "libzmq5 could not be loaded");
   const endpoint = push.lastEndpoint;
   assert.match(endpoint ?? "", /^tcp:\/\/127\.0\.0\.1:\d+$/);
@@ -64,7 +64,7 @@ Deno.test("ffi: an FFI PUSH bound at a wildcard port reaches a zeromq.js PULL, f
 });
 
 Deno.test("ffi: close during a wait ends it, and a bad address says why", async () => {
-  const pull = openFfiSocket({ type: "pull", connType: "bind", address: "tcp://127.0.0.1:*", queueSize: 10 });
+  const pull = openFfiSocket({ type: "pull", connType: "bind", address: "tcp://127.0.0.1:*", queueSize: 10 }, true);
   assert.ok(pull);
   const waiting = pull.wait("in");
   pull.close();
@@ -73,7 +73,36 @@ Deno.test("ffi: close during a wait ends it, and a bad address says why", async 
   assert.equal(pull.closed, true);
   assert.equal(await pull.wait("in"), false);
   assert.throws(
-    () => openFfiSocket({ type: "pull", connType: "bind", address: "tcp://nonsense", queueSize: 10 }),
+    () => openFfiSocket({ type: "pull", connType: "bind", address: "tcp://nonsense", queueSize: 10 }, true),
     /^Error: Unable to bind to tcp:\/\/nonsense: /,
   );
+});
+
+Deno.test("ffi: tryReceive copies every frame out (kept intact after the next receive), empty frames included", async () => {
+  const push = new zmq.Push({ linger: 0 });
+  await push.bind("tcp://127.0.0.1:*");
+  const pull = openFfiSocket({ type: "pull", connType: "connect", address: push.lastEndpoint!, queueSize: 100 }, true);
+  assert.ok(pull, "libzmq5 could not be loaded");
+  try {
+    await push.send([enc.encode("one"), new Uint8Array(3000).fill(1), new Uint8Array(0)]);
+    await push.send([enc.encode("two"), new Uint8Array(3000).fill(2)]);
+    const take = async () => {
+      for (;;) {
+        const m = pull.tryReceive();
+        if (m) return m;
+        assert.ok(await pull.wait("in"));
+      }
+    };
+    const first = await take();
+    const second = await take();
+    assert.deepEqual(first.map((f) => f.length), [3, 3000, 0]);
+    assert.equal(new TextDecoder().decode(first[0]), "one");
+    assert.ok(first[1].every((b) => b === 1), "the first message's frame was not overwritten by the second");
+    assert.equal(new TextDecoder().decode(second[0]), "two");
+    assert.ok(second[1].every((b) => b === 2));
+    assert.equal(pull.tryReceive(), null);
+  } finally {
+    pull.close();
+    push.close();
+  }
 });

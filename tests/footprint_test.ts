@@ -78,3 +78,12 @@ Deno.test("footprint: a daemon loads the transports its config names and no othe
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("footprint: the zmq transport loads zeromq.js only as the fallback (not on libzmq through FFI)", async () => {
+  const closure = [...await staticClosure(new URL("transports/zmq/mod.ts", ROOT).href)];
+  assert.ok(closure.some((s) => s.endsWith("/net/zmq_ffi.ts")), closure.join("\n"));
+  assert.deepEqual(closure.filter((s) => /zeromq|\/net\/zmq\.ts$/.test(s)), []);
+  // …and the fallback is there to load: net/zmq_socket.ts imports net/zmq.ts (and so zeromq.js) dynamically.
+  const socket = [...await staticClosure(new URL("net/zmq.ts", ROOT).href)];
+  assert.ok(socket.some((s) => s.includes("zeromq")), socket.join("\n"));
+});

@@ -4,6 +4,7 @@
  * configuration using every path- and network-using transport.
  */
 import assert from "node:assert/strict";
+import * as zmq from "npm:zeromq@^6.5.0";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../config/load.ts";
@@ -327,3 +328,44 @@ flush_interval = "100ms"
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+// Both bindings of the zmq sockets under exactly the printed flags: libzmq through FFI (the default) and zeromq.js
+// (TELEBUS_ZMQ=zeromq.js, which the flags let the daemon read).
+for (const binding of ["ffi", "zeromq.js"]) {
+  Deno.test(`permissions: a zmq input and output run with the printed flags [${binding}]`, async () => {
+    const dir = await Deno.makeTempDir({ prefix: "telebus_perm_" });
+    const [pin, pout] = [0, 0].map(() => {
+      const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+      l.close();
+      return (l.addr as Deno.NetAddr).port;
+    });
+    const push = new zmq.Push({ linger: 0 }), pull = new zmq.Pull({ linger: 0 });
+    try {
+      await Deno.writeTextFile(
+        join(dir, "z.toml"),
+        `[daemon]\nhttp = "127.0.0.1:0"\ndata_dir = "state"\ndashboard = false\n` +
+          `[[inputs.zmq]]\naddress = "tcp://127.0.0.1:${pin}"\nconn_type = "bind"\nformat = "raw"\n` +
+          `[[outputs.zmq]]\naddress = "tcp://127.0.0.1:${pout}"\nformat = "raw"\n`,
+      );
+      const env = { TELEBUS_ZMQ: binding }; // anything but "zeromq.js" is the default, FFI
+      const flags = await printedFlags("z.toml", dir, env);
+      assert.ok(flags.includes("--allow-ffi"), flags.join(" "));
+      assert.ok(flags.some((f) => f.startsWith("--allow-env=") && f.includes("TELEBUS_ZMQ")), flags.join(" "));
+      const d = await startWithFlags(flags, "z.toml", dir, env);
+      await until("the zmq output", () => /zmq output open/.test(d.log()));
+      assert.match(d.log(), new RegExp(`zmq input open .*binding=${binding}`));
+      assert.match(d.log(), new RegExp(`zmq output open .*binding=${binding}`));
+      push.connect(`tcp://127.0.0.1:${pin}`);
+      pull.connect(`tcp://127.0.0.1:${pout}`);
+      await push.send(new TextEncoder().encode("hello"));
+      const [frame] = await pull.receive();
+      assert.equal(new TextDecoder().decode(frame), "hello");
+      assert.equal(await d.stop(), 0, d.log());
+      assert.doesNotMatch(d.log(), /NotCapable|Requires .* access|PermissionDenied/);
+    } finally {
+      push.close();
+      pull.close();
+      await Deno.remove(dir, { recursive: true });
+    }
+  });
+}

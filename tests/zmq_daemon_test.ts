@@ -8,10 +8,10 @@ import * as zmq from "npm:zeromq@^6.5.0";
 import { startDaemon } from "../start.ts";
 import { createLogger } from "../core/log.ts";
 import { receiveMessage } from "../net/zmq.ts";
-import { fixtureMessages } from "../transports/zmq/test_helpers.ts";
+import { fixtureMessages, testBothBindings } from "../transports/zmq/test_helpers.ts";
 import { bytesEqual, until } from "../testing/mod.ts";
 
-Deno.test("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both sides", async () => {
+testBothBindings("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both sides", async (binding) => {
   const lines: string[] = [];
   const daemon = await startDaemon({
     config: {
@@ -24,6 +24,7 @@ Deno.test("zmq daemon: mflow in, mflow out, frames unchanged; statistics of both
     new RegExp(`${part}: zmq (?:input|output) open .*endpoints=(\\S+)`).exec(lines.join("\n"))?.[1];
   const inEp = endpoint("input.zin"), outEp = endpoint("output.zout");
   assert.ok(inEp && outEp, lines.join("\n"));
+  assert.equal(lines.filter((l) => l.includes(`binding=${binding}`)).length, 2, lines.join("\n"));
   const push = new zmq.Push({ linger: 0 });
   const pull = new zmq.Pull({ linger: 0 });
   push.connect(inEp);

@@ -18,7 +18,13 @@ const MAIN = new URL("../main.ts", import.meta.url).pathname;
 const N = 100_000;
 const ELEMENTS = 64; // uint32: 256 data bytes per message
 
-Deno.test("zmq e2e: 100k array-1.0 messages from `telebus generate` reach an mpack file, none lost, exact", async () => {
+// Once per binding of the daemon's zmq sockets (TELEBUS_ZMQ; net/zmq_socket.ts); `generate` uses FFI in both.
+for (const binding of ["ffi", "zeromq.js"]) {
+  Deno.test(`zmq e2e: 100k array-1.0 messages from \`telebus generate\` reach an mpack file, none lost, exact [${binding}]`, () =>
+    e2e(binding));
+}
+
+async function e2e(binding: string): Promise<void> {
   const dir = await Deno.makeTempDir({ prefix: "zmq_e2e_" });
   const out = join(dir, "out.mpack");
   const config = join(dir, "telebus.toml");
@@ -41,12 +47,13 @@ path = "${out}"
 fsync = "never"
 `,
   );
-  const daemon = await DaemonProcess.start(config);
+  const daemon = await DaemonProcess.start(config, { TELEBUS_ZMQ: binding });
   try {
     // Inputs start after the HTTP server listens: wait for the input's line with its bound endpoint.
     await until("the zmq input", () => Promise.resolve(/zmq input open/.test(daemon.log)), 5000);
     const endpoint = /zmq input open .*endpoints=(\S+)/.exec(daemon.log)?.[1];
     assert.ok(endpoint, `no endpoint in the log:\n${daemon.log}`);
+    assert.match(daemon.log, new RegExp(`zmq input open .*binding=${binding}`));
     const gen = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
@@ -114,4 +121,4 @@ fsync = "never"
     if (!daemon.log.includes("stopped")) await daemon.stop().catch(() => {});
     await Deno.remove(dir, { recursive: true });
   }
-});
+}

@@ -20,15 +20,8 @@ import { decodeCbor } from "../../codecs/cbor.ts";
 import { MflowDecoder, MflowError, preview } from "../../codecs/mflow.ts";
 import { checkRecordLimits, limitReasonOf, MAX_DEPTH, MAX_RECORD_BYTES } from "../../core/limits.ts";
 import { RecordRejects } from "../../core/reject.ts";
-import {
-  endpointOf,
-  exposeThroughput,
-  openEach,
-  openReceiver,
-  receiveMessage,
-  type ReceiveSocket,
-  ThroughputStatistics,
-} from "../../net/zmq.ts";
+import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq_stats.ts";
+import { openZmqReceiver, type ZmqBinding, type ZmqReceiver } from "../../net/zmq_socket.ts";
 import type { ZmqInputConfig } from "./schema.ts";
 
 /** Most messages put on the bus in one batch; a batch ends earlier when the socket has nothing more ready. */
@@ -146,7 +139,9 @@ export class ZmqInput implements Input {
   endpoints: string[] = [];
   /** mflow's statistics over every socket of the input. */
   readonly statistics = new ThroughputStatistics();
-  #sockets: ReceiveSocket[] = [];
+  /** The library the sockets use, once open (see net/zmq_socket.ts). */
+  binding: ZmqBinding | undefined;
+  #sockets: ZmqReceiver[] = [];
 
   /**
    * Creates the input.
@@ -161,10 +156,16 @@ export class ZmqInput implements Input {
     const c = this.config;
     this.#sockets = await openEach(
       c.address,
-      (a) => openReceiver(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, topics: c.topics }),
+      (a) => openZmqReceiver(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, topics: c.topics }),
     );
-    this.endpoints.push(...this.#sockets.map((s, i) => endpointOf(s, c.address[i])));
-    this.log?.info("zmq input open", { mode: c.mode, conn_type: c.conn_type, endpoints: this.endpoints.join(" ") });
+    this.binding = this.#sockets[0]?.binding;
+    this.endpoints.push(...this.#sockets.map((s, i) => s.lastEndpoint ?? c.address[i]));
+    this.log?.info("zmq input open", {
+      mode: c.mode,
+      conn_type: c.conn_type,
+      endpoints: this.endpoints.join(" "),
+      binding: this.binding,
+    });
     return this.endpoints;
   }
 
@@ -185,7 +186,7 @@ export class ZmqInput implements Input {
     }
   }
 
-  async #loop(sock: ReceiveSocket, endpoint: string, ctx: InputContext): Promise<void> {
+  async #loop(sock: ZmqReceiver, endpoint: string, ctx: InputContext): Promise<void> {
     const c = this.config;
     const errors = new ErrorLog(ctx.log);
     const decoder = new MflowDecoder();
@@ -218,15 +219,9 @@ export class ZmqInput implements Input {
     };
     // One clock reading per batch: the messages of a batch were all waiting in the socket when it was read.
     let time = 0n;
-    const handle = (buffers: Uint8Array[], out: BusRecord[]) => {
-      // zeromq.js gives Node Buffers; records hold plain Uint8Arrays (views, no copy), as every other input.
-      const frames = new Array<Uint8Array>(buffers.length);
+    const handle = (frames: Uint8Array[], out: BusRecord[]) => {
       let bytes = 0;
-      for (let i = 0; i < buffers.length; i++) {
-        const b = buffers[i];
-        frames[i] = new Uint8Array(b.buffer, b.byteOffset, b.length);
-        bytes += b.length;
-      }
+      for (let i = 0; i < frames.length; i++) bytes += frames[i].length;
       if (c.max_message_size > 0 && bytes > c.max_message_size) {
         return bad("oversize", `${bytes} bytes is more than max_message_size ${c.max_message_size}`, bytes, frames);
       }
@@ -301,32 +296,28 @@ export class ZmqInput implements Input {
   }
 
   async #receiveLoop(
-    sock: ReceiveSocket,
+    sock: ZmqReceiver,
     ctx: InputContext,
     handle: (frames: Uint8Array[], out: BusRecord[]) => void,
     received: () => void,
     blocked: (blocked: boolean) => void,
   ): Promise<void> {
-    while (!ctx.signal.aborted) {
-      const frames = await receiveMessage(sock);
-      if (!frames) break;
-      received();
-      const batch: BusRecord[] = [];
-      handle(frames, batch);
-      // Take what is already queued without waiting, so that the bus sees batches at high rates.
-      // (receive() directly: the socket just said it has a message, so it cannot wait.)
-      while (batch.length < MAX_BATCH && !sock.closed && sock.readable) {
-        let more: Uint8Array[];
-        try {
-          more = await sock.receive();
-        } catch (e) {
-          if (sock.closed) break; // closed by the abort while this receive was under way
-          throw e;
-        }
-        handle(more, batch);
+    let batch: BusRecord[] = [];
+    let first = true;
+    const onMessage = (frames: Uint8Array[]) => {
+      if (first) {
+        first = false;
+        received();
       }
+      handle(frames, batch);
+    };
+    while (!ctx.signal.aborted) {
+      // What is already queued is taken without waiting (MAX_BATCH at most), so that the bus sees batches at high rates.
+      if (!await sock.receiveBatch(MAX_BATCH, onMessage)) break;
+      first = true;
       if (batch.length > 0) {
         const p = ctx.emit(batch);
+        batch = [];
         if (p) {
           blocked(true);
           await p;

@@ -7,7 +7,7 @@ import { MflowDecoder } from "../../codecs/mflow.ts";
 import { otherFormat, ZmqInput } from "./input.ts";
 import { type ZmqInputConfig, zmqInputSchema } from "./schema.ts";
 import { transport } from "./mod.ts";
-import { fixtureMessages, TestInputContext } from "./test_helpers.ts";
+import { fixtureMessages, testBothBindings, TestInputContext } from "./test_helpers.ts";
 import { bytesEqual, letTimePass, until } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqInputConfig {
@@ -50,7 +50,7 @@ Deno.test("zmq schema: defaults as mflow's connect(), one or several addresses",
   assert.ok(transport.input && transport.output);
 });
 
-Deno.test("zmq input: every message of the original mflow, sent as it sent them, is decoded", async () => {
+testBothBindings("zmq input: every message of the original mflow, sent as it sent them, is decoded", async () => {
   const { t, endpoint, running } = await start({ statistics_key: "statistics" });
   const push = new zmq.Push({ linger: 0 });
   push.connect(endpoint);
@@ -81,41 +81,46 @@ Deno.test("zmq input: every message of the original mflow, sent as it sent them,
   }
 });
 
-Deno.test("zmq input: bad messages are counted, logged with the endpoint, and the input keeps running", async () => {
-  const { t, endpoint, running } = await start({ max_message_size: "1MiB" });
-  const push = new zmq.Push({ linger: 0 });
-  push.connect(endpoint);
-  try {
-    const arr = enc.encode('{"htype": "array-1.0", "type": "uint32", "shape": [4]}');
-    await push.send(enc.encode("{not json")); // invalid JSON header
-    await push.send([enc.encode('{"htype": "dimage-1.0"}'), enc.encode("{}")]); // wrong frame count
-    await push.send([arr, new Uint8Array(12)]); // frame shorter than dtype × shape
-    await push.send([enc.encode('{"htype": "nobody-1.0"}')]); // unknown htype
-    await push.send([arr, new Uint8Array(100 * 1024 * 1024)]); // 100 MB with max_message_size 1 MiB
-    await push.send([arr, new Uint8Array(16)]); // a good one
-    await until(() => `the good message; ${JSON.stringify(t.stats)}`, () => t.records.length === 1, 5000);
-    assert.deepEqual(t.records[0].data.data, [new Uint32Array(4)]);
-    assert.equal(t.stats.errors, 5);
-    assert.deepEqual(Object.fromEntries(t.stats.counters), {
-      bad_bad_header: 1,
-      bad_frame_count: 1,
-      bad_frame_size: 1,
-      bad_unknown_htype: 1,
-      bad_oversize: 1,
-    });
-    const log = t.lines.join("\n");
-    for (const what of ["not JSON", "dimage-1.0 message has 2 frames", "needs 16", "nobody-1.0", "max_message_size"]) {
-      assert.ok(log.includes(what), `log lacks ${what}:\n${log}`);
+testBothBindings(
+  "zmq input: bad messages are counted, logged with the endpoint, and the input keeps running",
+  async () => {
+    const { t, endpoint, running } = await start({ max_message_size: "1MiB" });
+    const push = new zmq.Push({ linger: 0 });
+    push.connect(endpoint);
+    try {
+      const arr = enc.encode('{"htype": "array-1.0", "type": "uint32", "shape": [4]}');
+      await push.send(enc.encode("{not json")); // invalid JSON header
+      await push.send([enc.encode('{"htype": "dimage-1.0"}'), enc.encode("{}")]); // wrong frame count
+      await push.send([arr, new Uint8Array(12)]); // frame shorter than dtype × shape
+      await push.send([enc.encode('{"htype": "nobody-1.0"}')]); // unknown htype
+      await push.send([arr, new Uint8Array(100 * 1024 * 1024)]); // 100 MB with max_message_size 1 MiB
+      await push.send([arr, new Uint8Array(16)]); // a good one
+      await until(() => `the good message; ${JSON.stringify(t.stats)}`, () => t.records.length === 1, 5000);
+      assert.deepEqual(t.records[0].data.data, [new Uint32Array(4)]);
+      assert.equal(t.stats.errors, 5);
+      assert.deepEqual(Object.fromEntries(t.stats.counters), {
+        bad_bad_header: 1,
+        bad_frame_count: 1,
+        bad_frame_size: 1,
+        bad_unknown_htype: 1,
+        bad_oversize: 1,
+      });
+      const log = t.lines.join("\n");
+      for (
+        const what of ["not JSON", "dimage-1.0 message has 2 frames", "needs 16", "nobody-1.0", "max_message_size"]
+      ) {
+        assert.ok(log.includes(what), `log lacks ${what}:\n${log}`);
+      }
+      assert.equal(t.lines.filter((l) => l.includes(endpoint)).length, 5);
+    } finally {
+      // Receivers first: zeromq.js under Deno can crash when a peer socket of the same process closes first.
+      await stop(t, running);
+      push.close();
     }
-    assert.equal(t.lines.filter((l) => l.includes(endpoint)).length, 5);
-  } finally {
-    // Receivers first: zeromq.js under Deno can crash when a peer socket of the same process closes first.
-    await stop(t, running);
-    push.close();
-  }
-});
+  },
+);
 
-Deno.test("zmq input: several addresses are all read (connect to two PUSH senders)", async () => {
+testBothBindings("zmq input: several addresses are all read (connect to two PUSH senders)", async () => {
   const a = new zmq.Push({ linger: 0 }), b = new zmq.Push({ linger: 0 });
   await a.bind("tcp://127.0.0.1:*");
   await b.bind("tcp://127.0.0.1:*");
@@ -140,7 +145,7 @@ Deno.test("zmq input: several addresses are all read (connect to two PUSH sender
   }
 });
 
-Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and raw formats", async () => {
+testBothBindings("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and raw formats", async () => {
   const pub = new zmq.Publisher({ linger: 0 });
   await pub.bind("tcp://127.0.0.1:*");
   const mk = (format: string) =>
@@ -192,7 +197,7 @@ Deno.test("zmq input: SUB with topic filters and topic_stream; msgpack, cbor and
   }
 });
 
-Deno.test("zmq input: receive_timeout is counted; abort closes the sockets and ends run()", async () => {
+testBothBindings("zmq input: receive_timeout is counted; abort closes the sockets and ends run()", async () => {
   const { t, running, input } = await start({ receive_timeout: "50ms" });
   await until("timeouts", () => (t.stats.counters.get("receive_timeouts") ?? 0) >= 2, 2000);
   assert.ok(t.lines.some((l) => l.includes("nothing received within receive_timeout")));
@@ -202,7 +207,7 @@ Deno.test("zmq input: receive_timeout is counted; abort closes the sockets and e
   assert.equal(input.endpoints.length, 1);
 });
 
-Deno.test("zmq input: back-pressure from emit stops reading (the HWM then holds the sender)", async () => {
+testBothBindings("zmq input: back-pressure from emit stops reading (the HWM then holds the sender)", async () => {
   const { t, endpoint, running } = await start({ queue_size: 10, format: "raw" });
   let release!: () => void;
   t.block = new Promise((r) => release = r);
@@ -239,7 +244,7 @@ Deno.test("zmq input: back-pressure from emit stops reading (the HWM then holds 
   }
 });
 
-Deno.test("zmq input: time spent held back by the bus does not count as a receive timeout", async () => {
+testBothBindings("zmq input: time spent held back by the bus does not count as a receive timeout", async () => {
   const { t, endpoint, running } = await start({ receive_timeout: "300ms", format: "raw" });
   let release!: () => void;
   t.block = new Promise((r) => release = r);
@@ -259,31 +264,34 @@ Deno.test("zmq input: time spent held back by the bus does not count as a receiv
   }
 });
 
-Deno.test('zmq input: MessagePack maps into format = "mflow" give one hint to change the format, then counts', async () => {
-  const { t, endpoint, running } = await start();
-  const push = new zmq.Push({ linger: 0 });
-  push.connect(endpoint);
-  try {
-    // What `telebus replay LOG.mpack` sends: one MessagePack map per message.
-    const send = async (from: number, n: number) => {
-      for (let i = from; i < from + n; i++) await push.send(encodeMsgpack({ time: 1.5 + i, robot: { x: i } }));
-    };
-    await send(0, 200);
-    await until("200 messages counted", () => t.stats.errors === 200, 5000);
-    // Past the one-line-per-second limit of other bad messages: still not logged again.
-    await letTimePass(1100); // on purpose: past the one-line-per-second limit
-    await send(200, 200);
-    await until("400 messages counted", () => t.stats.errors === 400, 5000);
-    assert.deepEqual(Object.fromEntries(t.stats.counters), { bad_format_mismatch: 400 });
-    const lines = t.lines.filter((l) => l.includes(endpoint));
-    assert.equal(lines.length, 1, lines.join("\n"));
-    assert.match(lines[0], /are msgpack, not mflow .*set format = "msgpack"/);
-    assert.doesNotMatch(t.lines.join("\n"), /not JSON/);
-  } finally {
-    await stop(t, running);
-    push.close();
-  }
-});
+testBothBindings(
+  'zmq input: MessagePack maps into format = "mflow" give one hint to change the format, then counts',
+  async () => {
+    const { t, endpoint, running } = await start();
+    const push = new zmq.Push({ linger: 0 });
+    push.connect(endpoint);
+    try {
+      // What `telebus replay LOG.mpack` sends: one MessagePack map per message.
+      const send = async (from: number, n: number) => {
+        for (let i = from; i < from + n; i++) await push.send(encodeMsgpack({ time: 1.5 + i, robot: { x: i } }));
+      };
+      await send(0, 200);
+      await until("200 messages counted", () => t.stats.errors === 200, 5000);
+      // Past the one-line-per-second limit of other bad messages: still not logged again.
+      await letTimePass(1100); // on purpose: past the one-line-per-second limit
+      await send(200, 200);
+      await until("400 messages counted", () => t.stats.errors === 400, 5000);
+      assert.deepEqual(Object.fromEntries(t.stats.counters), { bad_format_mismatch: 400 });
+      const lines = t.lines.filter((l) => l.includes(endpoint));
+      assert.equal(lines.length, 1, lines.join("\n"));
+      assert.match(lines[0], /are msgpack, not mflow .*set format = "msgpack"/);
+      assert.doesNotMatch(t.lines.join("\n"), /not JSON/);
+    } finally {
+      await stop(t, running);
+      push.close();
+    }
+  },
+);
 
 Deno.test("otherFormat: whole MessagePack and CBOR maps; not JSON, garbage or a lone marker byte", () => {
   assert.equal(otherFormat(encodeMsgpack({ a: 1 })), "msgpack");

@@ -13,14 +13,16 @@ import { createZmqOutput } from "./output.ts";
 export { type ZmqFormat, type ZmqInputConfig, type ZmqOutputConfig } from "./schema.ts";
 export { createZmqInput, ZmqInput } from "./input.ts";
 export { createZmqOutput, mflowFrames, ZmqOutput } from "./output.ts";
-export { type RateSample, ThroughputStatistics } from "../../net/zmq.ts";
+export { type RateSample, ThroughputStatistics } from "../../net/zmq_stats.ts";
 
 /**
- * libzmq is a native addon: it needs --allow-ffi, and Deno does not confine what it does, so the endpoints are
- * listed for the record only.
+ * libzmq is loaded through FFI (Debian's libzmq.so.5, or zeromq.js's native addon where it is missing): it needs
+ * --allow-ffi, and Deno does not confine what it does, so the endpoints are listed for the record only.
+ * `TELEBUS_ZMQ` (`zeromq.js` chooses that binding, net/zmq_socket.ts) may be read.
  */
 function zmqNeeds(c: { address: string[] }, needs: PermissionNeeds): void {
   needs.ffi.add("*");
+  needs.env.add("TELEBUS_ZMQ");
   needs.read.add("/etc/alpine-release"); // zeromq's addon loader tells musl from glibc by it
   const dir = npmPackageDir(import.meta.resolve("zeromq"), "zeromq");
   if (dir) needs.read.add(dir); // it reads its build manifest; the addon itself loads through --allow-ffi

@@ -21,15 +21,8 @@ import { RecordRejects } from "../../core/reject.ts";
 import { encodeCbor } from "../../codecs/cbor.ts";
 import { toJson } from "../../codecs/json.ts";
 import { encodeArrayMessage, encodeMflow } from "../../codecs/mflow.ts";
-import {
-  endpointOf,
-  exposeThroughput,
-  openEach,
-  openSender,
-  sendMessage,
-  type SendSocket,
-  ThroughputStatistics,
-} from "../../net/zmq.ts";
+import { exposeThroughput, openEach, ThroughputStatistics } from "../../net/zmq_stats.ts";
+import { openZmqSender, type ZmqBinding, type ZmqSender } from "../../net/zmq_socket.ts";
 import type { ZmqOutputConfig } from "./schema.ts";
 
 const utf8 = new TextEncoder();
@@ -62,7 +55,9 @@ export class ZmqOutput implements Output {
   endpoints: string[] = [];
   /** mflow-like statistics of what was sent. */
   readonly statistics = new ThroughputStatistics();
-  #sockets: SendSocket[] = [];
+  /** The library the sockets use, once open (see net/zmq_socket.ts). */
+  binding: ZmqBinding | undefined;
+  #sockets: ZmqSender[] = [];
   #next = 0;
   #seq = 0;
   #stopGauges?: () => void;
@@ -85,11 +80,17 @@ export class ZmqOutput implements Output {
     this.#sendTimeout = c.send_timeout ?? (c.when_full === "block" ? undefined : 0);
     this.#sockets = await openEach(
       c.address,
-      (a) => openSender(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, linger: c.linger }),
+      (a) => openZmqSender(a, { mode: c.mode, connType: c.conn_type, queueSize: c.queue_size, linger: c.linger }),
     );
-    this.endpoints.push(...this.#sockets.map((s, i) => endpointOf(s, c.address[i])));
+    this.binding = this.#sockets[0]?.binding;
+    this.endpoints.push(...this.#sockets.map((s, i) => s.lastEndpoint ?? c.address[i]));
     this.#stopGauges = exposeThroughput(this.ctx.stats, this.statistics, c.statistics_interval);
-    this.ctx.log.info("zmq output open", { mode: c.mode, conn_type: c.conn_type, endpoints: this.endpoints.join(" ") });
+    this.ctx.log.info("zmq output open", {
+      mode: c.mode,
+      conn_type: c.conn_type,
+      endpoints: this.endpoints.join(" "),
+      binding: this.binding,
+    });
     return this.endpoints;
   }
 
@@ -134,7 +135,8 @@ export class ZmqOutput implements Output {
       }
       const sock = this.#sockets[this.#next];
       this.#next = (this.#next + 1) % this.#sockets.length;
-      if (!await sendMessage(sock, frames, this.#sendTimeout)) {
+      const sent = sock.send(frames, this.#sendTimeout);
+      if (sent === false || (sent !== true && !await sent)) {
         stats.drop(sock.closed ? "closed" : "no_peer");
         continue;
       }

@@ -7,7 +7,7 @@ import { decodeCbor } from "../../codecs/cbor.ts";
 import { ZmqOutput } from "./output.ts";
 import { type ZmqOutputConfig, zmqOutputSchema } from "./schema.ts";
 import { receiveMessage } from "../../net/zmq.ts";
-import { fixtureMessages, testOutputContext } from "./test_helpers.ts";
+import { fixtureMessages, testBothBindings, testOutputContext } from "./test_helpers.ts";
 import { bytesEqual, letTimePass } from "../../testing/mod.ts";
 
 function config(extra: Record<string, unknown>): ZmqOutputConfig {
@@ -43,7 +43,7 @@ async function pull(endpoint: string, n: number, during?: Promise<unknown>): Pro
   return got;
 }
 
-Deno.test("zmq output mflow: re-sends the frames that arrived, encodes the rest by htype", async () => {
+testBothBindings("zmq output mflow: re-sends the frames that arrived, encodes the rest by htype", async () => {
   const { out, endpoint, stats } = await open();
   const msgs = fixtureMessages();
   const dec = new MflowDecoder();
@@ -66,7 +66,7 @@ Deno.test("zmq output mflow: re-sends the frames that arrived, encodes the rest 
   }
 });
 
-Deno.test("zmq output mflow: a record with typed arrays becomes array-1.0; one without is counted", async () => {
+testBothBindings("zmq output mflow: a record with typed arrays becomes array-1.0; one without is counted", async () => {
   const { out, endpoint, stats, lines } = await open();
   try {
     const recs = [
@@ -97,7 +97,7 @@ Deno.test("zmq output mflow: a record with typed arrays becomes array-1.0; one w
   }
 });
 
-Deno.test("zmq output: msgpack, cbor, json and raw formats, with the stream as topic frame", async () => {
+testBothBindings("zmq output: msgpack, cbor, json and raw formats, with the stream as topic frame", async () => {
   const rec = makeRecord("robot/imu", nowNs(), { x: 1.5, n: [1, 2], s: "é" }, "in");
   for (const format of ["msgpack", "cbor", "json", "raw"]) {
     const { out, endpoint } = await open({ format, topic_stream: true });
@@ -120,7 +120,7 @@ Deno.test("zmq output: msgpack, cbor, json and raw formats, with the stream as t
   }
 });
 
-Deno.test("zmq output: when_full = block waits for a PUSH peer; other policies drop (no_peer)", async () => {
+testBothBindings("zmq output: when_full = block waits for a PUSH peer; other policies drop (no_peer)", async () => {
   const blocking = await open({ queue_size: 1 });
   try {
     let done = false;
@@ -155,28 +155,31 @@ Deno.test("zmq output: when_full = block waits for a PUSH peer; other policies d
   }
 });
 
-Deno.test("zmq output: a record beyond the codecs' limits or not encodable costs only itself, in every format", async () => {
-  let deep: unknown = 1;
-  for (let i = 0; i < 100; i++) deep = [deep]; // its 1 at level 101: telebus's zmq input would refuse it
-  for (const format of ["msgpack", "cbor", "json", "mflow"]) {
-    const { out, endpoint, stats, lines } = await open({ format });
-    try {
-      const good = (i: number) =>
-        makeRecord("s", nowNs(), format === "mflow" ? { i, a: new Float32Array([i]) } : { i }, "in");
-      const recs = [
-        good(0),
-        makeRecord("bad/deep", nowNs(), { a: new Float32Array([1]), deep: deep as number }, "in"),
-        good(1),
-        makeRecord("bad/big", nowNs(), { a: new Float32Array([1]), big: 2n ** 64n }, "in"),
-        good(2),
-      ];
-      const got = await pull(endpoint, format === "msgpack" ? 3 : 4, out.write(recs));
-      const expected = format === "msgpack" ? { too_deep: 1, unencodable: 1 } : { too_deep: 1 };
-      assert.deepEqual(Object.fromEntries(stats.rejected), expected, format);
-      assert.equal(lines.filter((l) => l.includes("record refused")).length, Object.keys(expected).length);
-      if (format === "msgpack") assert.deepEqual(got.map((m) => (decodeMsgpack(m[0]) as Dict).i), [0, 1, 2]);
-    } finally {
-      await out.close();
+testBothBindings(
+  "zmq output: a record beyond the codecs' limits or not encodable costs only itself, in every format",
+  async () => {
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep]; // its 1 at level 101: telebus's zmq input would refuse it
+    for (const format of ["msgpack", "cbor", "json", "mflow"]) {
+      const { out, endpoint, stats, lines } = await open({ format });
+      try {
+        const good = (i: number) =>
+          makeRecord("s", nowNs(), format === "mflow" ? { i, a: new Float32Array([i]) } : { i }, "in");
+        const recs = [
+          good(0),
+          makeRecord("bad/deep", nowNs(), { a: new Float32Array([1]), deep: deep as number }, "in"),
+          good(1),
+          makeRecord("bad/big", nowNs(), { a: new Float32Array([1]), big: 2n ** 64n }, "in"),
+          good(2),
+        ];
+        const got = await pull(endpoint, format === "msgpack" ? 3 : 4, out.write(recs));
+        const expected = format === "msgpack" ? { too_deep: 1, unencodable: 1 } : { too_deep: 1 };
+        assert.deepEqual(Object.fromEntries(stats.rejected), expected, format);
+        assert.equal(lines.filter((l) => l.includes("record refused")).length, Object.keys(expected).length);
+        if (format === "msgpack") assert.deepEqual(got.map((m) => (decodeMsgpack(m[0]) as Dict).i), [0, 1, 2]);
+      } finally {
+        await out.close();
+      }
     }
-  }
-});
+  },
+);

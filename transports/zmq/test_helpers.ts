@@ -9,6 +9,34 @@ import { createLogger } from "../../core/log.ts";
 import type { BusRecord } from "../../core/record.ts";
 import { PartStats } from "../../core/stats.ts";
 import type { InputContext, OutputContext } from "../../core/transport.ts";
+import { socketsOpened, useZmqBinding, type ZmqBinding } from "../../net/zmq_socket.ts";
+
+/** Both bindings of the zmq transport (net/zmq_socket.ts): libzmq through FFI, and zeromq.js. */
+export const BINDINGS: readonly ZmqBinding[] = ["ffi", "zeromq.js"];
+
+/**
+ * Registers `fn` as one test per binding (named `name [binding]`); each
+ * fails unless its sockets were opened with that binding, and only that one
+ * (FFI fails, not skips, where libzmq5 is missing).
+ */
+export function testBothBindings(name: string, fn: (binding: ZmqBinding) => Promise<void>): void {
+  for (const binding of BINDINGS) {
+    Deno.test(`${name} [${binding}]`, async () => {
+      const before = socketsOpened();
+      useZmqBinding(binding);
+      try {
+        await fn(binding);
+      } finally {
+        useZmqBinding(undefined);
+      }
+      const after = socketsOpened();
+      for (const b of BINDINGS) {
+        const n = after[b] - before[b];
+        if (b === binding ? n === 0 : n !== 0) throw new Error(`${n} sockets opened with ${b}, testing ${binding}`);
+      }
+    });
+  }
+}
 
 /** An input context that keeps what the input emits and logs. */
 export class TestInputContext {
