@@ -1,8 +1,9 @@
 /**
  * The daemon's footprint, measured from outside: it starts the daemon as a
- * subprocess with exactly the permissions `telebus permissions` prints (no
- * `-A`) and samples `/proc/<pid>/status` (VmRSS) and `/proc/<pid>/stat`
- * (utime + stime).
+ * subprocess as `npm start` does, with exactly the permissions `telebus
+ * permissions` prints (no `-A`) and `--node-modules-dir=manual`, and
+ * samples `/proc/<pid>/status` (VmRSS) and `/proc/<pid>/stat` (utime +
+ * stime).
  *
  * ```sh
  * deno run -A bench/footprint.ts                 # short run (~1 min)
@@ -80,7 +81,8 @@ async function start(dir: string, toml: string): Promise<{ d: Running; readyMs: 
   const flags = await flagsFor("footprint.toml", dir);
   const t0 = performance.now();
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", ...flags, MAIN, "--config", "footprint.toml"],
+    // As `npm start` (scripts/start.sh) runs it: the permissions step before has brought node_modules in line.
+    args: ["run", "--node-modules-dir=manual", ...flags, MAIN, "--config", "footprint.toml"],
     cwd: dir,
     stdin: "null",
     stdout: "null",

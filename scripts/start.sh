@@ -12,5 +12,8 @@ source scripts/find_deno.sh || exit 1
 if ! flags=$("$DENO" run --quiet --allow-read --allow-env --allow-ffi main.ts permissions "$@"); then
   exit 1
 fi
+# The permissions step above ran with deno.json's `"nodeModulesDir": "auto"`, which brings node_modules in line with
+# deno.lock (every package of it, so a reload to another transport finds its package too). The daemon then skips that
+# check: `--node-modules-dir=manual` takes ~30 ms off every start (README, "Footprint").
 # shellcheck disable=SC2086 # the flags are words by design (the permissions command refuses paths with spaces)
-exec "$DENO" run $flags main.ts "$@"
+exec "$DENO" run --node-modules-dir=manual $flags main.ts "$@"
