@@ -72,15 +72,19 @@ export interface AddOutputOptions {
 
 const OUTPUT_DEFAULTS: OutputCommon = outputCommonSchema.parse({});
 
-/** The queue and selection settings of an output's table. */
+/**
+ * The queue and selection settings of an output's table. A key the table lacks takes the common key's default: a
+ * transport whose schema leaves out the common keys (a hand-made one; the shipped ones spread `outputCommon`) would
+ * otherwise get batches of `undefined` records, and the bus would spin on empty writes.
+ */
 export function attachOptions(c: OutputCommon): AttachOptions {
   return {
     inputs: c.inputs,
     streams: c.streams,
-    whenFull: c.when_full,
-    queueRecords: c.queue_records,
-    queueBytes: c.queue_bytes,
-    batchRecords: c.batch_records,
+    whenFull: c.when_full ?? OUTPUT_DEFAULTS.when_full,
+    queueRecords: c.queue_records ?? OUTPUT_DEFAULTS.queue_records,
+    queueBytes: c.queue_bytes ?? OUTPUT_DEFAULTS.queue_bytes,
+    batchRecords: c.batch_records ?? OUTPUT_DEFAULTS.batch_records,
     processors: c.processors,
   };
 }
