@@ -54,6 +54,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 function show(v: unknown): string {
   if (typeof v === "string") return JSON.stringify(v);
+  if (typeof v === "number" && !Number.isFinite(v)) return String(v); // TOML's inf and nan, which JSON cannot write
   if (typeof v === "bigint") return v.toString();
   if (v instanceof Date) return v.toISOString();
   try {

@@ -30,7 +30,7 @@ export type OptionSchema<I, O> = v.GenericSchema<I, O>;
 /** A string or number turned into a number by `parse`, whose exception message becomes the schema error. */
 function parsedBy(parse: (value: string | number) => number, kind: OptionKind): OptionSchema<string | number, number> {
   return v.pipe(
-    v.union([v.string(), v.number()]),
+    v.union([v.string(), v.pipe(v.number(), v.finite())]),
     v.rawTransform(({ dataset, addIssue, NEVER }) => {
       try {
         return parse(dataset.value);
@@ -61,6 +61,8 @@ export function numeric(): OptionSchema<string | number, number> {
       v.pipe(v.string(), v.regex(/^\s*-?\d+(\.\d+)?([eE][-+]?\d+)?\s*$/, "expected a number")),
     ], "expected a number"),
     v.transform(Number),
+    // valibot's number() takes ±Infinity (`rate = inf` in TOML): no option here means that.
+    v.finite("expected a finite number"),
     v.metadata({ kind: "number" }),
   );
 }

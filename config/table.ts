@@ -82,6 +82,10 @@ function expectation(expected: string | null): string {
 function messageOf(issue: v.BaseIssue<unknown>): string {
   // A message the schema gave itself (a check's, a parser's) is kept as it is.
   if (!/^Invalid (type|key|value|length|entry|format|input)?:?/.test(issue.message)) return issue.message;
+  // A union none of whose options took the value names them all, even when one took its type and then refused it
+  // (a duration in `-1 or duration`): that option's own reason says more.
+  const reason = issue.type === "union" ? issue.issues?.find((i) => i.kind !== "schema") : undefined;
+  if (reason) return messageOf(reason);
   const n = issue.requirement;
   switch (issue.type) {
     case "min_value":

@@ -53,3 +53,17 @@ Deno.test("table: missing keys, wrong types and failed checks get short messages
   assert.equal(byPath({ path: "x", count: 1.5 }).count.message, "must be an integer");
   assert.throws(() => sample.parse({ path: "x", count: 0 }), /count: must be ≥ 1/);
 });
+
+Deno.test("table: infinite numbers are refused; a union's own reason is kept", () => {
+  const inf = sample.safeParse({ path: "x", count: Infinity, every: Infinity });
+  assert.equal(inf.success, false);
+  const messages = inf.success ? [] : inf.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`);
+  assert.ok(messages.includes("count: expected a finite number"), messages.join("; "));
+  assert.equal(messages.filter((m) => m.startsWith("every:")).length, 1, messages.join("; "));
+  const linger = table(v.strictObject({ linger: v.union([v.literal(-1), duration()]) }));
+  const bad = linger.safeParse({ linger: "soon" });
+  assert.equal(bad.success, false);
+  assert.match(bad.success ? "" : bad.error.issues[0].message, /^bad duration "soon"/);
+  assert.equal(linger.parse({ linger: -1 }).linger, -1);
+  assert.equal(linger.parse({ linger: "2s" }).linger, 2000);
+});

@@ -175,7 +175,8 @@ export class FfiSocket {
     l.zmq_setsockopt(s, sending ? Z.SNDHWM : Z.RCVHWM, int32(o.queueSize), 4n);
     l.zmq_setsockopt(s, Z.LINGER, int32(sending ? o.linger ?? 1000 : 0), 4n);
     if (o.type === "sub") {
-      for (const t of o.topics ?? [""]) {
+      // No topic at all means every message, as zeromq.js's `subscribe()` without arguments (and mflow) take it.
+      for (const t of o.topics?.length ? o.topics : [""]) {
         const b = enc.encode(t);
         l.zmq_setsockopt(s, Z.SUBSCRIBE, b, BigInt(b.length));
       }

@@ -114,3 +114,30 @@ Deno.test("ffi: tryReceive copies every frame out (kept intact after the next re
     push.close();
   }
 });
+
+Deno.test("ffi: a SUB with an empty topic list takes every message, as zeromq.js's subscribe() does", async () => {
+  const pub = new zmq.Publisher({ linger: 0 });
+  await pub.bind("tcp://127.0.0.1:*");
+  const sub = openFfiSocket({
+    type: "sub",
+    connType: "connect",
+    address: pub.lastEndpoint!,
+    queueSize: 100,
+    topics: [],
+  }, true);
+  assert.ok(sub, "libzmq5 could not be loaded");
+  try {
+    // A subscription reaches the publisher some time after the connect: publish until a message comes through.
+    let got: Uint8Array[] | null = null;
+    for (let i = 0; i < 400 && got === null; i++) {
+      await pub.send([enc.encode("any/topic"), enc.encode(String(i))]);
+      await sub.wait("in", 25);
+      got = sub.tryReceive();
+    }
+    assert.ok(got, "no message reached a SUB with topics = []");
+    assert.equal(new TextDecoder().decode(got[0]), "any/topic");
+  } finally {
+    sub.close();
+    pub.close();
+  }
+});
