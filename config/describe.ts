@@ -7,7 +7,7 @@
  * @module
  */
 import type { OptionKind } from "./options.ts";
-import { isTable } from "./table.ts";
+import { schemaOf } from "./table.ts";
 
 /** One option of a table. */
 export interface OptionDoc {
@@ -68,7 +68,7 @@ const OBJECT_TYPES = new Set(["object", "strict_object", "loose_object"]);
  * or not). Throws for a schema that is not an object.
  */
 export function shapeOf(schema: unknown): Record<string, SchemaNode> {
-  const s = isTable(schema) ? schema.schema : schema;
+  const s = schemaOf(schema);
   if (!isNode(s) || !OBJECT_TYPES.has(s.type) || !s.entries) {
     throw new Error("a table's schema must be a valibot object (v.strictObject({...}))");
   }
@@ -219,10 +219,4 @@ export function optionDocs(schema: unknown): OptionDoc[] {
       description: u.description ?? "",
     };
   });
-}
-
-/** The description of a schema (its outermost one), or undefined. */
-export function descriptionOf(schema: unknown): string | undefined {
-  const s = isTable(schema) ? schema.schema : schema;
-  return isNode(s) ? unwrap(s).description : undefined;
 }

@@ -35,14 +35,17 @@ export interface Table<S extends v.GenericSchema> {
 }
 
 /** What a table's schema produces. */
-export type TableOutput<T> = T extends Table<infer S> ? v.InferOutput<S>
-  : T extends v.GenericSchema ? v.InferOutput<T>
-  : never;
+export type TableOutput<T> = T extends Table<infer S> ? v.InferOutput<S> : never;
 
 /** True when `value` is a {@linkcode table}. */
 export function isTable(value: unknown): value is Table<v.GenericSchema> {
   return typeof value === "object" && value !== null && "schema" in value && "safeParse" in value &&
     typeof (value as { schema: unknown }).schema === "object";
+}
+
+/** The valibot schema of `schema`: a {@linkcode table}'s own, or `schema` itself. */
+export function schemaOf(schema: unknown): unknown {
+  return isTable(schema) ? schema.schema : schema;
 }
 
 /** Wraps a valibot object schema as a configuration table. */
@@ -199,7 +202,7 @@ function valueAt(root: unknown, path: readonly PropertyKey[]): unknown {
 
 /** The schemas at `path` inside `schema` (a table, or a valibot schema); `input` picks variants' options. */
 function nodesAt(schema: unknown, path: readonly PropertyKey[], input?: unknown): Node[] {
-  let current: Node[] = [(isTable(schema) ? schema.schema : schema) as Node];
+  let current: Node[] = [schemaOf(schema) as Node];
   path.forEach((p, i) => {
     const value = valueAt(input, path.slice(0, i));
     const next: Node[] = [];

@@ -214,45 +214,42 @@ export class FfiSocket {
    * none is waiting.
    */
   tryReceiveSizes(): FrameSizes | null {
-    const l = this.#lib;
-    const msg = this.#msg;
-    const r = this.#received;
-    let part = 0;
-    for (;;) {
-      const n = l.zmq_msg_recv(msg, this.#sock, part === 0 ? Z.DONTWAIT : 0);
-      if (n < 0) {
-        const e = l.zmq_errno();
-        if (part === 0 && (e === Z.EAGAIN || e === Z.EINTR)) return null;
-        if (e === Z.EINTR) continue;
-        throw lastError(l);
-      }
-      if (part === 0) r.first = n, r.total = 0;
-      r.total += n;
-      if (!l.zmq_msg_more(msg)) return r;
-      part++; // the other frames of a message are there already: ZeroMQ delivers messages whole
-    }
+    return this.#receive(this.#countFrame) ? this.#received : null;
   }
+
+  readonly #countFrame = (n: number, part: number) => {
+    const r = this.#received;
+    if (part === 0) r.first = n, r.total = 0;
+    r.total += n;
+  };
 
   /**
    * Takes the next message if one is there, each frame copied out of libzmq
    * into a new array the caller keeps; null when none is waiting.
    */
   tryReceive(): Uint8Array[] | null {
+    const frames: Uint8Array[] = [];
+    return this.#receive((n) => frames.push(copyFrame(this.#lib.zmq_msg_data(this.#msg), n))) ? frames : null;
+  }
+
+  /**
+   * Receives the next message frame by frame into the reused message object, handing `frame` each frame's size and
+   * index while the message object holds it; false when no message is waiting.
+   */
+  #receive(frame: (n: number, part: number) => void): boolean {
     const l = this.#lib;
     const msg = this.#msg;
-    let frames: Uint8Array[] | undefined;
-    for (;;) {
-      const n = l.zmq_msg_recv(msg, this.#sock, frames === undefined ? Z.DONTWAIT : 0);
+    for (let part = 0;;) {
+      const n = l.zmq_msg_recv(msg, this.#sock, part === 0 ? Z.DONTWAIT : 0);
       if (n < 0) {
         const e = l.zmq_errno();
-        if (frames === undefined && (e === Z.EAGAIN || e === Z.EINTR)) return null;
+        if (part === 0 && (e === Z.EAGAIN || e === Z.EINTR)) return false;
         if (e === Z.EINTR) continue;
         throw lastError(l);
       }
-      const f = copyFrame(l.zmq_msg_data(msg), n);
-      if (frames === undefined) frames = [f];
-      else frames.push(f);
-      if (!l.zmq_msg_more(msg)) return frames;
+      frame(n, part++);
+      if (!l.zmq_msg_more(msg)) return true;
+      // the other frames of a message are there already: ZeroMQ delivers messages whole
     }
   }
 

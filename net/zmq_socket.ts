@@ -13,7 +13,7 @@
  *
  * @module
  */
-import { type FfiSocket, openFfiSocket } from "./zmq_ffi.ts";
+import { type FfiSocket, type FfiSocketOptions, openFfiSocket } from "./zmq_ffi.ts";
 import type { ReceiverOptions, ReceiveSocket, SenderOptions, SendSocket } from "./zmq.ts";
 
 /** zeromq.js, loaded only when a socket falls back to it (it costs ~75 ms and ~14 MB to load). */
@@ -81,44 +81,40 @@ export function useZmqBinding(binding: ZmqBinding | undefined): void {
   chosen = binding;
 }
 
-function ffiOrUndefined(open: (force: boolean) => FfiSocket | undefined): FfiSocket | undefined {
-  if (chosen === "zeromq.js") return undefined;
-  const s = open(chosen === "ffi");
-  if (!s && chosen === "ffi") throw new Error("libzmq (libzmq.so.5) cannot be loaded: is libzmq5 installed?");
-  return s;
+/**
+ * Opens a socket on the binding chosen: through FFI where libzmq loads (`ffi` wraps it), else zeromq.js (`js` opens
+ * it); counted by binding.
+ */
+async function openOn<S extends ZmqReceiver | ZmqSender>(
+  options: FfiSocketOptions,
+  ffi: (sock: FfiSocket) => S,
+  js: (zeromq: ZeromqJs) => Promise<S>,
+): Promise<S> {
+  let sock: S;
+  const f = chosen === "zeromq.js" ? undefined : openFfiSocket(options, chosen === "ffi");
+  if (f) sock = ffi(f);
+  else if (chosen === "ffi") throw new Error("libzmq (libzmq.so.5) cannot be loaded: is libzmq5 installed?");
+  else sock = await js(await loadZeromqJs());
+  opened[sock.binding]++;
+  return sock;
 }
 
 /** Opens a receiving socket: FFI where libzmq loads, else zeromq.js (options as net/zmq.ts's `openReceiver`). */
-export async function openZmqReceiver(address: string, o: ReceiverOptions): Promise<ZmqReceiver> {
-  const ffi = ffiOrUndefined((force) =>
-    openFfiSocket({ type: o.mode, connType: o.connType, address, queueSize: o.queueSize, topics: o.topics }, force)
+export function openZmqReceiver(address: string, o: ReceiverOptions): Promise<ZmqReceiver> {
+  return openOn<ZmqReceiver>(
+    { type: o.mode, connType: o.connType, address, queueSize: o.queueSize, topics: o.topics },
+    (sock) => new FfiReceiver(sock),
+    async (js) => new JsReceiver(await js.openReceiver(address, o), js),
   );
-  let sock: ZmqReceiver;
-  if (ffi) sock = new FfiReceiver(ffi);
-  else {
-    const js = await loadZeromqJs();
-    sock = new JsReceiver(await js.openReceiver(address, o), js);
-  }
-  opened[sock.binding]++;
-  return sock;
 }
 
 /** Opens a sending socket: FFI where libzmq loads, else zeromq.js (options as net/zmq.ts's `openSender`). */
-export async function openZmqSender(address: string, o: SenderOptions): Promise<ZmqSender> {
-  const ffi = ffiOrUndefined((force) =>
-    openFfiSocket(
-      { type: o.mode, connType: o.connType, address, queueSize: o.queueSize, linger: o.linger },
-      force,
-    )
+export function openZmqSender(address: string, o: SenderOptions): Promise<ZmqSender> {
+  return openOn<ZmqSender>(
+    { type: o.mode, connType: o.connType, address, queueSize: o.queueSize, linger: o.linger },
+    (sock) => new FfiSender(sock),
+    async (js) => new JsSender(await js.openSender(address, o), js),
   );
-  let sock: ZmqSender;
-  if (ffi) sock = new FfiSender(ffi);
-  else {
-    const js = await loadZeromqJs();
-    sock = new JsSender(await js.openSender(address, o), js);
-  }
-  opened[sock.binding]++;
-  return sock;
 }
 
 class FfiReceiver implements ZmqReceiver {

@@ -20,7 +20,7 @@ import { dirname, join } from "node:path";
 import type { TransportDefinition, TransportRegistry } from "../core/transport.ts";
 import { type OptionDoc, optionDocs, type SchemaNode, shapeOf } from "../config/describe.ts";
 import { inputJsonSchema } from "./json_schema.ts";
-import { isTable } from "../config/table.ts";
+import { schemaOf } from "../config/table.ts";
 import { daemonSchema, inputCommonSchema, outputCommonSchema } from "../config/schema.ts";
 import { transports } from "../transports/mod.ts";
 import { processorDescriptions, processorExamples, processorSchemas } from "../processors/schema.ts";
@@ -173,7 +173,7 @@ export function processorsDoc(): string {
 
 /** The JSON Schema of one table (draft 4: Taplo, behind Even Better TOML, reads no later one), defaults as in TOML. */
 function tableJsonSchema(schema: unknown, description?: string): Record<string, unknown> {
-  const node = (isTable(schema) ? schema.schema : schema) as SchemaNode;
+  const node = schemaOf(schema) as SchemaNode;
   const json = inputJsonSchema(node) as { properties?: Record<string, Record<string, unknown>>; description?: string };
   for (const d of optionDocs(schema)) {
     const p = json.properties?.[d.key];
